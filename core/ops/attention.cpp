@@ -1,0 +1,82 @@
+// Scaled dot-product attention as one op: softmax(q k^T / sqrt(d) [+ causal mask]) v.
+// Forward keeps only q, k, v, the output and one logsumexp per query row; backward recomputes
+// the probabilities from them (flash-attention style), so no tq x tk matrix is ever kept.
+#include <cmath>
+#include <limits>
+
+#include "core/autograd/composite.h"
+#include "core/autograd/grad_mode.h"
+#include "core/autograd/node.h"
+#include "core/ops/dispatch.h"
+#include "core/ops/ops.h"
+#include "kernels/attention.h"
+
+namespace dytgrad {
+
+namespace {
+
+Tensor attention_composite(const std::vector<Tensor>& in, bool causal, double scale) {  // q, k, v
+  Tensor scores = mul(matmul(in[0], in[1].transpose(-1, -2)), scale);
+  if (causal) {
+    int64_t tq = in[0].size(-2), tk = in[1].size(-2);
+    Device dev = in[0].device();
+    Tensor rows = Tensor::arange(0, double(tq), 1, DType::Int64, dev).reshape({tq, 1});
+    Tensor cols = Tensor::arange(0, double(tk), 1, DType::Int64, dev).reshape({1, tk});
+    scores = masked_fill(scores, gt(cols, rows), -std::numeric_limits<double>::infinity());
+  }
+  return matmul(softmax(scores, -1), in[2]);
+}
+
+}  // namespace
+
+Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, bool causal) {
+  const char* op = "scaled_dot_product_attention";
+  check_same_device(op, {q, k, v});
+  check_same_dtype(op, {q, k, v});
+  DYT_CHECK(q.dim() >= 2 && k.dim() == q.dim() && v.dim() == q.dim(),
+            "{}: q, k, v must have the same number of dims (at least 2), got shapes {}, {}, {}", op,
+            shape_str(q.shape()), shape_str(k.shape()), shape_str(v.shape()));
+  Shape batch(q.shape().begin(), q.shape().end() - 2);
+  int64_t tq = q.size(-2), tk = k.size(-2), d = q.size(-1);
+  DYT_CHECK(Shape(k.shape().begin(), k.shape().end() - 2) == batch && k.shape() == v.shape() && k.size(-1) == d,
+            "{}: expected q [..., tq, d] and k, v [..., tk, d] with the same leading dims, got {}, {}, {}", op,
+            shape_str(q.shape()), shape_str(k.shape()), shape_str(v.shape()));
+  DYT_CHECK(!causal || tk >= tq || tq == 0, "{}: causal attention needs tk >= tq, got tq {} and tk {}", op, tq, tk);
+  kernels::AttentionShape s;
+  s.heads = numel_of(batch);
+  s.tq = tq, s.tk = tk, s.d = d, s.causal = causal;
+  s.scale = d > 0 ? 1.0 / std::sqrt(double(d)) : 1.0;
+  Tensor qc = q.contiguous(), kc = k.contiguous(), vc = v.contiguous();
+  Tensor out = make_tensor(q.shape(), q.dtype(), q.device());
+  Shape lse_shape = batch;
+  lse_shape.push_back(tq);
+  Tensor lse = make_tensor(lse_shape, q.dtype(), q.device());
+  if (out.numel() > 0) {
+    dispatch_floating(q.dtype(), op, [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      DYT_CALL(q.device(), attention_forward<T>, s, qc.data<T>(), kc.data<T>(), vc.data<T>(), out.data<T>(),
+                                                   lse.data<T>());
+    });
+  }
+  Tensor out_data = out.detach();  // saved as data; the output itself carries the node
+  return record_op(op, {q, k, v}, out, {qc, kc, vc, out_data, lse}, [s](const Tensor& g, const std::vector<Tensor>& saved) {
+    if (GradMode::is_enabled())
+      return differentiate_composite(
+          [s](const std::vector<Tensor>& in) { return attention_composite(in, s.causal, s.scale); },
+          {saved[0], saved[1], saved[2]}, g);
+    const Tensor &q = saved[0], &k = saved[1], &v = saved[2], &out = saved[3], &lse = saved[4];
+    Tensor gc = g.contiguous();
+    Tensor dq = make_tensor(q.shape(), q.dtype(), q.device());
+    Tensor dk = make_tensor(k.shape(), k.dtype(), k.device());
+    Tensor dv = make_tensor(v.shape(), v.dtype(), v.device());
+    dispatch_floating(q.dtype(), "scaled_dot_product_attention", [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      DYT_CALL(q.device(), attention_backward<T>, s, q.data<T>(), k.data<T>(), v.data<T>(), out.data<T>(),
+                                                    lse.data<T>(), gc.data<T>(), dq.data<T>(), dk.data<T>(),
+                                                    dv.data<T>());
+    });
+    return std::vector<Tensor>{dq, dk, dv};
+  });
+}
+
+}  // namespace dytgrad

@@ -1,0 +1,24 @@
+// Input checks shared by many ops; each error names the op and what it got.
+#include "core/ops/dispatch.h"
+
+namespace dytgrad {
+
+void check_same_device(const char* op, const std::vector<Tensor>& tensors) {
+  for (const Tensor& t : tensors)
+    DYT_CHECK(t.device() == tensors[0].device(),
+              "{}: all tensors must be on the same device, got {} and {}", op,
+              tensors[0].device().str(), t.device().str());
+}
+
+void check_same_dtype(const char* op, const std::vector<Tensor>& tensors) {
+  for (const Tensor& t : tensors)
+    DYT_CHECK(t.dtype() == tensors[0].dtype(), "{}: dtype mismatch, got {} and {}", op,
+              dtype_name(tensors[0].dtype()), dtype_name(t.dtype()));
+}
+
+void check_dtype(const char* op, const char* what, const Tensor& t, DType expected) {
+  DYT_CHECK(t.dtype() == expected, "{}: {} must be {}, got {}", op, what, dtype_name(expected),
+            dtype_name(t.dtype()));
+}
+
+}  // namespace dytgrad

@@ -1,0 +1,78 @@
+// Mean cross-entropy from logits and integer targets, fused: one kernel gives each row's loss and
+// logsumexp; backward is one kernel writing dlogits = (softmax - onehot) * g / count.
+#include "core/autograd/grad_mode.h"
+#include "core/autograd/node.h"
+#include "core/ops/dispatch.h"
+#include "core/ops/ops.h"
+#include "kernels/loss.h"
+
+namespace dytgrad {
+
+namespace {
+
+// The same gradient written with ops, for create_graph.
+Tensor cross_entropy_grad_composite(const Tensor& logits, const Tensor& targets, const Tensor& scale,
+                                    int64_t ignore_index) {
+  int64_t classes = logits.shape().back();
+  Tensor cls = Tensor::arange(0, double(classes), 1, DType::Int64, logits.device());
+  Tensor t = targets.unsqueeze(-1);
+  Tensor onehot = eq(cls, t).to(logits.dtype());
+  Tensor valid = ne(t, Tensor::full({}, double(ignore_index), DType::Int64, logits.device())).to(logits.dtype());
+  return mul(mul(sub(softmax(logits, -1), onehot), valid), scale);
+}
+
+}  // namespace
+
+Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore_index) {
+  check_same_device("cross_entropy", {logits, targets});
+  check_dtype("cross_entropy", "targets", targets, DType::Int64);
+  DYT_CHECK(logits.dim() >= 1, "cross_entropy: logits must have a class dim, got a scalar");
+  Shape row_shape(logits.shape().begin(), logits.shape().end() - 1);
+  DYT_CHECK(targets.shape() == row_shape,
+            "cross_entropy: logits of shape {} (classes last) need targets of shape {}, got {}",
+            shape_str(logits.shape()), shape_str(row_shape), shape_str(targets.shape()));
+  int64_t classes = logits.shape().back(), rows = numel_of(row_shape);
+  DYT_CHECK(classes > 0, "cross_entropy: logits have 0 classes");
+  Tensor x = logits.contiguous().reshape({rows, classes});
+  Tensor t = targets.contiguous().reshape({rows});
+  Tensor row_loss = make_tensor({rows}, logits.dtype(), logits.device());
+  Tensor lse = make_tensor({rows}, logits.dtype(), logits.device());
+  int64_t bad = -1;
+  dispatch_floating(logits.dtype(), "cross_entropy", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    bad = DYT_CALL(logits.device(), cross_entropy_forward<T>, x.data<T>(), t.data<int64_t>(), row_loss.data<T>(),
+                                                              lse.data<T>(), rows, classes, ignore_index);
+  });
+  if (bad >= 0) {
+    int64_t value = t.narrow(0, bad, 1).item();
+    throw Error(fmt::format("cross_entropy: target {} at position {} is out of range for {} classes "
+                            "(expected 0..{} or ignore_index {})",
+                            value, bad, classes, classes - 1, ignore_index));
+  }
+  Tensor count, loss;
+  {
+    NoGradGuard no_grad;
+    count = sum(ne(t, Tensor::full({}, double(ignore_index), DType::Int64, t.device())).to(logits.dtype()));
+    loss = div(sum(row_loss), count);
+  }
+  return record_op("cross_entropy", {logits}, loss, {logits, t, lse, count},
+                   [ignore_index](const Tensor& g, const std::vector<Tensor>& s) {
+    const Tensor &logits = s[0], &t = s[1], &lse = s[2], &count = s[3];
+    int64_t classes = logits.shape().back(), rows = t.numel();
+    Tensor scale = div(g, count);  // one element on the device: no host sync
+    if (GradMode::is_enabled())
+      return std::vector<Tensor>{cross_entropy_grad_composite(logits.reshape({rows, classes}), t, scale, ignore_index)
+                                     .reshape(logits.shape())};
+    Tensor x = logits.contiguous();
+    Tensor dx = make_tensor(logits.shape(), logits.dtype(), logits.device());
+    dispatch_floating(logits.dtype(), "cross_entropy", [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      DYT_CALL(logits.device(), cross_entropy_backward<T>, x.data<T>(), t.data<int64_t>(), lse.data<T>(),
+                                                           scale.data<T>(), 1.0, dx.data<T>(), rows, classes,
+                                                           ignore_index);
+    });
+    return std::vector<Tensor>{dx};
+  });
+}
+
+}  // namespace dytgrad

@@ -1,0 +1,52 @@
+// How a front-end picks a kernel: by device (DYT_CALL) and by dtype (dispatch_floating and
+// friends). Only core/ and its ops include this.
+#pragma once
+#include <type_traits>
+
+#include "core/error.h"
+#include "core/tensor.h"
+
+// DYT_CALL(device, kernel<T>, args...) calls kernels::cuda::kernel<T>(args...) for a CUDA device
+// and kernels::cpu::kernel<T>(args...) otherwise.
+#ifdef DYTGRAD_CUDA
+#define DYT_CALL(device, fn, ...) \
+  ((device).is_cuda() ? ::dytgrad::kernels::cuda::fn(__VA_ARGS__) : ::dytgrad::kernels::cpu::fn(__VA_ARGS__))
+#else
+#define DYT_CALL(device, fn, ...) (::dytgrad::require_cpu(device), ::dytgrad::kernels::cpu::fn(__VA_ARGS__))
+#endif
+
+namespace dytgrad {
+
+inline void require_cpu(Device d) {
+  DYT_CHECK(d.is_cpu(), "{} requested but this build has no CUDA backend", d.str());
+}
+
+template <class T> struct TypeTag { using type = T; };
+
+// Calls fn(TypeTag<T>{}) with T the C++ type of a floating dtype; other dtypes are an error.
+template <class Fn> void dispatch_floating(DType dtype, const char* op, Fn&& fn) {
+  switch (dtype) {
+    case DType::Float32: fn(TypeTag<float>{}); return;
+    case DType::Float64: fn(TypeTag<double>{}); return;
+    default:
+      throw Error(fmt::format("{}: expected a floating-point tensor (float32 or float64), got {}", op,
+                              dtype_name(dtype)));
+  }
+}
+
+// Same, for every dtype.
+template <class Fn> void dispatch_all(DType dtype, Fn&& fn) {
+  switch (dtype) {
+    case DType::Float32: fn(TypeTag<float>{}); return;
+    case DType::Float64: fn(TypeTag<double>{}); return;
+    case DType::Int64: fn(TypeTag<int64_t>{}); return;
+    case DType::Bool: fn(TypeTag<bool>{}); return;
+  }
+}
+
+// Errors shared by many ops.
+void check_same_device(const char* op, const std::vector<Tensor>& tensors);
+void check_same_dtype(const char* op, const std::vector<Tensor>& tensors);
+void check_dtype(const char* op, const char* what, const Tensor& t, DType expected);
+
+}  // namespace dytgrad

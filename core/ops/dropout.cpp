@@ -1,0 +1,25 @@
+// Dropout: y = x * mask, mask[i] = 0 with probability p else 1 / (1 - p), drawn from the
+// counter-based generator (the same mask on CPU and GPU for the same seed). Saving the mask makes
+// backward g * mask, differentiable through mul.
+#include "core/ops/dispatch.h"
+#include "core/ops/ops.h"
+#include "core/random.h"
+#include "kernels/random.h"
+
+namespace dytgrad {
+
+Tensor dropout(const Tensor& x, double p, bool training, Generator* gen) {
+  DYT_CHECK(p >= 0 && p <= 1, "dropout: probability must be in [0, 1], got {}", p);
+  if (!training || p == 0) return x;
+  if (p == 1) return mul(x, 0.0);
+  Generator& g = gen ? *gen : Generator::default_generator();
+  Tensor mask = make_tensor(x.shape(), x.dtype(), x.device());
+  uint64_t offset = g.take(uint64_t(mask.numel()));
+  dispatch_floating(x.dtype(), "dropout", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    DYT_CALL(x.device(), dropout_mask<T>, mask.data<T>(), mask.numel(), g.seed(), offset, p);
+  });
+  return mul(x, mask);
+}
+
+}  // namespace dytgrad

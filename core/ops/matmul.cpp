@@ -1,0 +1,115 @@
+// matmul: 2-D or batched, batch dims broadcast. Operands are handed to the GEMM kernel as they lie
+// in memory when their last two dims are row- or column-major (a transposed view costs no copy,
+// only a transpose flag); any other layout is copied once.
+#include "core/autograd/node.h"
+#include "core/ops/dispatch.h"
+#include "core/ops/ops.h"
+#include "kernels/matmul.h"
+
+namespace dytgrad {
+
+namespace {
+
+struct MatrixOperand {
+  Tensor storage_view;  // keeps the data alive
+  bool transposed = false;
+  int64_t ld = 0, batch_stride = 0;
+};
+
+// A view of t broadcast to batch + [rows, cols], without recording (the kernel reads it).
+Tensor broadcast_view(const Tensor& t, const Shape& batch) {
+  Shape shape = batch, strides(batch.size(), 0);
+  size_t lead = batch.size() - (t.shape().size() - 2);
+  for (size_t d = lead; d < batch.size(); ++d)
+    strides[d] = t.shape()[d - lead] == 1 ? 0 : t.strides()[d - lead];
+  for (size_t d = t.shape().size() - 2; d < t.shape().size(); ++d) {
+    shape.push_back(t.shape()[d]);
+    strides.push_back(t.strides()[d]);
+  }
+  return make_view(t, shape, strides, t.offset());
+}
+
+// One stride s such that batch element i (row-major over the batch dims) starts at i * s, if any.
+bool uniform_batch_stride(const Tensor& t, size_t batch_dims, int64_t* stride) {
+  int64_t s = -1, span = 1;
+  for (int64_t d = int64_t(batch_dims) - 1; d >= 0; --d) {
+    int64_t size = t.shape()[d], st = t.strides()[d];
+    if (size != 1) {
+      if (s < 0) s = span == 0 ? 0 : st / span;
+      if (st != s * span) return false;
+    }
+    span *= size;
+  }
+  *stride = s < 0 ? 0 : s;
+  return true;
+}
+
+MatrixOperand prepare(const Tensor& t, const Shape& batch) {
+  Tensor v = broadcast_view(t, batch);
+  size_t n = v.shape().size();
+  int64_t rows = v.shape()[n - 2], cols = v.shape()[n - 1];
+  int64_t rs = v.strides()[n - 2], cs = v.strides()[n - 1];
+  MatrixOperand m;
+  m.storage_view = v;
+  bool row_major = (cols == 1 || cs == 1) && (rows == 1 || rs >= std::max<int64_t>(cols, 1));
+  bool col_major = (rows == 1 || rs == 1) && (cols == 1 || cs >= std::max<int64_t>(rows, 1));
+  bool uniform = uniform_batch_stride(v, batch.size(), &m.batch_stride);
+  if (uniform && row_major) {
+    m.ld = rows == 1 ? std::max<int64_t>(cols, 1) : rs;
+  } else if (uniform && col_major) {
+    m.transposed = true;
+    m.ld = cols == 1 ? std::max<int64_t>(rows, 1) : cs;
+  } else {
+    m.storage_view = v.contiguous();  // v is a raw view: this copy is not recorded
+    m.ld = std::max<int64_t>(cols, 1);
+    m.batch_stride = rows * cols;
+  }
+  return m;
+}
+
+Tensor matmul_kernel(const Tensor& a, const Tensor& b) {
+  check_same_device("matmul", {a, b});
+  check_same_dtype("matmul", {a, b});
+  DYT_CHECK(a.dim() >= 2 && b.dim() >= 2, "matmul: expected tensors of at least 2 dims, got shapes {} and {}",
+            shape_str(a.shape()), shape_str(b.shape()));
+  int64_t m = a.size(-2), k = a.size(-1), n = b.size(-1);
+  DYT_CHECK(b.size(-2) == k,
+            "matmul: shapes {} and {} cannot be multiplied (the last dim of the first, {}, must equal the "
+            "second-to-last dim of the second, {})",
+            shape_str(a.shape()), shape_str(b.shape()), k, b.size(-2));
+  Shape batch = broadcast_shapes(Shape(a.shape().begin(), a.shape().end() - 2),
+                                 Shape(b.shape().begin(), b.shape().end() - 2), "matmul");
+  Shape out_shape = batch;
+  out_shape.push_back(m);
+  out_shape.push_back(n);
+  Tensor out = make_tensor(out_shape, a.dtype(), a.device());
+  if (out.numel() == 0) return out;
+  if (k == 0) return Tensor::zeros(out_shape, a.dtype(), a.device());
+  MatrixOperand A = prepare(a, batch), B = prepare(b, batch);
+  kernels::GemmShape s;
+  s.transpose_a = A.transposed;
+  s.transpose_b = B.transposed;
+  s.m = m, s.n = n, s.k = k;
+  s.lda = A.ld, s.ldb = B.ld, s.ldc = n;
+  s.stride_a = A.batch_stride, s.stride_b = B.batch_stride, s.stride_c = m * n;
+  s.batch = numel_of(batch);
+  dispatch_floating(a.dtype(), "matmul", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    DYT_CALL(a.device(), gemm_batched<T>, s, A.storage_view.data<T>(), B.storage_view.data<T>(), out.data<T>());
+  });
+  return out;
+}
+
+}  // namespace
+
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  Tensor out = matmul_kernel(a, b);
+  return record_op("matmul", {a, b}, out, {a, b}, [](const Tensor& g, const std::vector<Tensor>& s) {
+    const Tensor &a = s[0], &b = s[1];
+    Tensor ga = a.requires_grad() ? sum_to_shape(matmul(g, b.transpose(-1, -2)), a.shape()) : Tensor();
+    Tensor gb = b.requires_grad() ? sum_to_shape(matmul(a.transpose(-1, -2), g), b.shape()) : Tensor();
+    return std::vector<Tensor>{ga, gb};
+  });
+}
+
+}  // namespace dytgrad

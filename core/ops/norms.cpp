@@ -1,0 +1,143 @@
+// dyt, layer_norm and rms_norm over the last dim: one fused kernel forward, one fused kernel
+// backward (all parameter gradients included), and under create_graph the composite of basic
+// ops below, differentiated.
+#include "core/autograd/composite.h"
+#include "core/autograd/grad_mode.h"
+#include "core/autograd/node.h"
+#include "core/ops/dispatch.h"
+#include "core/ops/ops.h"
+#include "kernels/norms.h"
+
+namespace dytgrad {
+
+namespace {
+
+struct Rows {
+  int64_t rows, cols;
+};
+
+Rows check_norm_inputs(const char* op, const Tensor& x, const std::vector<std::pair<const char*, const Tensor*>>& params) {
+  DYT_CHECK(x.dim() >= 1, "{}: expected x with a feature dim, got a scalar", op);
+  int64_t cols = x.shape().back();
+  for (auto& [what, t] : params) {
+    check_same_device(op, {x, *t});
+    check_same_dtype(op, {x, *t});
+    DYT_CHECK(t->shape() == Shape{cols}, "{}: {} must have shape [{}] (the last dim of x, shape {}), got {}", op, what,
+              cols, shape_str(x.shape()), shape_str(t->shape()));
+  }
+  return {cols == 0 ? 0 : x.numel() / cols, cols};
+}
+
+Tensor dyt_composite(const std::vector<Tensor>& in) {  // x, alpha, gamma, beta
+  return add(mul(tanh(mul(in[0], in[1])), in[2]), in[3]);
+}
+
+Tensor layer_norm_composite(const std::vector<Tensor>& in, double eps) {  // x, gamma, beta
+  Tensor centered = sub(in[0], mean(in[0], {-1}, true));
+  Tensor var = mean(mul(centered, centered), {-1}, true);
+  return add(mul(div(centered, sqrt(add(var, eps))), in[1]), in[2]);
+}
+
+Tensor rms_norm_composite(const std::vector<Tensor>& in, double eps) {  // x, gamma
+  Tensor ms = mean(mul(in[0], in[0]), {-1}, true);
+  return mul(div(in[0], sqrt(add(ms, eps))), in[1]);
+}
+
+}  // namespace
+
+Tensor dyt(const Tensor& x, const Tensor& alpha, const Tensor& gamma, const Tensor& beta) {
+  Rows r = check_norm_inputs("dyt", x, {{"gamma", &gamma}, {"beta", &beta}});
+  check_same_device("dyt", {x, alpha});
+  check_same_dtype("dyt", {x, alpha});
+  DYT_CHECK(alpha.numel() == 1, "dyt: alpha must have one element, got shape {}", shape_str(alpha.shape()));
+  Tensor xc = x.contiguous(), ac = alpha.contiguous(), gc = gamma.contiguous(), bc = beta.contiguous();
+  Tensor y = make_tensor(x.shape(), x.dtype(), x.device());
+  if (y.numel() > 0) {
+    dispatch_floating(x.dtype(), "dyt", [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      DYT_CALL(x.device(), dyt_forward<T>, xc.data<T>(), ac.data<T>(), gc.data<T>(), bc.data<T>(), y.data<T>(),
+                                             r.rows, r.cols);
+    });
+  }
+  return record_op("dyt", {x, alpha, gamma, beta}, y, {xc, ac, gc, bc}, [r](const Tensor& g, const std::vector<Tensor>& s) {
+    if (GradMode::is_enabled()) return differentiate_composite(dyt_composite, s, g);
+    const Tensor &x = s[0], &alpha = s[1], &gamma = s[2];
+    Tensor gc = g.contiguous();
+    Tensor dx = make_tensor(x.shape(), x.dtype(), x.device());
+    Tensor dalpha = make_tensor(alpha.shape(), x.dtype(), x.device());
+    Tensor dgamma = make_tensor(gamma.shape(), x.dtype(), x.device());
+    Tensor dbeta = make_tensor(gamma.shape(), x.dtype(), x.device());
+    dispatch_floating(x.dtype(), "dyt", [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      DYT_CALL(x.device(), dyt_backward<T>, x.data<T>(), alpha.data<T>(), gamma.data<T>(), gc.data<T>(),
+                                              dx.data<T>(), dalpha.data<T>(), dgamma.data<T>(), dbeta.data<T>(),
+                                              r.rows, r.cols);
+    });
+    return std::vector<Tensor>{dx, dalpha, dgamma, dbeta};
+  });
+}
+
+Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps) {
+  Rows r = check_norm_inputs("layer_norm", x, {{"gamma", &gamma}, {"beta", &beta}});
+  DYT_CHECK(eps >= 0, "layer_norm: eps must be >= 0, got {}", eps);
+  Tensor xc = x.contiguous(), gc = gamma.contiguous(), bc = beta.contiguous();
+  Tensor y = make_tensor(x.shape(), x.dtype(), x.device());
+  Tensor mu = make_tensor({r.rows}, x.dtype(), x.device()), rstd = make_tensor({r.rows}, x.dtype(), x.device());
+  if (y.numel() > 0) {
+    dispatch_floating(x.dtype(), "layer_norm", [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      DYT_CALL(x.device(), layer_norm_forward<T>, xc.data<T>(), gc.data<T>(), bc.data<T>(), y.data<T>(),
+                                                    mu.data<T>(), rstd.data<T>(), r.rows, r.cols, eps);
+    });
+  }
+  return record_op("layer_norm", {x, gamma, beta}, y, {xc, gc, bc, mu, rstd},
+                   [r, eps](const Tensor& g, const std::vector<Tensor>& s) {
+    if (GradMode::is_enabled())
+      return differentiate_composite([eps](const std::vector<Tensor>& in) { return layer_norm_composite(in, eps); },
+                                     {s[0], s[1], s[2]}, g);
+    const Tensor &x = s[0], &gamma = s[1], &mu = s[3], &rstd = s[4];
+    Tensor gc = g.contiguous();
+    Tensor dx = make_tensor(x.shape(), x.dtype(), x.device());
+    Tensor dgamma = make_tensor(gamma.shape(), x.dtype(), x.device());
+    Tensor dbeta = make_tensor(gamma.shape(), x.dtype(), x.device());
+    dispatch_floating(x.dtype(), "layer_norm", [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      DYT_CALL(x.device(), layer_norm_backward<T>, x.data<T>(), gamma.data<T>(), mu.data<T>(), rstd.data<T>(),
+                                                     gc.data<T>(), dx.data<T>(), dgamma.data<T>(), dbeta.data<T>(),
+                                                     r.rows, r.cols);
+    });
+    return std::vector<Tensor>{dx, dgamma, dbeta};
+  });
+}
+
+Tensor rms_norm(const Tensor& x, const Tensor& gamma, double eps) {
+  Rows r = check_norm_inputs("rms_norm", x, {{"gamma", &gamma}});
+  DYT_CHECK(eps >= 0, "rms_norm: eps must be >= 0, got {}", eps);
+  Tensor xc = x.contiguous(), gc = gamma.contiguous();
+  Tensor y = make_tensor(x.shape(), x.dtype(), x.device());
+  Tensor rstd = make_tensor({r.rows}, x.dtype(), x.device());
+  if (y.numel() > 0) {
+    dispatch_floating(x.dtype(), "rms_norm", [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      DYT_CALL(x.device(), rms_norm_forward<T>, xc.data<T>(), gc.data<T>(), y.data<T>(), rstd.data<T>(), r.rows,
+                                                  r.cols, eps);
+    });
+  }
+  return record_op("rms_norm", {x, gamma}, y, {xc, gc, rstd}, [r, eps](const Tensor& g, const std::vector<Tensor>& s) {
+    if (GradMode::is_enabled())
+      return differentiate_composite([eps](const std::vector<Tensor>& in) { return rms_norm_composite(in, eps); },
+                                     {s[0], s[1]}, g);
+    const Tensor &x = s[0], &gamma = s[1], &rstd = s[2];
+    Tensor gc = g.contiguous();
+    Tensor dx = make_tensor(x.shape(), x.dtype(), x.device());
+    Tensor dgamma = make_tensor(gamma.shape(), x.dtype(), x.device());
+    dispatch_floating(x.dtype(), "rms_norm", [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      DYT_CALL(x.device(), rms_norm_backward<T>, x.data<T>(), gamma.data<T>(), rstd.data<T>(), gc.data<T>(),
+                                                   dx.data<T>(), dgamma.data<T>(), r.rows, r.cols);
+    });
+    return std::vector<Tensor>{dx, dgamma};
+  });
+}
+
+}  // namespace dytgrad

@@ -1,0 +1,89 @@
+// Every op of dytgrad. Each checks its inputs, runs the kernel of the inputs' device, and records
+// its backward when an input requires grad (see core/autograd/node.h and DESIGN.md's op pattern).
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace dytgrad {
+
+// ---- elementwise (core/ops/elementwise.cpp); binary ops broadcast ----
+Tensor add(const Tensor& a, const Tensor& b);
+Tensor sub(const Tensor& a, const Tensor& b);
+Tensor mul(const Tensor& a, const Tensor& b);
+Tensor div(const Tensor& a, const Tensor& b);
+Tensor add(const Tensor& a, double b);
+Tensor mul(const Tensor& a, double b);
+Tensor neg(const Tensor& x);
+Tensor exp(const Tensor& x);
+Tensor log(const Tensor& x);
+Tensor sqrt(const Tensor& x);
+Tensor pow(const Tensor& x, double exponent);
+Tensor tanh(const Tensor& x);
+Tensor relu(const Tensor& x);
+Tensor gelu(const Tensor& x);  // tanh approximation
+
+inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+inline Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+inline Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+inline Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+inline Tensor operator-(const Tensor& x) { return neg(x); }
+inline Tensor operator+(const Tensor& a, double b) { return add(a, b); }
+inline Tensor operator+(double a, const Tensor& b) { return add(b, a); }
+inline Tensor operator-(const Tensor& a, double b) { return add(a, -b); }
+inline Tensor operator-(double a, const Tensor& b) { return add(neg(b), a); }
+inline Tensor operator*(const Tensor& a, double b) { return mul(a, b); }
+inline Tensor operator*(double a, const Tensor& b) { return mul(b, a); }
+inline Tensor operator/(const Tensor& a, double b) { return mul(a, 1.0 / b); }
+
+// Comparisons give bool tensors (no gradient).
+Tensor eq(const Tensor& a, const Tensor& b);
+Tensor gt(const Tensor& a, const Tensor& b);
+Tensor lt(const Tensor& a, const Tensor& b);
+Tensor ne(const Tensor& a, const Tensor& b);
+// out = cond ? a : b, all three broadcast; gradients flow to a and b.
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
+Tensor masked_fill(const Tensor& x, const Tensor& mask, double value);
+bool has_nonfinite(const Tensor& x);  // any NaN or Inf (no gradient)
+
+// ---- reductions (core/ops/reduction.cpp); empty dims = all dims ----
+Tensor sum(const Tensor& x, const std::vector<int64_t>& dims = {}, bool keepdim = false);
+Tensor mean(const Tensor& x, const std::vector<int64_t>& dims = {}, bool keepdim = false);
+struct MaxResult { Tensor values, indices; };
+MaxResult max(const Tensor& x, int64_t dim, bool keepdim = false);
+// Sums a broadcast gradient back to `shape` (the inverse of expand).
+Tensor sum_to_shape(const Tensor& x, const Shape& shape);
+
+// ---- matmul (core/ops/matmul.cpp): 2-D, or batched with broadcast batch dims ----
+Tensor matmul(const Tensor& a, const Tensor& b);
+
+// ---- shape ops (core/ops/shape_ops.cpp); views are Tensor methods ----
+Tensor concat(const std::vector<Tensor>& tensors, int64_t dim);
+Tensor stack(const std::vector<Tensor>& tensors, int64_t dim);
+std::vector<Tensor> split(const Tensor& x, int64_t split_size, int64_t dim);
+// zeros of `shape` with x placed at [start, start + x.size(dim)) along dim: the backward of narrow.
+Tensor narrow_backward(const Tensor& x, const Shape& shape, int64_t dim, int64_t start);
+
+// ---- softmax family and loss (core/ops/softmax.cpp, core/ops/cross_entropy.cpp) ----
+Tensor softmax(const Tensor& x, int64_t dim = -1);
+Tensor log_softmax(const Tensor& x, int64_t dim = -1);
+// Mean cross-entropy of logits [..., classes] (class dim last) against int64 targets [...];
+// rows whose target is ignore_index do not count.
+Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore_index = -100);
+
+// ---- embedding, dropout (core/ops/embedding.cpp, core/ops/dropout.cpp) ----
+Tensor embedding(const Tensor& weight, const Tensor& indices);
+// Scatter-adds rows of grad into a [vocab, dim] tensor: the backward of embedding.
+Tensor embedding_backward(const Tensor& grad, const Tensor& indices, int64_t vocab);
+Tensor dropout(const Tensor& x, double p, bool training, Generator* gen = nullptr);
+
+// ---- normalisation family over the last dim (core/ops/norms.cpp) ----
+Tensor dyt(const Tensor& x, const Tensor& alpha, const Tensor& gamma, const Tensor& beta);
+Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps = 1e-5);
+Tensor rms_norm(const Tensor& x, const Tensor& gamma, double eps = 1e-6);
+
+// ---- attention (core/ops/attention.cpp): q [..., tq, d], k and v [..., tk, d] ----
+Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, bool causal);
+
+}  // namespace dytgrad

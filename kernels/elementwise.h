@@ -1,0 +1,44 @@
+// Elementwise kernels: unary math, binary arithmetic with broadcasting, comparisons, where, casts
+// and copies between layouts, fills and ranges. Both backends implement every declaration here in
+// their own namespace (kernels::cpu, kernels::cuda) with the same signature.
+#pragma once
+#include <cstdint>
+
+#include "kernels/layout.h"
+
+namespace dytgrad::kernels {
+
+// y = f(x, scalar). Contiguous x and y of n elements. `scalar` is used by the *Scalar ops only.
+enum class UnaryOp {
+  Neg, Exp, Log, Sqrt, Tanh, Relu,
+  Step,       // 1 where x > 0 else 0 (the derivative of relu)
+  Gelu,       // tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+  GeluGrad,   // d gelu / dx
+  GeluGrad2,  // d^2 gelu / dx^2
+  AddScalar, MulScalar, PowScalar,
+};
+
+enum class BinaryOp { Add, Sub, Mul, Div };
+enum class CompareOp { Eq, Ne, Lt, Le, Gt, Ge };
+
+#define DYT_DECLARE_ELEMENTWISE_KERNELS                                                          \
+  template <class T> void unary(UnaryOp op, const T* x, T* y, int64_t n, double scalar);         \
+  /* operands: 0 out, 1 a, 2 b */                                                                \
+  template <class T> void binary(BinaryOp op, const ElementwiseLayout& L, T* out, const T* a,    \
+                                 const T* b);                                                    \
+  template <class T> void compare(CompareOp op, const ElementwiseLayout& L, bool* out,          \
+                                  const T* a, const T* b);                                       \
+  /* operands: 0 out, 1 cond, 2 a, 3 b; out = cond ? a : b */                                    \
+  template <class T> void where(const ElementwiseLayout& L, T* out, const bool* cond, const T* a,\
+                                const T* b);                                                     \
+  /* operands: 0 dst, 1 src; converts S to D */                                                  \
+  template <class S, class D> void copy(const ElementwiseLayout& L, D* dst, const S* src);       \
+  template <class T> void fill(T* y, int64_t n, T value);                                        \
+  template <class T> void arange(T* y, int64_t n, double start, double step);                    \
+  /* true if any of the n values is NaN or +-Inf */                                              \
+  template <class T> bool any_nonfinite(const T* x, int64_t n);
+
+namespace cpu { DYT_DECLARE_ELEMENTWISE_KERNELS }
+namespace cuda { DYT_DECLARE_ELEMENTWISE_KERNELS }
+
+}  // namespace dytgrad::kernels

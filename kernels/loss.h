@@ -1,0 +1,25 @@
+// Cross-entropy from logits [rows, cols] and integer targets [rows], fused: the probabilities are
+// never written as a tensor of their own.
+#pragma once
+#include <cstdint>
+
+namespace dytgrad::kernels {
+
+#define DYT_DECLARE_LOSS_KERNELS                                                                 \
+  /* row_loss[r] = logsumexp(x[r]) - x[r, t[r]] (0 where t[r] == ignore_index);                   \
+     logsumexp[r] saved for backward. Returns the first row whose target is out of [0, cols)     \
+     and not ignore_index, or -1. */                                                             \
+  template <class T> int64_t cross_entropy_forward(const T* logits, const int64_t* targets,      \
+                                                   T* row_loss, T* logsumexp, int64_t rows,      \
+                                                   int64_t cols, int64_t ignore_index);          \
+  /* dlogits[r, c] = scale * (exp(x[r, c] - lse[r]) - [c == t[r]]), 0 for ignored rows, where      \
+     scale = *grad_loss * inv_count (grad_loss is a pointer to one element on the device) */    \
+  template <class T> void cross_entropy_backward(const T* logits, const int64_t* targets,        \
+                                                 const T* logsumexp, const T* grad_loss,         \
+                                                 double inv_count, T* dlogits, int64_t rows,     \
+                                                 int64_t cols, int64_t ignore_index);
+
+namespace cpu { DYT_DECLARE_LOSS_KERNELS }
+namespace cuda { DYT_DECLARE_LOSS_KERNELS }
+
+}  // namespace dytgrad::kernels

@@ -1,0 +1,23 @@
+// Batched matrix product, row-major: C[b] = op(A[b]) * op(B[b]) for b < batch, where op
+// transposes when its flag is set. A[b] starts at A + b * stride_a (a stride of 0 broadcasts).
+// CPU: CBLAS. CUDA: cuBLAS strided-batched GEMM, TF32 unless strict fp32 is asked for.
+#pragma once
+#include <cstdint>
+
+namespace dytgrad::kernels {
+
+struct GemmShape {
+  bool transpose_a = false, transpose_b = false;
+  int64_t m = 0, n = 0, k = 0;            // C is m x n, op(A) is m x k, op(B) is k x n
+  int64_t lda = 0, ldb = 0, ldc = 0;      // row strides as stored
+  int64_t stride_a = 0, stride_b = 0, stride_c = 0;
+  int64_t batch = 1;
+};
+
+#define DYT_DECLARE_MATMUL_KERNELS \
+  template <class T> void gemm_batched(const GemmShape& s, const T* a, const T* b, T* c);
+
+namespace cpu { DYT_DECLARE_MATMUL_KERNELS }
+namespace cuda { DYT_DECLARE_MATMUL_KERNELS }
+
+}  // namespace dytgrad::kernels

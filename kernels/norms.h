@@ -1,0 +1,34 @@
+// The normalisation family over the last dim of a contiguous [rows, cols] tensor:
+// DyT (the point of this project), LayerNorm and RMSNorm (for comparison).
+#pragma once
+#include <cstdint>
+
+namespace dytgrad::kernels {
+
+#define DYT_DECLARE_NORM_KERNELS                                                                 \
+  /* y = gamma * tanh(alpha * x) + beta; alpha points to one element */                          \
+  template <class T> void dyt_forward(const T* x, const T* alpha, const T* gamma, const T* beta, \
+                                      T* y, int64_t rows, int64_t cols);                         \
+  /* dx = dy * gamma * alpha * (1 - t^2), t = tanh(alpha x); dalpha = sum dy gamma (1 - t^2) x;    \
+     dgamma = sum_rows dy t; dbeta = sum_rows dy. All four outputs are overwritten. */            \
+  template <class T> void dyt_backward(const T* x, const T* alpha, const T* gamma, const T* dy,  \
+                                       T* dx, T* dalpha, T* dgamma, T* dbeta, int64_t rows,      \
+                                       int64_t cols);                                            \
+  /* y = (x - mean) * rstd * gamma + beta; mean and rstd per row saved */                        \
+  template <class T> void layer_norm_forward(const T* x, const T* gamma, const T* beta, T* y,    \
+                                             T* mean, T* rstd, int64_t rows, int64_t cols,       \
+                                             double eps);                                        \
+  template <class T> void layer_norm_backward(const T* x, const T* gamma, const T* mean,         \
+                                              const T* rstd, const T* dy, T* dx, T* dgamma,      \
+                                              T* dbeta, int64_t rows, int64_t cols);             \
+  /* y = x * rstd * gamma, rstd = 1 / sqrt(mean(x^2) + eps) per row saved */                      \
+  template <class T> void rms_norm_forward(const T* x, const T* gamma, T* y, T* rstd,            \
+                                           int64_t rows, int64_t cols, double eps);              \
+  template <class T> void rms_norm_backward(const T* x, const T* gamma, const T* rstd,           \
+                                            const T* dy, T* dx, T* dgamma, int64_t rows,         \
+                                            int64_t cols);
+
+namespace cpu { DYT_DECLARE_NORM_KERNELS }
+namespace cuda { DYT_DECLARE_NORM_KERNELS }
+
+}  // namespace dytgrad::kernels

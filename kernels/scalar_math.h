@@ -1,0 +1,75 @@
+// Scalar formulas shared by the CPU and CUDA kernels, so that both backends compute the same thing.
+#pragma once
+#include <cmath>
+
+#include "kernels/elementwise.h"
+#include "kernels/layout.h"
+
+namespace dytgrad::kernels {
+
+// gelu, tanh approximation: 0.5 x (1 + tanh(u)), u = c (x + 0.044715 x^3), c = sqrt(2 / pi).
+template <class T> DYT_HOST_DEVICE inline T gelu_value(T x) {
+  const T c = T(0.7978845608028654), a = T(0.044715);
+  T u = c * (x + a * x * x * x);
+  return T(0.5) * x * (T(1) + tanh(u));
+}
+
+// d gelu/dx = 0.5 (1 + t) + 0.5 x (1 - t^2) u',  t = tanh(u), u' = c (1 + 3 a x^2).
+template <class T> DYT_HOST_DEVICE inline T gelu_grad_value(T x) {
+  const T c = T(0.7978845608028654), a = T(0.044715);
+  T t = tanh(c * (x + a * x * x * x));
+  T du = c * (T(1) + T(3) * a * x * x);
+  return T(0.5) * (T(1) + t) + T(0.5) * x * (T(1) - t * t) * du;
+}
+
+// d^2 gelu/dx^2 = (1 - t^2) u' + 0.5 x (1 - t^2) (u'' - 2 t u'^2),  u'' = 6 c a x.
+template <class T> DYT_HOST_DEVICE inline T gelu_grad2_value(T x) {
+  const T c = T(0.7978845608028654), a = T(0.044715);
+  T t = tanh(c * (x + a * x * x * x));
+  T s = T(1) - t * t;
+  T du = c * (T(1) + T(3) * a * x * x), ddu = T(6) * c * a * x;
+  return s * du + T(0.5) * x * s * (ddu - T(2) * t * du * du);
+}
+
+template <class T> DYT_HOST_DEVICE inline T unary_value(UnaryOp op, T x, T scalar) {
+  switch (op) {
+    case UnaryOp::Neg: return -x;
+    case UnaryOp::Exp: return exp(x);
+    case UnaryOp::Log: return log(x);
+    case UnaryOp::Sqrt: return sqrt(x);
+    case UnaryOp::Tanh: return tanh(x);
+    case UnaryOp::Relu: return x > T(0) ? x : T(0);
+    case UnaryOp::Step: return x > T(0) ? T(1) : T(0);
+    case UnaryOp::Gelu: return gelu_value(x);
+    case UnaryOp::GeluGrad: return gelu_grad_value(x);
+    case UnaryOp::GeluGrad2: return gelu_grad2_value(x);
+    case UnaryOp::AddScalar: return x + scalar;
+    case UnaryOp::MulScalar: return x * scalar;
+    case UnaryOp::PowScalar: return pow(x, scalar);
+  }
+  return x;
+}
+
+template <class T> DYT_HOST_DEVICE inline T binary_value(BinaryOp op, T a, T b) {
+  switch (op) {
+    case BinaryOp::Add: return a + b;
+    case BinaryOp::Sub: return a - b;
+    case BinaryOp::Mul: return a * b;
+    case BinaryOp::Div: return a / b;
+  }
+  return a;
+}
+
+template <class T> DYT_HOST_DEVICE inline bool compare_value(CompareOp op, T a, T b) {
+  switch (op) {
+    case CompareOp::Eq: return a == b;
+    case CompareOp::Ne: return a != b;
+    case CompareOp::Lt: return a < b;
+    case CompareOp::Le: return a <= b;
+    case CompareOp::Gt: return a > b;
+    case CompareOp::Ge: return a >= b;
+  }
+  return false;
+}
+
+}  // namespace dytgrad::kernels
