@@ -1,0 +1,69 @@
+// Shared by the tests: fresh random inputs and a gradcheck assertion that prints what failed.
+#pragma once
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <vector>
+
+#include "core/autograd/engine.h"
+#include "core/autograd/gradcheck.h"
+#include "core/ops/ops.h"
+#include "core/random.h"
+
+namespace dytgrad::test {
+
+// A float64 leaf of standard normals that requires grad; every call draws new numbers.
+inline Tensor leaf(const Shape& shape, double scale = 1.0) {
+  return mul(Tensor::randn(shape, DType::Float64), scale).detach().requires_grad_();
+}
+
+// Same values drawn, but laid out transposed in memory (a non-contiguous leaf).
+inline Tensor strided_leaf(const Shape& shape) {
+  Shape flipped(shape.rbegin(), shape.rend());
+  std::vector<int64_t> reverse;
+  for (int64_t d = int64_t(shape.size()) - 1; d >= 0; --d) reverse.push_back(d);
+  Tensor t = Tensor::randn(flipped, DType::Float64).permute(reverse).detach().requires_grad_();
+  REQUIRE(!t.is_contiguous());
+  return t;
+}
+
+// Positive values in [low, low + 1), for log, sqrt, pow.
+inline Tensor positive_leaf(const Shape& shape, double low = 0.5) {
+  return add(Tensor::rand(shape, DType::Float64), low).detach().requires_grad_();
+}
+
+// The largest |a - b| / max(|b|_inf, tiny) over all elements; NaN if either has a NaN.
+inline double max_relative_error(const Tensor& a, const Tensor& b) {
+  auto x = a.to_vector<double>(), y = b.to_vector<double>();
+  REQUIRE(x.size() == y.size());
+  double err = 0, scale = 1e-30;
+  for (size_t i = 0; i < x.size(); ++i) {
+    if (std::isnan(x[i]) || std::isnan(y[i])) return NAN;
+    err = std::max(err, std::abs(x[i] - y[i]));
+    scale = std::max(scale, std::abs(y[i]));
+  }
+  return err / scale;
+}
+
+}  // namespace dytgrad::test
+
+#define REQUIRE_GRADCHECK(fn, ...)                                   \
+  do {                                                               \
+    auto result_ = ::dytgrad::gradcheck(fn, {__VA_ARGS__});          \
+    INFO("gradcheck: " << result_.message);                          \
+    REQUIRE(result_.ok);                                             \
+  } while (0)
+
+#define REQUIRE_GRADGRADCHECK(fn, ...)                               \
+  do {                                                               \
+    auto result_ = ::dytgrad::gradgradcheck(fn, {__VA_ARGS__});      \
+    INFO("gradgradcheck: " << result_.message);                      \
+    REQUIRE(result_.ok);                                             \
+  } while (0)
+
+// relative error below tol, NaN never passes
+#define REQUIRE_CLOSE(a, b, tol)                                        \
+  do {                                                                  \
+    double err_ = ::dytgrad::test::max_relative_error(a, b);            \
+    INFO("relative error " << err_);                                    \
+    REQUIRE(err_ <= (tol));                                             \
+  } while (0)

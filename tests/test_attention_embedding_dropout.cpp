@@ -1,0 +1,88 @@
+// scaled_dot_product_attention against the materialised float64 formula; embedding; dropout.
+#include <limits>
+
+#include "helpers.h"
+
+using namespace dytgrad;
+using test::leaf;
+using test::strided_leaf;
+using Fn = TensorFunction;
+
+namespace {
+Tensor attention_reference(const Tensor& q, const Tensor& k, const Tensor& v, bool causal) {
+  int64_t tq = q.size(-2), tk = k.size(-2);
+  Tensor s = mul(matmul(q, k.transpose(-1, -2)), 1.0 / std::sqrt(double(q.size(-1))));
+  if (causal) {
+    auto mask = std::vector<bool>(size_t(tq * tk));
+    for (int64_t i = 0; i < tq; ++i)
+      for (int64_t j = 0; j < tk; ++j) mask[size_t(i * tk + j)] = j > i;
+    s = masked_fill(s, Tensor::from_vector<bool>(mask, {tq, tk}), -std::numeric_limits<double>::infinity());
+  }
+  return matmul(softmax(s, -1), v);
+}
+}  // namespace
+
+TEST_CASE("attention forward matches softmax(q k^T / sqrt(d)) v", "[attention]") {
+  for (bool causal : {false, true}) {
+    INFO("causal " << causal);
+    Tensor q = Tensor::randn({2, 3, 7, 8}, DType::Float64), k = Tensor::randn({2, 3, 7, 8}, DType::Float64),
+           v = Tensor::randn({2, 3, 7, 8}, DType::Float64);
+    REQUIRE_CLOSE(scaled_dot_product_attention(q, k, v, causal), attention_reference(q, k, v, causal), 1e-13);
+    auto f32 = [](const Tensor& t) { return t.to(DType::Float32); };
+    REQUIRE_CLOSE(scaled_dot_product_attention(f32(q), f32(k), f32(v), causal), attention_reference(q, k, v, causal), 1e-5);
+  }
+  Tensor q = Tensor::randn({1, 3, 4}, DType::Float64), k = Tensor::randn({1, 6, 4}, DType::Float64);
+  Tensor v = Tensor::randn({1, 6, 4}, DType::Float64);  // more keys than queries
+  REQUIRE_CLOSE(scaled_dot_product_attention(q, k, v, false), attention_reference(q, k, v, false), 1e-13);
+}
+
+TEST_CASE("attention gradients (fused backward) and second derivatives", "[attention][gradcheck]") {
+  for (bool causal : {false, true}) {
+    INFO("causal " << causal);
+    Fn f = [causal](auto& in) { return scaled_dot_product_attention(in[0], in[1], in[2], causal); };
+    REQUIRE_GRADCHECK(f, leaf({2, 5, 4}), leaf({2, 5, 4}), leaf({2, 5, 4}));
+    REQUIRE_GRADCHECK(f, strided_leaf({4, 5, 2}).permute({2, 1, 0}), leaf({2, 5, 4}), leaf({2, 5, 4}));
+    REQUIRE_GRADGRADCHECK(f, leaf({1, 3, 2}), leaf({1, 3, 2}), leaf({1, 3, 2}));
+  }
+}
+
+TEST_CASE("embedding looks up rows and scatters gradients back, repeated indices add", "[embedding][gradcheck]") {
+  Tensor w = Tensor::randn({5, 3}, DType::Float64);
+  Tensor idx = Tensor::from_vector<int64_t>({4, 0, 4, 2}, {2, 2});
+  Tensor out = embedding(w, idx);
+  REQUIRE(out.shape() == Shape{2, 2, 3});
+  auto wv = w.to_vector<double>(), ov = out.to_vector<double>();
+  for (int c = 0; c < 3; ++c) REQUIRE((ov[c] == wv[12 + c] && ov[9 + c] == wv[6 + c]));
+  Fn f = [idx](auto& in) { return embedding(in[0], idx); };
+  REQUIRE_GRADCHECK(f, leaf({5, 3}));
+  REQUIRE_GRADCHECK(f, strided_leaf({5, 3}));
+  Fn sq = [idx](auto& in) { return mul(embedding(in[0], idx), embedding(in[0], idx)); };
+  REQUIRE_GRADGRADCHECK(sq, leaf({5, 3}));
+  Tensor wl = leaf({5, 3});
+  sum(embedding(wl, idx)).backward();
+  auto g = wl.grad().to_vector<double>();
+  REQUIRE(g[12] == 2);  // row 4 used twice
+  REQUIRE(g[3] == 0);   // row 1 unused
+}
+
+TEST_CASE("dropout: scaled mask, reproducible, identity in eval mode, gradient through the mask", "[dropout][gradcheck]") {
+  Tensor x = Tensor::ones({100000}, DType::Float64);
+  Generator g1(5), g2(5);
+  Tensor a = dropout(x, 0.3, true, &g1), b = dropout(x, 0.3, true, &g2);
+  REQUIRE(a.to_vector<double>() == b.to_vector<double>());
+  auto av = a.to_vector<double>();
+  size_t zeros = std::count(av.begin(), av.end(), 0.0);
+  REQUIRE(std::abs(double(zeros) / 100000 - 0.3) < 0.01);
+  for (double v : av) REQUIRE((v == 0 || std::abs(v - 1 / 0.7) < 1e-12));
+  REQUIRE(dropout(x, 0.3, false).same_as(x));
+  Generator g3(9);
+  Tensor mask_source = dropout(Tensor::ones({3, 4}, DType::Float64), 0.5, true, &g3);
+  Fn f = [](auto& in) {
+    Generator g(9);  // the same mask on every evaluation
+    return dropout(in[0], 0.5, true, &g);
+  };
+  Tensor xl = leaf({3, 4});
+  REQUIRE_GRADCHECK(f, xl);
+  REQUIRE_GRADGRADCHECK(f, xl);
+  REQUIRE_CLOSE(f({xl}), mul(xl.detach(), mask_source), 0);
+}

@@ -1,0 +1,110 @@
+// Elementwise ops: forward against std:: math in float64, gradients by finite differences
+// (broadcasting and non-contiguous inputs included), second derivatives for each.
+#include "helpers.h"
+
+using namespace dytgrad;
+using test::leaf;
+using test::positive_leaf;
+using test::strided_leaf;
+
+namespace {
+using Fn = TensorFunction;
+void check_unary_forward(Tensor (*op)(const Tensor&), double (*ref)(double), const Tensor& x) {
+  auto xv = x.to_vector<double>(), yv = op(x).to_vector<double>();
+  for (size_t i = 0; i < xv.size(); ++i) REQUIRE(yv[i] == Approx(ref(xv[i])).epsilon(1e-12));
+}
+double gelu_ref(double x) { return 0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x))); }
+double relu_ref(double x) { return x > 0 ? x : 0; }
+double neg_ref(double x) { return -x; }
+}  // namespace
+
+TEST_CASE("unary forward matches the float64 formulas", "[elementwise]") {
+  Tensor x = leaf({5, 7}), p = positive_leaf({5, 7});
+  check_unary_forward(dytgrad::exp, [](double v) { return std::exp(v); }, x);
+  check_unary_forward(dytgrad::log, [](double v) { return std::log(v); }, p);
+  check_unary_forward(dytgrad::sqrt, [](double v) { return std::sqrt(v); }, p);
+  check_unary_forward(dytgrad::tanh, [](double v) { return std::tanh(v); }, x);
+  check_unary_forward(relu, relu_ref, x);
+  check_unary_forward(gelu, gelu_ref, x);
+  check_unary_forward(neg, neg_ref, x);
+  auto pv = p.to_vector<double>(), yv = pow(p, 1.7).to_vector<double>();
+  for (size_t i = 0; i < pv.size(); ++i) REQUIRE(yv[i] == Approx(std::pow(pv[i], 1.7)));
+}
+
+TEST_CASE("float32 forward is within 1e-6 of float64", "[elementwise]") {
+  Tensor x = Tensor::randn({64, 33}, DType::Float64), p = add(Tensor::rand({64, 33}, DType::Float64), 0.5);
+  using Op = Tensor (*)(const Tensor&);
+  for (Op op : {Op(dytgrad::exp), Op(dytgrad::tanh), Op(gelu), Op(relu), Op(neg)})
+    REQUIRE_CLOSE(op(x.to(DType::Float32)), op(x), 1e-6);
+  for (Op op : {Op(dytgrad::log), Op(dytgrad::sqrt)}) REQUIRE_CLOSE(op(p.to(DType::Float32)), op(p), 1e-6);
+  Tensor y = Tensor::randn({33}, DType::Float64);
+  REQUIRE_CLOSE(div(x.to(DType::Float32), y.to(DType::Float32)), div(x, y), 1e-6);
+}
+
+TEST_CASE("unary gradients and second derivatives", "[elementwise][gradcheck]") {
+  // Inputs for relu stay away from 0, where it has no derivative.
+  Tensor x = leaf({3, 4}), p = positive_leaf({3, 4});
+  Tensor away = add(mul(Tensor::rand({3, 4}, DType::Float64), 2.0), 0.1);
+  Tensor signs = Tensor::from_vector<double>({1, -1, 1, -1}, {4});
+  Tensor r = mul(away, signs).detach().requires_grad_();
+  std::vector<std::pair<const char*, Fn>> ops = {
+      {"exp", [](auto& in) { return exp(in[0]); }},   {"tanh", [](auto& in) { return tanh(in[0]); }},
+      {"gelu", [](auto& in) { return gelu(in[0]); }}, {"neg", [](auto& in) { return neg(in[0]); }},
+  };
+  for (auto& [name, f] : ops) {
+    INFO(name);
+    REQUIRE_GRADCHECK(f, x);
+    REQUIRE_GRADGRADCHECK(f, x);
+    REQUIRE_GRADCHECK(f, strided_leaf({3, 4}));
+  }
+  std::vector<std::pair<const char*, Fn>> positive_ops = {
+      {"log", [](auto& in) { return log(in[0]); }},
+      {"sqrt", [](auto& in) { return sqrt(in[0]); }},
+      {"pow", [](auto& in) { return pow(in[0], 2.5); }},
+      {"pow(-1)", [](auto& in) { return pow(in[0], -1.0); }},
+  };
+  for (auto& [name, f] : positive_ops) {
+    INFO(name);
+    REQUIRE_GRADCHECK(f, p);
+    REQUIRE_GRADGRADCHECK(f, p);
+  }
+  Fn relu_fn = [](auto& in) { return relu(in[0]); };
+  REQUIRE_GRADCHECK(relu_fn, r);
+  REQUIRE_GRADGRADCHECK(relu_fn, r);
+}
+
+TEST_CASE("binary ops with broadcasting: gradients and second derivatives", "[elementwise][gradcheck]") {
+  std::vector<std::pair<const char*, Fn>> ops = {
+      {"add", [](auto& in) { return add(in[0], in[1]); }},
+      {"sub", [](auto& in) { return sub(in[0], in[1]); }},
+      {"mul", [](auto& in) { return mul(in[0], in[1]); }},
+      {"div", [](auto& in) { return div(in[0], in[1]); }},
+  };
+  for (auto& [name, f] : ops) {
+    INFO(name);
+    Tensor b_pos = positive_leaf({4});  // div by values away from 0
+    REQUIRE_GRADCHECK(f, leaf({3, 4}), positive_leaf({3, 4}));
+    REQUIRE_GRADCHECK(f, leaf({2, 3, 4}), b_pos);                    // trailing broadcast
+    REQUIRE_GRADCHECK(f, leaf({3, 1}), positive_leaf({1, 4}));       // both sides broadcast
+    REQUIRE_GRADCHECK(f, strided_leaf({4, 3}), positive_leaf({3}));  // non-contiguous
+    REQUIRE_GRADGRADCHECK(f, leaf({3, 1}), positive_leaf({4}));
+  }
+  Fn scalar_ops = [](auto& in) { return mul(add(in[0], 1.5), -2.0); };
+  REQUIRE_GRADCHECK(scalar_ops, leaf({3}));
+  REQUIRE_GRADGRADCHECK(scalar_ops, leaf({3}));
+}
+
+TEST_CASE("where and masked_fill route gradients by the mask", "[elementwise][gradcheck]") {
+  Tensor mask = gt(Tensor::randn({3, 4}, DType::Float64), Tensor::zeros({}, DType::Float64));
+  Fn w = [mask](auto& in) { return where(mask, in[0], in[1]); };
+  REQUIRE_GRADCHECK(w, leaf({3, 4}), leaf({4}));
+  REQUIRE_GRADGRADCHECK(w, leaf({3, 4}), leaf({4}));
+  Fn m = [mask](auto& in) { return mul(masked_fill(in[0], mask, -3.0), in[0]); };
+  REQUIRE_GRADCHECK(m, leaf({3, 4}));
+  REQUIRE_GRADGRADCHECK(m, leaf({3, 4}));
+  Tensor x = Tensor::from_vector<double>({1, 2, 3}, {3});
+  Tensor filled = masked_fill(x, Tensor::from_vector<bool>({true, false, true}, {3}), 9);
+  REQUIRE(filled.to_vector<double>() == std::vector<double>{9, 2, 9});
+  REQUIRE(eq(x, Tensor::full({}, 2, DType::Float64)).to_vector<bool>() == std::vector<bool>{false, true, false});
+  REQUIRE(lt(x, Tensor::full({}, 2, DType::Float64)).to_vector<bool>() == std::vector<bool>{true, false, false});
+}

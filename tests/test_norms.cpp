@@ -1,0 +1,60 @@
+// dyt, layer_norm, rms_norm: fused forward against the float64 composite of basic ops, fused
+// backward by finite differences (all parameters), second derivatives through the composite path.
+#include "helpers.h"
+
+using namespace dytgrad;
+using test::leaf;
+using test::strided_leaf;
+using Fn = TensorFunction;
+
+namespace {
+Tensor dyt_reference(const Tensor& x, const Tensor& a, const Tensor& g, const Tensor& b) {
+  return add(mul(tanh(mul(x, a)), g), b);
+}
+}  // namespace
+
+TEST_CASE("dyt forward matches gamma * tanh(alpha x) + beta, float32 within 1e-6", "[norms][dyt]") {
+  Tensor x = Tensor::randn({37, 19}, DType::Float64), a = Tensor::full({1}, 0.7, DType::Float64);
+  Tensor g = Tensor::randn({19}, DType::Float64), b = Tensor::randn({19}, DType::Float64);
+  REQUIRE_CLOSE(dyt(x, a, g, b), dyt_reference(x, a, g, b), 1e-15);
+  auto f32 = [](const Tensor& t) { return t.to(DType::Float32); };
+  REQUIRE_CLOSE(dyt(f32(x), f32(a), f32(g), f32(b)), dyt_reference(x, a, g, b), 1e-6);
+  Tensor x3 = Tensor::randn({2, 5, 19}, DType::Float64);
+  REQUIRE_CLOSE(dyt(x3, a, g, b), dyt_reference(x3, a, g, b), 1e-15);
+}
+
+TEST_CASE("dyt gradients for x, alpha, gamma, beta, and second derivatives", "[norms][dyt][gradcheck]") {
+  Fn f = [](auto& in) { return dyt(in[0], in[1], in[2], in[3]); };
+  REQUIRE_GRADCHECK(f, leaf({4, 5}), leaf({1}), leaf({5}), leaf({5}));
+  REQUIRE_GRADCHECK(f, strided_leaf({2, 3, 5}), leaf({}), leaf({5}), leaf({5}));
+  REQUIRE_GRADGRADCHECK(f, leaf({3, 4}), leaf({1}), leaf({4}), leaf({4}));
+  // Only some inputs requiring grad.
+  Tensor x = leaf({3, 4});
+  Tensor a = Tensor::full({1}, 0.5, DType::Float64), g = Tensor::ones({4}, DType::Float64), b = Tensor::zeros({4}, DType::Float64);
+  Fn only_x = [a, g, b](auto& in) { return dyt(in[0], a, g, b); };
+  REQUIRE_GRADCHECK(only_x, x);
+  REQUIRE_GRADGRADCHECK(only_x, x);
+}
+
+TEST_CASE("layer_norm and rms_norm forward against the composite formulas", "[norms]") {
+  Tensor x = add(mul(Tensor::randn({23, 31}, DType::Float64), 2.0), 0.5);
+  Tensor g = Tensor::randn({31}, DType::Float64), b = Tensor::randn({31}, DType::Float64);
+  Tensor centered = sub(x, mean(x, {-1}, true));
+  Tensor ln_ref = add(mul(div(centered, sqrt(add(mean(mul(centered, centered), {-1}, true), 1e-5))), g), b);
+  REQUIRE_CLOSE(layer_norm(x, g, b, 1e-5), ln_ref, 1e-13);
+  REQUIRE_CLOSE(layer_norm(x.to(DType::Float32), g.to(DType::Float32), b.to(DType::Float32), 1e-5), ln_ref, 1e-5);
+  Tensor rms_ref = mul(div(x, sqrt(add(mean(mul(x, x), {-1}, true), 1e-6))), g);
+  REQUIRE_CLOSE(rms_norm(x, g, 1e-6), rms_ref, 1e-13);
+  REQUIRE_CLOSE(rms_norm(x.to(DType::Float32), g.to(DType::Float32), 1e-6), rms_ref, 1e-5);
+}
+
+TEST_CASE("layer_norm and rms_norm gradients and second derivatives", "[norms][gradcheck]") {
+  Fn ln = [](auto& in) { return layer_norm(in[0], in[1], in[2], 1e-5); };
+  REQUIRE_GRADCHECK(ln, leaf({4, 6}), leaf({6}), leaf({6}));
+  REQUIRE_GRADCHECK(ln, strided_leaf({2, 3, 6}), leaf({6}), leaf({6}));
+  REQUIRE_GRADGRADCHECK(ln, leaf({3, 5}), leaf({5}), leaf({5}));
+  Fn rms = [](auto& in) { return rms_norm(in[0], in[1], 1e-6); };
+  REQUIRE_GRADCHECK(rms, leaf({4, 6}), leaf({6}));
+  REQUIRE_GRADCHECK(rms, strided_leaf({2, 3, 6}), leaf({6}));
+  REQUIRE_GRADGRADCHECK(rms, leaf({3, 5}), leaf({5}));
+}
