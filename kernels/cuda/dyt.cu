@@ -1,0 +1,160 @@
+// Dynamic Tanh: y = gamma * tanh(alpha * x) + beta over the last dim (alpha one scalar).
+//
+// dyt_forward: one pass; each thread reads 4 consecutive x (16 bytes) and the matching gamma and
+//   beta (cached: they are `cols` floats shared by every row), writes 4 y.
+//   Traffic: read x, write y = 2 * rows * cols * 4 bytes (+ gamma, beta once from L2).
+//
+// dyt_backward: one pass. With t = tanh(alpha x) and u = dy * gamma * (1 - t^2):
+//   dx = alpha * u,  dalpha = sum(u * x),  dgamma[c] = sum_r dy t,  dbeta[c] = sum_r dy.
+//   Each block walks a contiguous chunk of rows with its threads spread across the columns (four
+//   per thread, per chunk of 4 * blockDim columns), keeping per-column sums of dgamma and dbeta and
+//   a per-thread dalpha sum in registers; it writes one partial row of dgamma and dbeta and one
+//   partial dalpha. A second small kernel sums the partials in a fixed order: deterministic, no
+//   atomics. Traffic: read x and dy, write dx = 3 * rows * cols * 4 bytes, plus the partials
+//   (2 * blocks * cols floats, a few percent of it).
+#include "kernels/cuda/column_partials.cuh"
+#include "kernels/cuda/launch.cuh"
+#include "kernels/memory.h"
+#include "kernels/norms.h"
+
+namespace dytgrad::kernels::cuda {
+
+namespace {
+
+__global__ void dyt_forward_vec4(const float4* __restrict__ x, const float* __restrict__ alpha,
+                                 const float4* __restrict__ gamma, const float4* __restrict__ beta,
+                                 float4* __restrict__ y, int64_t n4, int64_t cols4) {
+  const float a = *alpha;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n4; i += int64_t(gridDim.x) * blockDim.x) {
+    int64_t c = i % cols4;
+    float4 v = x[i], g = __ldg(gamma + c), b = __ldg(beta + c);
+    y[i] = make_float4(fmaf(g.x, tanhf(a * v.x), b.x), fmaf(g.y, tanhf(a * v.y), b.y), fmaf(g.z, tanhf(a * v.z), b.z),
+                       fmaf(g.w, tanhf(a * v.w), b.w));
+  }
+}
+
+template <class T>
+__global__ void dyt_forward_any(const T* x, const T* alpha, const T* gamma, const T* beta, T* y, int64_t n, int64_t cols) {
+  const T a = *alpha;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+    int64_t c = i % cols;
+    y[i] = gamma[c] * tanh(a * x[i]) + beta[c];
+  }
+}
+
+// Block (b, tile): rows [b * rows_per_block, ...), columns [tile * 4 * blockDim, ...) four per thread.
+__global__ void dyt_backward_vec4(const float* __restrict__ x, const float* __restrict__ alpha,
+                                  const float* __restrict__ gamma, const float* __restrict__ dy,
+                                  float* __restrict__ dx, float* __restrict__ partial_gamma,
+                                  float* __restrict__ partial_beta, float* __restrict__ partial_alpha, int64_t rows,
+                                  int64_t cols, int64_t rows_per_block) {
+  __shared__ float scratch[32];
+  const float a = *alpha;
+  int64_t c = (int64_t(blockIdx.y) * blockDim.x + threadIdx.x) * 4;
+  int64_t r0 = blockIdx.x * rows_per_block, r1 = min(rows, r0 + rows_per_block);
+  float4 sg = make_float4(0, 0, 0, 0), sb = sg;
+  float sa = 0;
+  if (c < cols) {
+    float4 g = *reinterpret_cast<const float4*>(gamma + c);
+#pragma unroll 4
+    for (int64_t r = r0; r < r1; ++r) {
+      float4 v = *reinterpret_cast<const float4*>(x + r * cols + c);
+      float4 d = *reinterpret_cast<const float4*>(dy + r * cols + c);
+      float tx = tanhf(a * v.x), ty = tanhf(a * v.y), tz = tanhf(a * v.z), tw = tanhf(a * v.w);
+      float ux = d.x * g.x * (1.f - tx * tx), uy = d.y * g.y * (1.f - ty * ty);
+      float uz = d.z * g.z * (1.f - tz * tz), uw = d.w * g.w * (1.f - tw * tw);
+      *reinterpret_cast<float4*>(dx + r * cols + c) = make_float4(a * ux, a * uy, a * uz, a * uw);
+      sa += (ux * v.x + uy * v.y) + (uz * v.z + uw * v.w);
+      sg.x += d.x * tx, sg.y += d.y * ty, sg.z += d.z * tz, sg.w += d.w * tw;
+      sb.x += d.x, sb.y += d.y, sb.z += d.z, sb.w += d.w;
+    }
+    *reinterpret_cast<float4*>(partial_gamma + blockIdx.x * cols + c) = sg;
+    *reinterpret_cast<float4*>(partial_beta + blockIdx.x * cols + c) = sb;
+  }
+  sa = block_sum(sa, scratch);
+  if (threadIdx.x == 0) partial_alpha[blockIdx.x * gridDim.y + blockIdx.y] = sa;
+}
+
+template <class T>
+__global__ void dyt_backward_any(const T* x, const T* alpha, const T* gamma, const T* dy, T* dx, T* partial_gamma,
+                                 T* partial_beta, T* partial_alpha, int64_t rows, int64_t cols, int64_t rows_per_block) {
+  __shared__ T scratch[32];
+  const T a = *alpha;
+  int64_t c = int64_t(blockIdx.y) * blockDim.x + threadIdx.x;
+  int64_t r0 = blockIdx.x * rows_per_block, r1 = min(rows, r0 + rows_per_block);
+  T sg = 0, sb = 0, sa = 0;
+  if (c < cols) {
+    for (int64_t r = r0; r < r1; ++r) {
+      int64_t i = r * cols + c;
+      T t = tanh(a * x[i]), u = dy[i] * gamma[c] * (T(1) - t * t);
+      dx[i] = a * u;
+      sa += u * x[i];
+      sg += dy[i] * t;
+      sb += dy[i];
+    }
+    partial_gamma[blockIdx.x * cols + c] = sg;
+    partial_beta[blockIdx.x * cols + c] = sb;
+  }
+  sa = block_sum(sa, scratch);
+  if (threadIdx.x == 0) partial_alpha[blockIdx.x * gridDim.y + blockIdx.y] = sa;
+}
+
+bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 0; }
+
+}  // namespace
+
+template <class T>
+void dyt_forward(const T* x, const T* alpha, const T* gamma, const T* beta, T* y, int64_t rows, int64_t cols) {
+  int64_t n = rows * cols;
+  if (n == 0) return;
+  if constexpr (std::is_same_v<T, float>) {
+    if (cols % 4 == 0 && aligned16(x) && aligned16(y) && aligned16(gamma) && aligned16(beta)) {
+      dyt_forward_vec4<<<grid_for(n / 4), kThreads>>>(reinterpret_cast<const float4*>(x), alpha,
+                                                      reinterpret_cast<const float4*>(gamma),
+                                                      reinterpret_cast<const float4*>(beta), reinterpret_cast<float4*>(y),
+                                                      n / 4, cols / 4);
+      DYT_CUDA_LAUNCHED();
+      return;
+    }
+  }
+  dyt_forward_any<<<grid_for(n), kThreads>>>(x, alpha, gamma, beta, y, n, cols);
+  DYT_CUDA_LAUNCHED();
+}
+
+template <class T>
+void dyt_backward(const T* x, const T* alpha, const T* gamma, const T* dy, T* dx, T* dalpha, T* dgamma, T* dbeta,
+                  int64_t rows, int64_t cols) {
+  bool vec4 = std::is_same_v<T, float> && cols % 4 == 0 && aligned16(x) && aligned16(dy) && aligned16(dx) && aligned16(gamma);
+  int64_t per_thread = vec4 ? 4 : 1;
+  int threads = row_threads((cols + per_thread - 1) / per_thread);
+  unsigned tiles = unsigned((cols + per_thread * threads - 1) / (per_thread * threads));
+  int64_t blocks = rows == 0 ? 1 : std::max<int64_t>(1, row_blocks_for(rows, threads) / tiles);
+  int64_t rows_per_block = std::max<int64_t>(1, (rows + blocks - 1) / blocks);
+  blocks = rows == 0 ? 1 : (rows + rows_per_block - 1) / rows_per_block;
+  T* partials = static_cast<T*>(allocate(sizeof(T) * size_t(2 * blocks * cols + blocks * tiles)));
+  T *partial_gamma = partials, *partial_beta = partials + blocks * cols, *partial_alpha = partials + 2 * blocks * cols;
+  dim3 grid(unsigned(blocks), tiles);
+  if constexpr (std::is_same_v<T, float>) {
+    if (vec4) {
+      dyt_backward_vec4<<<grid, threads>>>(x, alpha, gamma, dy, dx, partial_gamma, partial_beta, partial_alpha, rows,
+                                           cols, rows_per_block);
+    }
+  }
+  if (!vec4)
+    dyt_backward_any<<<grid, threads>>>(x, alpha, gamma, dy, dx, partial_gamma, partial_beta, partial_alpha, rows, cols,
+                                        rows_per_block);
+  DYT_CUDA_LAUNCHED();
+  sum_column_partials(partial_gamma, dgamma, blocks, cols);
+  sum_column_partials(partial_beta, dbeta, blocks, cols);
+  sum_column_partials(partial_alpha, dalpha, blocks * tiles, 1);
+  release(partials);
+}
+
+template void dyt_forward<float>(const float*, const float*, const float*, const float*, float*, int64_t, int64_t);
+template void dyt_forward<double>(const double*, const double*, const double*, const double*, double*, int64_t, int64_t);
+template void dyt_backward<float>(const float*, const float*, const float*, const float*, float*, float*, float*, float*,
+                                  int64_t, int64_t);
+template void dyt_backward<double>(const double*, const double*, const double*, const double*, double*, double*, double*,
+                                   double*, int64_t, int64_t);
+
+}  // namespace dytgrad::kernels::cuda

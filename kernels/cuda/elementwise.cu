@@ -1,0 +1,180 @@
+// CUDA elementwise kernels. Each thread handles 4 consecutive elements with 16-byte loads and
+// stores when all operands are float32, contiguous and 16-byte aligned (the common case); any
+// other layout takes the strided path, which computes each operand's offset from the layout.
+// Memory traffic: every input element read once, every output written once.
+#include "kernels/cuda/launch.cuh"
+#include "kernels/elementwise.h"
+#include "kernels/memory.h"
+#include "kernels/scalar_math.h"
+
+namespace dytgrad::kernels::cuda {
+
+namespace {
+
+bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 0; }
+
+// y = f(x), contiguous.
+template <class T> __global__ void unary_kernel(UnaryOp op, const T* __restrict__ x, T* __restrict__ y, int64_t n, T s) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+    y[i] = unary_value(op, x[i], s);
+}
+
+__global__ void unary_kernel_vec4(UnaryOp op, const float4* __restrict__ x, float4* __restrict__ y, int64_t n4, float s) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n4; i += int64_t(gridDim.x) * blockDim.x) {
+    float4 v = x[i];
+    y[i] = make_float4(unary_value(op, v.x, s), unary_value(op, v.y, s), unary_value(op, v.z, s), unary_value(op, v.w, s));
+  }
+}
+
+template <class T>
+__global__ void binary_contiguous(BinaryOp op, T* __restrict__ out, const T* __restrict__ a, const T* __restrict__ b, int64_t n) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+    out[i] = binary_value(op, a[i], b[i]);
+}
+
+__global__ void binary_vec4(BinaryOp op, float4* __restrict__ out, const float4* __restrict__ a, const float4* __restrict__ b, int64_t n4) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n4; i += int64_t(gridDim.x) * blockDim.x) {
+    float4 u = a[i], v = b[i];
+    out[i] = make_float4(binary_value(op, u.x, v.x), binary_value(op, u.y, v.y), binary_value(op, u.z, v.z),
+                         binary_value(op, u.w, v.w));
+  }
+}
+
+template <class T> __global__ void binary_strided(BinaryOp op, ElementwiseLayout L, T* out, const T* a, const T* b) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < L.numel; i += int64_t(gridDim.x) * blockDim.x)
+    out[L.offset(0, i)] = binary_value(op, a[L.offset(1, i)], b[L.offset(2, i)]);
+}
+
+template <class T> __global__ void compare_strided(CompareOp op, ElementwiseLayout L, bool* out, const T* a, const T* b) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < L.numel; i += int64_t(gridDim.x) * blockDim.x)
+    out[L.offset(0, i)] = compare_value(op, a[L.offset(1, i)], b[L.offset(2, i)]);
+}
+
+template <class T>
+__global__ void where_strided(ElementwiseLayout L, T* out, const bool* cond, const T* a, const T* b) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < L.numel; i += int64_t(gridDim.x) * blockDim.x)
+    out[L.offset(0, i)] = cond[L.offset(1, i)] ? a[L.offset(2, i)] : b[L.offset(3, i)];
+}
+
+template <class S, class D> __global__ void copy_strided(ElementwiseLayout L, D* dst, const S* src) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < L.numel; i += int64_t(gridDim.x) * blockDim.x)
+    dst[L.offset(0, i)] = static_cast<D>(src[L.offset(1, i)]);
+}
+
+template <class T> __global__ void fill_kernel(T* y, int64_t n, T value) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) y[i] = value;
+}
+
+template <class T> __global__ void arange_kernel(T* y, int64_t n, double start, double step) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+    y[i] = static_cast<T>(start + double(i) * step);
+}
+
+// Sets *found to 1 if any element is not finite (several threads may store 1: same value, no race
+// on the result).
+template <class T> __global__ void nonfinite_kernel(const T* x, int64_t n, int* found) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+    if (!isfinite(x[i])) *found = 1;
+}
+
+}  // namespace
+
+template <class T> void unary(UnaryOp op, const T* x, T* y, int64_t n, double scalar) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (n % 4 == 0 && aligned16(x) && aligned16(y)) {
+      unary_kernel_vec4<<<grid_for(n / 4), kThreads>>>(op, reinterpret_cast<const float4*>(x), reinterpret_cast<float4*>(y),
+                                                       n / 4, float(scalar));
+      DYT_CUDA_LAUNCHED();
+      return;
+    }
+  }
+  unary_kernel<<<grid_for(n), kThreads>>>(op, x, y, n, T(scalar));
+  DYT_CUDA_LAUNCHED();
+}
+
+template <class T> void binary(BinaryOp op, const ElementwiseLayout& L, T* out, const T* a, const T* b) {
+  if (L.all_contiguous) {
+    if constexpr (std::is_same_v<T, float>) {
+      if (L.numel % 4 == 0 && aligned16(out) && aligned16(a) && aligned16(b)) {
+        binary_vec4<<<grid_for(L.numel / 4), kThreads>>>(op, reinterpret_cast<float4*>(out), reinterpret_cast<const float4*>(a),
+                                                         reinterpret_cast<const float4*>(b), L.numel / 4);
+        DYT_CUDA_LAUNCHED();
+        return;
+      }
+    }
+    binary_contiguous<<<grid_for(L.numel), kThreads>>>(op, out, a, b, L.numel);
+  } else {
+    binary_strided<<<grid_for(L.numel), kThreads>>>(op, L, out, a, b);
+  }
+  DYT_CUDA_LAUNCHED();
+}
+
+template <class T> void compare(CompareOp op, const ElementwiseLayout& L, bool* out, const T* a, const T* b) {
+  compare_strided<<<grid_for(L.numel), kThreads>>>(op, L, out, a, b);
+  DYT_CUDA_LAUNCHED();
+}
+
+template <class T> void where(const ElementwiseLayout& L, T* out, const bool* cond, const T* a, const T* b) {
+  where_strided<<<grid_for(L.numel), kThreads>>>(L, out, cond, a, b);
+  DYT_CUDA_LAUNCHED();
+}
+
+template <class S, class D> void copy(const ElementwiseLayout& L, D* dst, const S* src) {
+  if constexpr (std::is_same_v<S, D>) {
+    if (L.all_contiguous) {
+      DYT_CUDA_CHECK(cudaMemcpyAsync(dst, src, size_t(L.numel) * sizeof(S), cudaMemcpyDeviceToDevice));
+      return;
+    }
+  }
+  copy_strided<<<grid_for(L.numel), kThreads>>>(L, dst, src);
+  DYT_CUDA_LAUNCHED();
+}
+
+template <class T> void fill(T* y, int64_t n, T value) {
+  fill_kernel<<<grid_for(n), kThreads>>>(y, n, value);
+  DYT_CUDA_LAUNCHED();
+}
+
+template <class T> void arange(T* y, int64_t n, double start, double step) {
+  arange_kernel<<<grid_for(n), kThreads>>>(y, n, start, step);
+  DYT_CUDA_LAUNCHED();
+}
+
+template <class T> bool any_nonfinite(const T* x, int64_t n) {
+  int* flag = static_cast<int*>(allocate(sizeof(int)));
+  DYT_CUDA_CHECK(cudaMemsetAsync(flag, 0, sizeof(int)));
+  nonfinite_kernel<<<grid_for(n), kThreads>>>(x, n, flag);
+  DYT_CUDA_LAUNCHED();
+  int found = 0;
+  copy_device_to_host(&found, flag, sizeof(int));
+  release(flag);
+  return found != 0;
+}
+
+#define DYT_INSTANTIATE_FLOAT(T)                                                           \
+  template void unary<T>(UnaryOp, const T*, T*, int64_t, double);                          \
+  template void binary<T>(BinaryOp, const ElementwiseLayout&, T*, const T*, const T*);     \
+  template bool any_nonfinite<T>(const T*, int64_t);
+DYT_INSTANTIATE_FLOAT(float)
+DYT_INSTANTIATE_FLOAT(double)
+
+#define DYT_INSTANTIATE_ALL(T)                                                             \
+  template void where<T>(const ElementwiseLayout&, T*, const bool*, const T*, const T*);   \
+  template void fill<T>(T*, int64_t, T);                                                   \
+  template void copy<T, float>(const ElementwiseLayout&, float*, const T*);                \
+  template void copy<T, double>(const ElementwiseLayout&, double*, const T*);              \
+  template void copy<T, int64_t>(const ElementwiseLayout&, int64_t*, const T*);            \
+  template void copy<T, bool>(const ElementwiseLayout&, bool*, const T*);
+DYT_INSTANTIATE_ALL(float)
+DYT_INSTANTIATE_ALL(double)
+DYT_INSTANTIATE_ALL(int64_t)
+DYT_INSTANTIATE_ALL(bool)
+
+#define DYT_INSTANTIATE_NUMERIC(T)                                                          \
+  template void compare<T>(CompareOp, const ElementwiseLayout&, bool*, const T*, const T*); \
+  template void arange<T>(T*, int64_t, double, double);
+DYT_INSTANTIATE_NUMERIC(float)
+DYT_INSTANTIATE_NUMERIC(double)
+DYT_INSTANTIATE_NUMERIC(int64_t)
+
+}  // namespace dytgrad::kernels::cuda

@@ -1,0 +1,70 @@
+// Launch-shape helpers and the reductions every row kernel uses. Reductions are trees of fixed
+// shape (warp shuffles, then one warp over the warps' results), so results are deterministic.
+#pragma once
+#include <cstdint>
+
+#include "kernels/cuda/check.cuh"
+
+namespace dytgrad::kernels::cuda {
+
+constexpr int kThreads = 256;
+
+inline int multiprocessor_count() {
+  static int count = [] {
+    int device = 0, n = 0;
+    DYT_CUDA_CHECK(cudaGetDevice(&device));
+    DYT_CUDA_CHECK(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, device));
+    return n;
+  }();
+  return count;
+}
+
+// Blocks for a grid-stride loop over n items: enough to fill the GPU, no more than needed.
+inline unsigned grid_for(int64_t n, int threads = kThreads) {
+  int64_t wanted = (n + threads - 1) / threads;
+  int64_t cap = int64_t(multiprocessor_count()) * (2048 / threads) * 4;
+  return unsigned(std::max<int64_t>(1, std::min(wanted, cap)));
+}
+
+__device__ inline float warp_sum(float v) {
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+__device__ inline double warp_sum(double v) {
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+template <class T> __device__ inline T warp_max(T v) {
+  for (int o = 16; o > 0; o >>= 1) v = max(v, __shfl_xor_sync(0xffffffffu, v, o));
+  return v;
+}
+
+// Sum over the block (blockDim.x a multiple of 32, at most 1024); every thread gets the result.
+// `scratch` is 32 elements of shared memory; the call syncs so it can be reused right after.
+template <class T> __device__ inline T block_sum(T v, T* scratch) {
+  int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
+  v = warp_sum(v);
+  __syncthreads();
+  if (lane == 0) scratch[warp] = v;
+  __syncthreads();
+  v = lane < warps ? scratch[lane] : T(0);
+  return warp_sum(v);
+}
+
+template <class T> __device__ inline T block_max(T v, T* scratch) {
+  int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
+  v = warp_max(v);
+  __syncthreads();
+  if (lane == 0) scratch[warp] = v;
+  __syncthreads();
+  v = lane < warps ? scratch[lane] : T(-INFINITY);
+  return warp_max(v);
+}
+
+// Threads for a block that walks one row of `cols` elements: a multiple of 32, at most kThreads.
+inline int row_threads(int64_t cols) {
+  int64_t t = (cols + 31) / 32 * 32;
+  return int(std::max<int64_t>(32, std::min<int64_t>(t, kThreads)));
+}
+
+}  // namespace dytgrad::kernels::cuda

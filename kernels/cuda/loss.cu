@@ -1,0 +1,91 @@
+// Fused cross-entropy, one block per row.
+// Forward: each thread keeps a running (max, sum of exp) over its share of the row (the online
+//   softmax recurrence), the block merges them: logsumexp in one read of the logits. The loss of
+//   the row is lse - x[target]. Traffic: read the logits once; write 2 floats per row.
+// Backward: dlogits = scale * (exp(x - lse) - onehot(target)), 0 for ignored rows.
+//   Traffic: read the logits once, write dlogits once. Probabilities are never stored.
+// Invalid targets are reported through a device flag (the first bad row), checked on the host.
+#include "kernels/cuda/launch.cuh"
+#include "kernels/loss.h"
+#include "kernels/memory.h"
+
+namespace dytgrad::kernels::cuda {
+
+namespace {
+
+template <class T>
+__global__ void cross_entropy_forward_kernel(const T* logits, const int64_t* targets, T* row_loss, T* logsumexp,
+                                             int64_t cols, int64_t ignore_index, unsigned long long* bad_row) {
+  __shared__ T scratch[32];
+  int64_t r = blockIdx.x;
+  const T* x = logits + r * cols;
+  T m = -INFINITY, s = 0;
+  for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) {
+    T v = x[c];
+    if (v > m) {
+      s = s * exp(m - v) + T(1);
+      m = v;
+    } else {
+      s += exp(v - m);
+    }
+  }
+  T row_max = block_max(m, scratch);
+  s = m == T(-INFINITY) ? T(0) : s * exp(m - row_max);
+  s = block_sum(s, scratch);
+  if (threadIdx.x == 0) {
+    T lse = row_max + log(s);
+    int64_t t = targets[r];
+    logsumexp[r] = lse;
+    bool ignored = t == ignore_index, valid = t >= 0 && t < cols;
+    if (!ignored && !valid) atomicMin(bad_row, static_cast<unsigned long long>(r));  // integer min: order-free
+    row_loss[r] = ignored || !valid ? T(0) : lse - x[t];
+  }
+}
+
+template <class T>
+__global__ void cross_entropy_backward_kernel(const T* logits, const int64_t* targets, const T* logsumexp,
+                                              const T* grad_loss, T inv_count, T* dlogits, int64_t cols,
+                                              int64_t ignore_index) {
+  int64_t r = blockIdx.x, t = targets[r];
+  const T* x = logits + r * cols;
+  T* d = dlogits + r * cols;
+  T scale = *grad_loss * inv_count, lse = logsumexp[r];
+  bool ignored = t == ignore_index;
+  for (int64_t c = threadIdx.x; c < cols; c += blockDim.x)
+    d[c] = ignored ? T(0) : scale * (exp(x[c] - lse) - (c == t ? T(1) : T(0)));
+}
+
+}  // namespace
+
+template <class T>
+int64_t cross_entropy_forward(const T* logits, const int64_t* targets, T* row_loss, T* logsumexp, int64_t rows,
+                              int64_t cols, int64_t ignore_index) {
+  if (rows == 0) return -1;
+  auto* bad = static_cast<unsigned long long*>(allocate(sizeof(unsigned long long)));
+  DYT_CUDA_CHECK(cudaMemsetAsync(bad, 0xff, sizeof(unsigned long long)));
+  cross_entropy_forward_kernel<<<unsigned(rows), kThreads>>>(logits, targets, row_loss, logsumexp, cols, ignore_index, bad);
+  DYT_CUDA_LAUNCHED();
+  unsigned long long first_bad = 0;
+  copy_device_to_host(&first_bad, bad, sizeof(first_bad));
+  release(bad);
+  return first_bad == ~0ull ? -1 : int64_t(first_bad);
+}
+
+template <class T>
+void cross_entropy_backward(const T* logits, const int64_t* targets, const T* logsumexp, const T* grad_loss,
+                            double inv_count, T* dlogits, int64_t rows, int64_t cols, int64_t ignore_index) {
+  if (rows == 0) return;
+  cross_entropy_backward_kernel<<<unsigned(rows), kThreads>>>(logits, targets, logsumexp, grad_loss, T(inv_count),
+                                                              dlogits, cols, ignore_index);
+  DYT_CUDA_LAUNCHED();
+}
+
+template int64_t cross_entropy_forward<float>(const float*, const int64_t*, float*, float*, int64_t, int64_t, int64_t);
+template int64_t cross_entropy_forward<double>(const double*, const int64_t*, double*, double*, int64_t, int64_t,
+                                               int64_t);
+template void cross_entropy_backward<float>(const float*, const int64_t*, const float*, const float*, double, float*,
+                                            int64_t, int64_t, int64_t);
+template void cross_entropy_backward<double>(const double*, const int64_t*, const double*, const double*, double,
+                                             double*, int64_t, int64_t, int64_t);
+
+}  // namespace dytgrad::kernels::cuda

@@ -1,0 +1,70 @@
+// CUDA reductions over the middle dim of [outer, reduce, inner].
+//  inner == 1 (reducing the last dim): one block per output, threads stride along the row and a
+//    block_sum finishes; reads each element once.
+//  inner > 1: one thread per output (o, i) walks r, so a warp reads 32 adjacent elements of the
+//    same r at each step (coalesced); reads each element once.
+// Sums accumulate in the element type's accumulator (float in float, double in double) in a fixed
+// order: deterministic.
+#include "kernels/cuda/launch.cuh"
+#include "kernels/reduce.h"
+
+namespace dytgrad::kernels::cuda {
+
+namespace {
+
+template <class T> __global__ void sum_rows_kernel(const T* x, T* y, int64_t reduce, T scale) {
+  __shared__ T scratch[32];
+  const T* row = x + blockIdx.x * reduce;
+  T acc = 0;
+  for (int64_t r = threadIdx.x; r < reduce; r += blockDim.x) acc += row[r];
+  acc = block_sum(acc, scratch);
+  if (threadIdx.x == 0) y[blockIdx.x] = acc * scale;
+}
+
+template <class T> __global__ void sum_columns_kernel(const T* x, T* y, int64_t outer, int64_t reduce, int64_t inner, T scale) {
+  for (int64_t k = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; k < outer * inner; k += int64_t(gridDim.x) * blockDim.x) {
+    int64_t o = k / inner, i = k % inner;
+    const T* p = x + o * reduce * inner + i;
+    T acc = 0;
+    for (int64_t r = 0; r < reduce; ++r) acc += p[r * inner];
+    y[k] = acc * scale;
+  }
+}
+
+template <class T> __global__ void max_kernel(const T* x, T* y, int64_t* index, int64_t outer, int64_t reduce, int64_t inner) {
+  for (int64_t k = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; k < outer * inner; k += int64_t(gridDim.x) * blockDim.x) {
+    int64_t o = k / inner, i = k % inner;
+    const T* p = x + o * reduce * inner + i;
+    T best = p[0];
+    int64_t at = 0;
+    for (int64_t r = 1; r < reduce; ++r) {
+      T v = p[r * inner];
+      if (v > best || (v != v && best == best)) best = v, at = r;
+    }
+    y[k] = best;
+    index[k] = at;
+  }
+}
+
+}  // namespace
+
+template <class T> void sum_dim(const T* x, T* y, int64_t outer, int64_t reduce, int64_t inner, double scale) {
+  if (inner == 1 && reduce >= 256 && outer < (int64_t(1) << 31)) {
+    sum_rows_kernel<<<unsigned(outer), kThreads>>>(x, y, reduce, T(scale));
+  } else {
+    sum_columns_kernel<<<grid_for(outer * inner), kThreads>>>(x, y, outer, reduce, inner, T(scale));
+  }
+  DYT_CUDA_LAUNCHED();
+}
+
+template <class T> void max_dim(const T* x, T* y, int64_t* index, int64_t outer, int64_t reduce, int64_t inner) {
+  max_kernel<<<grid_for(outer * inner), kThreads>>>(x, y, index, outer, reduce, inner);
+  DYT_CUDA_LAUNCHED();
+}
+
+template void sum_dim<float>(const float*, float*, int64_t, int64_t, int64_t, double);
+template void sum_dim<double>(const double*, double*, int64_t, int64_t, int64_t, double);
+template void max_dim<float>(const float*, float*, int64_t*, int64_t, int64_t, int64_t);
+template void max_dim<double>(const double*, double*, int64_t*, int64_t, int64_t, int64_t);
+
+}  // namespace dytgrad::kernels::cuda

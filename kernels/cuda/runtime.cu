@@ -1,0 +1,31 @@
+// Device discovery and host <-> device copies.
+#include "kernels/cuda/check.cuh"
+#include "kernels/memory.h"
+
+namespace dytgrad::kernels::cuda {
+
+int device_count() {
+  int n = 0;
+  if (cudaGetDeviceCount(&n) != cudaSuccess) {
+    cudaGetLastError();  // no driver or no device: not an error here, just none
+    return 0;
+  }
+  return n;
+}
+
+bool is_available() {
+  static const bool available = device_count() > 0;
+  return available;
+}
+
+void copy_host_to_device(void* dst, const void* src, size_t bytes) {
+  DYT_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice));
+}
+
+void copy_device_to_host(void* dst, const void* src, size_t bytes) {
+  DYT_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost));
+}
+
+void synchronize() { DYT_CUDA_CHECK(cudaDeviceSynchronize()); }
+
+}  // namespace dytgrad::kernels::cuda

@@ -1,0 +1,202 @@
+// Times dytgrad's CUDA kernels on named shapes, through the same op calls a user makes.
+// Method: warm up, flush L2 (a 256 MiB memset) before every repeat, time each repeat with CUDA
+// events, report the median. Each kernel gets its floor: bytes it must move over the device's
+// copy bandwidth, or FLOPs over the cuBLAS rate, both measured at the start of the same run.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "core/autograd/engine.h"
+#include "core/autograd/grad_mode.h"
+#include "core/ops/ops.h"
+#include "kernels/memory.h"
+
+#ifdef DYTGRAD_CUDA
+#include <cuda_runtime.h>
+
+using namespace dytgrad;
+
+namespace {
+
+struct Options {
+  int warmup = 5, repeats = 30;
+  std::string json_path;
+  std::string only;
+};
+
+class Timer {
+ public:
+  explicit Timer(const Options& o) : o_(o) {
+    cudaEventCreate(&start_);
+    cudaEventCreate(&stop_);
+    cudaMalloc(&flush_, kFlushBytes);
+  }
+  ~Timer() {
+    cudaFree(flush_);
+    cudaEventDestroy(start_);
+    cudaEventDestroy(stop_);
+  }
+  // Median milliseconds of fn over the repeats, L2 flushed before each.
+  double median_ms(const std::function<void()>& fn) {
+    for (int i = 0; i < o_.warmup; ++i) fn();
+    cudaDeviceSynchronize();
+    std::vector<float> times;
+    for (int i = 0; i < o_.repeats; ++i) {
+      cudaMemsetAsync(flush_, i & 0xff, kFlushBytes);
+      cudaEventRecord(start_);
+      fn();
+      cudaEventRecord(stop_);
+      cudaEventSynchronize(stop_);
+      float ms = 0;
+      cudaEventElapsedTime(&ms, start_, stop_);
+      times.push_back(ms);
+    }
+    std::sort(times.begin(), times.end());
+    cudaError_t err = cudaGetLastError();
+    if (err != cudaSuccess) throw std::runtime_error(std::string("CUDA error while timing: ") + cudaGetErrorString(err));
+    return times[times.size() / 2];
+  }
+
+ private:
+  static constexpr size_t kFlushBytes = size_t(256) << 20;
+  const Options& o_;
+  cudaEvent_t start_, stop_;
+  void* flush_ = nullptr;
+};
+
+struct Row {
+  std::string name, shape, what;
+  double ms = 0, work = 0;   // work: bytes (memory-bound rows) or flops (compute-bound rows)
+  bool flops = false;
+  double floor_ms = 0;
+};
+
+Tensor randn_gpu(const Shape& s) { return Tensor::randn(s, DType::Float32, Device::cuda()); }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Time dytgrad's CUDA kernels against their floors (copy bandwidth, cuBLAS rate)"};
+  Options o;
+  app.add_option("--warmup", o.warmup, "untimed runs before timing")->check(CLI::NonNegativeNumber);
+  app.add_option("--repeats", o.repeats, "timed runs; the median is reported")->check(CLI::PositiveNumber);
+  app.add_option("--json", o.json_path, "also write the rows as JSON to this file");
+  app.add_option("--only", o.only, "run only rows whose name contains this");
+  CLI11_PARSE(app, argc, argv);
+  if (!cuda_is_available()) {
+    std::cerr << "bench_kernels: no CUDA device visible\n";
+    return 1;
+  }
+  cudaDeviceProp prop;
+  cudaGetDeviceProperties(&prop, 0);
+  Timer timer(o);
+  NoGradGuard no_grad_by_default;
+
+  // The two ceilings, measured here.
+  Tensor big = randn_gpu({int64_t(1) << 28}), big_copy = Tensor::empty({int64_t(1) << 28}, DType::Float32, Device::cuda());
+  double copy_ms = timer.median_ms([&] {
+    cudaMemcpyAsync(big_copy.raw_data(), big.raw_data(), size_t(big.numel()) * 4, cudaMemcpyDeviceToDevice);
+  });
+  double copy_gbps = 2.0 * big.numel() * 4 / copy_ms / 1e6;
+  big = big_copy = Tensor();
+  Tensor ma = randn_gpu({8192, 8192}), mb = randn_gpu({8192, 8192});
+  double mm_ms = timer.median_ms([&] { matmul(ma, mb); });
+  double tf32_tflops = 2.0 * 8192.0 * 8192 * 8192 / mm_ms / 1e9;
+  kernels::cuda::set_tf32(false);
+  double mm32_ms = timer.median_ms([&] { matmul(ma, mb); });
+  kernels::cuda::set_tf32(true);
+  double fp32_tflops = 2.0 * 8192.0 * 8192 * 8192 / mm32_ms / 1e9;
+  ma = mb = Tensor();
+  std::cout << fmt::format("device: {}  copy {:.0f} GB/s  cuBLAS TF32 {:.1f} TFLOP/s  fp32 {:.1f} TFLOP/s\n", prop.name,
+                           copy_gbps, tf32_tflops, fp32_tflops);
+
+  std::vector<Row> rows;
+  auto want = [&](const std::string& name) { return o.only.empty() || name.find(o.only) != std::string::npos; };
+  auto bytes_row = [&](std::string name, std::string shape, std::string what, double bytes, const std::function<void()>& fn) {
+    if (!want(name)) return;
+    Row r{name, shape, what, timer.median_ms(fn), bytes, false, bytes / copy_gbps / 1e6};
+    rows.push_back(r);
+    std::cout << fmt::format("  {:<26} {:<20} {:>9.4f} ms\n", name, shape, r.ms) << std::flush;
+  };
+  auto flops_row = [&](std::string name, std::string shape, std::string what, double flops, const std::function<void()>& fn) {
+    if (!want(name)) return;
+    Row r{name, shape, what, timer.median_ms(fn), flops, true, flops / fp32_tflops / 1e9};
+    rows.push_back(r);
+    std::cout << fmt::format("  {:<26} {:<20} {:>9.4f} ms\n", name, shape, r.ms) << std::flush;
+  };
+  // forward + backward through autograd, as a user runs it: y = f(inputs); grad(y, inputs, dy)
+  auto fwd_bwd = [](const std::function<Tensor()>& forward, const std::vector<Tensor>& inputs, const Tensor& dy) {
+    GradModeGuard on(true);
+    Tensor y = forward();
+    grad({y}, inputs, {dy}, false, false);
+  };
+
+  for (auto [n, c] : std::vector<std::pair<int64_t, int64_t>>{{8192, 4096}, {16384, 768}}) {
+    std::string shape = fmt::format("{}x{}", n, c);
+    double pass = double(n) * c * 4;
+    Tensor x = randn_gpu({n, c}), dy = randn_gpu({n, c});
+    Tensor alpha = Tensor::full({1}, 0.5, DType::Float32, Device::cuda()).requires_grad_();
+    Tensor gamma = randn_gpu({c}).requires_grad_(), beta = randn_gpu({c}).requires_grad_();
+    Tensor xg = x.detach().requires_grad_();
+    bytes_row("dyt forward", shape, "read x, write y", 2 * pass, [&] { dyt(x, alpha, gamma, beta); });
+    bytes_row("dyt forward+backward", shape, "5 passes", 5 * pass,
+              [&] { fwd_bwd([&] { return dyt(xg, alpha, gamma, beta); }, {xg, alpha, gamma, beta}, dy); });
+    bytes_row("layer_norm forward", shape, "read x, write y", 2 * pass, [&] { layer_norm(x, gamma, beta); });
+    bytes_row("layer_norm forward+backward", shape, "5 passes", 5 * pass,
+              [&] { fwd_bwd([&] { return layer_norm(xg, gamma, beta); }, {xg, gamma, beta}, dy); });
+    bytes_row("rms_norm forward", shape, "read x, write y", 2 * pass, [&] { rms_norm(x, gamma); });
+    bytes_row("rms_norm forward+backward", shape, "5 passes", 5 * pass,
+              [&] { fwd_bwd([&] { return rms_norm(xg, gamma); }, {xg, gamma}, dy); });
+  }
+  {
+    int64_t n = 8 * 12 * 1024, c = 1024;
+    double pass = double(n) * c * 4;
+    Tensor x = randn_gpu({n, c}), dy = randn_gpu({n, c});
+    Tensor xg = x.detach().requires_grad_();
+    bytes_row("softmax forward", "98304x1024", "read x, write y", 2 * pass, [&] { softmax(x, -1); });
+    Tensor y = softmax(x, -1);
+    bytes_row("softmax forward+backward", "98304x1024", "5 passes", 5 * pass,
+              [&] { fwd_bwd([&] { return softmax(xg, -1); }, {xg}, dy); });
+  }
+  {
+    int64_t n = 16384, c = 50304;
+    Tensor logits = randn_gpu({n, c}), targets = Tensor::randint(0, c, {n}, Device::cuda());
+    Tensor lg = logits.detach().requires_grad_();
+    double pass = double(n) * c * 4;
+    bytes_row("cross_entropy forward", "16384x50304", "read logits", pass, [&] { cross_entropy(logits, targets); });
+    bytes_row("cross_entropy forward+backward", "16384x50304", "3 passes", 3 * pass,
+              [&] { fwd_bwd([&] { return cross_entropy(lg, targets); }, {lg}, Tensor::ones({}, DType::Float32, Device::cuda())); });
+  }
+  {
+    int64_t b = 8, h = 12, t = 1024, d = 64;
+    Tensor q = randn_gpu({b, h, t, d}), k = randn_gpu({b, h, t, d}), v = randn_gpu({b, h, t, d}), dout = randn_gpu({b, h, t, d});
+    Tensor qg = q.detach().requires_grad_(), kg = k.detach().requires_grad_(), vg = v.detach().requires_grad_();
+    double flops = 4.0 * b * h * t * t * d / 2;  // causal: half the score matrix
+    flops_row("attention forward", "B8 H12 T1024 D64", "causal", flops, [&] { scaled_dot_product_attention(q, k, v, true); });
+    flops_row("attention forward+backward", "B8 H12 T1024 D64", "causal, 3.5x fwd flops", 3.5 * flops,
+              [&] { fwd_bwd([&] { return scaled_dot_product_attention(qg, kg, vg, true); }, {qg, kg, vg}, dout); });
+  }
+
+  std::cout << fmt::format("\n{:<30} {:<18} {:>10} {:>14} {:>10} {:>8}\n", "kernel", "shape", "ms", "rate", "floor ms",
+                           "floor/ms");
+  nlohmann::json out = {{"device", prop.name}, {"copy_GBps", copy_gbps}, {"tf32_TFLOPs", tf32_tflops},
+                        {"fp32_TFLOPs", fp32_tflops}, {"rows", nlohmann::json::array()}};
+  for (const Row& r : rows) {
+    std::string rate = r.flops ? fmt::format("{:.1f} TFLOP/s", r.work / r.ms / 1e9) : fmt::format("{:.0f} GB/s", r.work / r.ms / 1e6);
+    std::cout << fmt::format("{:<30} {:<18} {:>10.4f} {:>14} {:>10.4f} {:>7.0f}%\n", r.name, r.shape, r.ms, rate,
+                             r.floor_ms, 100 * r.floor_ms / r.ms);
+    out["rows"].push_back({{"name", r.name}, {"shape", r.shape}, {"what", r.what}, {"ms", r.ms}, {"floor_ms", r.floor_ms},
+                           {"rate", rate}});
+  }
+  if (!o.json_path.empty()) std::ofstream(o.json_path) << out.dump(1) << "\n";
+  return 0;
+}
+
+#else
+int main() {
+  std::cerr << "bench_kernels: this build has no CUDA backend (configure with -DDYTGRAD_CUDA=ON)\n";
+  return 1;
+}
+#endif

@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""PyTorch on the shapes of tools/bench_kernels, timed the same way (warm-up, 256 MiB L2 flush before
+every repeat, CUDA events, median), then a side-by-side table with dytgrad's JSON.
+
+usage: bench_torch.py --dytgrad bench.json [--triton triton_dyt.json] [--json torch.json]
+Run it on the same GPU in the same session as bench_kernels: absolute times move between machines.
+"""
+import argparse, json, sys
+
+import torch
+import torch.nn.functional as F
+
+p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+p.add_argument("--dytgrad", help="JSON written by bench_kernels --json")
+p.add_argument("--triton", help="JSON written by the Triton DyT anchor (optional)")
+p.add_argument("--json", help="write PyTorch's rows here")
+p.add_argument("--repeats", type=int, default=30)
+args = p.parse_args()
+
+torch.backends.cuda.matmul.allow_tf32 = True
+dev = "cuda"
+flush = torch.empty(256 << 20, dtype=torch.uint8, device=dev)
+
+
+def median_ms(fn, warmup=5):
+    for _ in range(warmup):
+        fn()
+    torch.cuda.synchronize()
+    times = []
+    for i in range(args.repeats):
+        flush.fill_(i & 0xFF)
+        s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        s.record(); fn(); e.record(); e.synchronize()
+        times.append(s.elapsed_time(e))
+    times.sort()
+    return times[len(times) // 2]
+
+
+def dyt_eager(x, a, g, b):
+    return torch.tanh(a * x) * g + b
+
+
+rows = {}
+for n, c in ((8192, 4096), (16384, 768)):
+    shape = f"{n}x{c}"
+    x = torch.randn(n, c, device=dev); dy = torch.randn(n, c, device=dev)
+    xg = x.clone().requires_grad_()
+    a = torch.full((1,), 0.5, device=dev, requires_grad=True)
+    g = torch.randn(c, device=dev, requires_grad=True); b = torch.randn(c, device=dev, requires_grad=True)
+    def fb(f):
+        def run():
+            f().backward(dy)
+        return run
+    with torch.no_grad():
+        rows[("dyt forward", shape)] = median_ms(lambda: dyt_eager(x, a, g, b))
+        rows[("layer_norm forward", shape)] = median_ms(lambda: F.layer_norm(x, (c,), g, b))
+        rows[("rms_norm forward", shape)] = median_ms(lambda: F.rms_norm(x, (c,), g, 1e-6))
+    rows[("dyt forward+backward", shape)] = median_ms(fb(lambda: dyt_eager(xg, a, g, b)))
+    rows[("layer_norm forward+backward", shape)] = median_ms(fb(lambda: F.layer_norm(xg, (c,), g, b)))
+    rows[("rms_norm forward+backward", shape)] = median_ms(fb(lambda: F.rms_norm(xg, (c,), g, 1e-6)))
+    del x, dy, xg
+
+x = torch.randn(98304, 1024, device=dev); dy = torch.randn_like(x); xg = x.clone().requires_grad_()
+with torch.no_grad():
+    rows[("softmax forward", "98304x1024")] = median_ms(lambda: torch.softmax(x, -1))
+rows[("softmax forward+backward", "98304x1024")] = median_ms(lambda: torch.softmax(xg, -1).backward(dy))
+del x, dy, xg
+
+logits = torch.randn(16384, 50304, device=dev); t = torch.randint(0, 50304, (16384,), device=dev)
+lg = logits.clone().requires_grad_()
+with torch.no_grad():
+    rows[("cross_entropy forward", "16384x50304")] = median_ms(lambda: F.cross_entropy(logits, t))
+rows[("cross_entropy forward+backward", "16384x50304")] = median_ms(lambda: F.cross_entropy(lg, t).backward())
+del logits, lg
+
+q, k, v, do = (torch.randn(8, 12, 1024, 64, device=dev) for _ in range(4))
+qg, kg, vg = (z.clone().requires_grad_() for z in (q, k, v))
+with torch.no_grad():
+    rows[("attention forward", "B8 H12 T1024 D64")] = median_ms(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True))
+rows[("attention forward+backward", "B8 H12 T1024 D64")] = median_ms(
+    lambda: F.scaled_dot_product_attention(qg, kg, vg, is_causal=True).backward(do))
+
+if args.json:
+    json.dump({"torch": torch.__version__, "gpu": torch.cuda.get_device_name(0),
+               "rows": [{"name": n, "shape": s, "ms": ms} for (n, s), ms in rows.items()]}, open(args.json, "w"), indent=1)
+
+ours = {}
+if args.dytgrad:
+    d = json.load(open(args.dytgrad))
+    ours = {(r["name"], r["shape"]): r for r in d["rows"]}
+    print(f"dytgrad: {d['device']}, copy {d['copy_GBps']:.0f} GB/s, cuBLAS TF32 {d['tf32_TFLOPs']:.0f} TFLOP/s, "
+          f"fp32 {d['fp32_TFLOPs']:.1f} TFLOP/s")
+triton = json.load(open(args.triton)) if args.triton else {}
+print(f"PyTorch {torch.__version__} on {torch.cuda.get_device_name(0)}")
+print(f"\n| kernel | shape | dytgrad ms | floor % | PyTorch ms | PyTorch / dytgrad |")
+print("|---|---|---:|---:|---:|---:|")
+for (name, shape), ms in rows.items():
+    o = ours.get((name, shape))
+    if o:
+        print(f"| {name} | {shape} | {o['ms']:.4f} | {100 * o['floor_ms'] / o['ms']:.0f}% | {ms:.4f} | {ms / o['ms']:.2f}x |")
+    else:
+        print(f"| {name} | {shape} | - | - | {ms:.4f} | - |")
+for key, r in triton.items():
+    if key.startswith("triton_dyt_fp32"):
+        print(f"| Triton DyT (anchor) fwd / fwd+bwd | {key.split('_')[-1]} | | | {r['fwd_ms']} / {r['fwdbwd_ms']} | |")

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Everything one GPU session needs, in one call (see docs/BENCHMARKS.md for how it is used):
+#   1. what the machine is, and that the binaries find their libraries;
+#   2. the whole test suite, GPU parity tests included;
+#   3. compute-sanitizer memcheck over the GPU tests, racecheck over the shared-memory kernels;
+#   4. bench_kernels, the Triton DyT anchor and PyTorch on the same shapes, side by side (last).
+# Binaries come prebuilt in $BIN (default .gpu/, built with tools/build_for_gpu.sh). Logs and JSON
+# go to $OUT (default /tmp/dytgrad-gpu).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BIN=${BIN:-.gpu}
+OUT=${OUT:-/tmp/dytgrad-gpu}
+mkdir -p "$OUT"
+export LD_LIBRARY_PATH=/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
+status=0
+step() { echo; echo "== $*"; }
+
+step "machine"
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.mem --format=csv
+date -u
+if ldd "$BIN/dytgrad_tests" | grep -q "not found"; then ldd "$BIN/dytgrad_tests" | grep "not found"; exit 1; fi
+
+step "test suite (CPU and GPU)"
+"$BIN/dytgrad_tests" 2>&1 | tee "$OUT/tests.log" | tail -n 4 || status=1
+
+step "compute-sanitizer memcheck over the GPU tests"
+if command -v compute-sanitizer >/dev/null; then
+  timeout 300 compute-sanitizer --tool memcheck --leak-check no "$BIN/dytgrad_tests" "[cuda]" >"$OUT/memcheck.log" 2>&1 || status=1
+  tail -n 3 "$OUT/memcheck.log"
+  step "compute-sanitizer racecheck over the shared-memory kernels"
+  timeout 300 compute-sanitizer --tool racecheck "$BIN/dytgrad_tests" \
+    "cuda: dyt, layer_norm, rms_norm*","cuda: softmax*","cuda: reductions*" >"$OUT/racecheck.log" 2>&1 || status=1
+  tail -n 3 "$OUT/racecheck.log"
+else
+  echo "compute-sanitizer not found"; status=1
+fi
+
+step "benchmarks"
+"$BIN/bench_kernels" --json "$OUT/bench.json" 2>&1 | tee "$OUT/bench.log" || status=1
+triton_json=()
+if [ -f "$BIN/triton_dyt.py" ]; then
+  OUT="$OUT" timeout 300 python3 "$BIN/triton_dyt.py" >"$OUT/triton.log" 2>&1 && triton_json=(--triton "$OUT/triton_dyt.json")
+fi
+step "dytgrad against PyTorch, same GPU, same run"
+PYTHONUNBUFFERED=1 timeout 300 python3 tools/bench_torch.py --dytgrad "$OUT/bench.json" "${triton_json[@]}" \
+  --json "$OUT/torch.json" 2>&1 | tee "$OUT/compare.log" || status=1
+exit $status

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# One entry point that does all the setup on a fresh Debian machine, then runs something:
+#   tools/quickstart.sh train   installs what is missing, builds, runs the main program
+#   tools/quickstart.sh test    installs what is missing, builds, runs the whole test suite
+# Environment: BUILD_DIR (default build), DYTGRAD_CUDA (AUTO, ON or OFF; default AUTO),
+# JOBS (parallel build jobs; default: number of cores).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode=${1:-}
+case "$mode" in
+  train|test) shift ;;
+  *) echo "usage: tools/quickstart.sh train|test [args for the program]" >&2; exit 2 ;;
+esac
+
+# Debian packages the build needs (see README.md, "Dependencies").
+packages=(build-essential cmake ninja-build catch2 libfmt-dev libopenblas-dev libcli11-dev nlohmann-json3-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing: ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+build=${BUILD_DIR:-build}
+jobs=${JOBS:-$(nproc)}
+echo "== configuring and building in $build"
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DDYTGRAD_CUDA="${DYTGRAD_CUDA:-AUTO}" >/dev/null
+cmake --build "$build" -j "$jobs"
+
+if [ "$mode" = test ]; then
+  echo "== running the test suite"
+  cd "$build"
+  ctest --output-on-failure -j "$jobs" "$@"
+else
+  echo "== running the demo"
+  "$build/demo" "$@"
+fi
