@@ -1,7 +1,9 @@
 // Scaled dot-product attention, flash style: the tq x tk score matrix is never written to device
 // memory. q, k, v, out are [heads, t, d] contiguous; scale = 1 / sqrt(d).
 //
-// Version 1 (this file): one warp per row, d split across the lanes (up to 256).
+// float32 with head dim 32, 64 (and 128 forward) goes to the tiled kernels of attention_tiled.cu.
+// Everything else (float64, other head dims) runs version 1, here: one warp per row, d split
+// across the lanes (up to 256).
 //  forward, warp per query i: for each visible key j, s = scale q.k_j (a warp sum), then the
 //    online softmax recurrence m' = max(m, s), l = l e^(m - m') + e^(s - m'),
 //    acc = acc e^(m - m') + e^(s - m') v_j; out = acc / l, lse = m + log l.
@@ -10,8 +12,8 @@
 //    per query i:  D_i = dO_i . O_i, dq_i = scale sum_j p_ij (dO_i . v_j - D_i) k_j
 //    per key j:    dk_j = scale sum_i ds_ij q_i, dv_j = sum_i p_ij dO_i
 //  Causal rows stop at the diagonal, so masked pairs cost nothing.
-// A tiled version (tiles of q, k, v in shared memory) is the next step; see docs/BENCHMARKS.md.
 #include "kernels/attention.h"
+#include "kernels/cuda/attention_tiled.cuh"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/memory.h"
 
@@ -148,8 +150,11 @@ unsigned blocks_for_rows(int64_t rows) { return unsigned((rows + kWarpsPerBlock 
 
 template <class T>
 void attention_forward(const AttentionShape& s, const T* q, const T* k, const T* v, T* out, T* logsumexp) {
-  check_head_dim(s);
   if (s.heads * s.tq == 0) return;
+  if constexpr (std::is_same_v<T, float>) {
+    if (tiled_attention_forward(s, q, k, v, out, logsumexp)) return;
+  }
+  check_head_dim(s);
   forward_rows<<<blocks_for_rows(s.heads * s.tq), 32 * kWarpsPerBlock>>>(s, q, k, v, out, logsumexp);
   DYT_CUDA_LAUNCHED();
 }
@@ -157,8 +162,11 @@ void attention_forward(const AttentionShape& s, const T* q, const T* k, const T*
 template <class T>
 void attention_backward(const AttentionShape& s, const T* q, const T* k, const T* v, const T* out, const T* logsumexp,
                         const T* dout, T* dq, T* dk, T* dv) {
-  check_head_dim(s);
   if (s.heads * s.tq == 0) return;
+  if constexpr (std::is_same_v<T, float>) {
+    if (tiled_attention_backward(s, q, k, v, out, logsumexp, dout, dq, dk, dv)) return;
+  }
+  check_head_dim(s);
   T* delta = static_cast<T*>(allocate(sizeof(T) * size_t(s.heads * s.tq)));
   backward_query_rows<<<blocks_for_rows(s.heads * s.tq), 32 * kWarpsPerBlock>>>(s, q, k, v, out, logsumexp, dout, dq, delta);
   DYT_CUDA_LAUNCHED();

@@ -1,6 +1,8 @@
 // The second level of the deterministic parameter-gradient reductions (dgamma, dbeta, dalpha):
 // the backward kernels write one partial sum per (row block, column); this sums them over the row
-// blocks in a fixed order, one thread per column, coalesced across columns.
+// blocks. A block of 32 x 32 threads takes 32 columns: thread (x, y) sums partial rows y, y + 32,
+// ... of column x (reads coalesced across x), then row y = 0 adds the 32 results in order.
+// Fixed order throughout: deterministic. Accumulates in double.
 #pragma once
 #include <cstdint>
 
@@ -10,15 +12,22 @@ namespace dytgrad::kernels::cuda {
 
 template <class T>
 __global__ void column_partials_sum(const T* __restrict__ partials, T* __restrict__ out, int64_t blocks, int64_t cols) {
-  for (int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; c < cols; c += int64_t(gridDim.x) * blockDim.x) {
-    T acc = 0;
-    for (int64_t b = 0; b < blocks; ++b) acc += partials[b * cols + c];
-    out[c] = acc;
+  __shared__ double sums[32][33];
+  int64_t c = int64_t(blockIdx.x) * 32 + threadIdx.x;
+  double acc = 0;
+  if (c < cols)
+    for (int64_t b = threadIdx.y; b < blocks; b += 32) acc += double(partials[b * cols + c]);
+  sums[threadIdx.y][threadIdx.x] = acc;
+  __syncthreads();
+  if (threadIdx.y == 0 && c < cols) {
+    double total = 0;
+    for (int y = 0; y < 32; ++y) total += sums[y][threadIdx.x];
+    out[c] = T(total);
   }
 }
 
 template <class T> void sum_column_partials(const T* partials, T* out, int64_t blocks, int64_t cols) {
-  column_partials_sum<<<grid_for(cols), kThreads>>>(partials, out, blocks, cols);
+  column_partials_sum<<<unsigned((cols + 31) / 32), dim3(32, 32)>>>(partials, out, blocks, cols);
   DYT_CUDA_LAUNCHED();
 }
 

@@ -3,8 +3,8 @@
 //    block_sum finishes; reads each element once.
 //  inner > 1: one thread per output (o, i) walks r, so a warp reads 32 adjacent elements of the
 //    same r at each step (coalesced); reads each element once.
-// Sums accumulate in the element type's accumulator (float in float, double in double) in a fixed
-// order: deterministic.
+// Sums accumulate in double (as the CPU does), in a fixed order: deterministic, and as accurate as
+// the CPU reference on long, badly conditioned sums.
 #include "kernels/cuda/launch.cuh"
 #include "kernels/reduce.h"
 
@@ -12,22 +12,22 @@ namespace dytgrad::kernels::cuda {
 
 namespace {
 
-template <class T> __global__ void sum_rows_kernel(const T* x, T* y, int64_t reduce, T scale) {
-  __shared__ T scratch[32];
+template <class T> __global__ void sum_rows_kernel(const T* x, T* y, int64_t reduce, double scale) {
+  __shared__ double scratch[32];
   const T* row = x + blockIdx.x * reduce;
-  T acc = 0;
-  for (int64_t r = threadIdx.x; r < reduce; r += blockDim.x) acc += row[r];
+  double acc = 0;
+  for (int64_t r = threadIdx.x; r < reduce; r += blockDim.x) acc += double(row[r]);
   acc = block_sum(acc, scratch);
-  if (threadIdx.x == 0) y[blockIdx.x] = acc * scale;
+  if (threadIdx.x == 0) y[blockIdx.x] = T(acc * scale);
 }
 
-template <class T> __global__ void sum_columns_kernel(const T* x, T* y, int64_t outer, int64_t reduce, int64_t inner, T scale) {
+template <class T> __global__ void sum_columns_kernel(const T* x, T* y, int64_t outer, int64_t reduce, int64_t inner, double scale) {
   for (int64_t k = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; k < outer * inner; k += int64_t(gridDim.x) * blockDim.x) {
     int64_t o = k / inner, i = k % inner;
     const T* p = x + o * reduce * inner + i;
-    T acc = 0;
-    for (int64_t r = 0; r < reduce; ++r) acc += p[r * inner];
-    y[k] = acc * scale;
+    double acc = 0;
+    for (int64_t r = 0; r < reduce; ++r) acc += double(p[r * inner]);
+    y[k] = T(acc * scale);
   }
 }
 
@@ -50,9 +50,9 @@ template <class T> __global__ void max_kernel(const T* x, T* y, int64_t* index, 
 
 template <class T> void sum_dim(const T* x, T* y, int64_t outer, int64_t reduce, int64_t inner, double scale) {
   if (inner == 1 && reduce >= 256 && outer < (int64_t(1) << 31)) {
-    sum_rows_kernel<<<unsigned(outer), kThreads>>>(x, y, reduce, T(scale));
+    sum_rows_kernel<<<unsigned(outer), kThreads>>>(x, y, reduce, scale);
   } else {
-    sum_columns_kernel<<<grid_for(outer * inner), kThreads>>>(x, y, outer, reduce, inner, T(scale));
+    sum_columns_kernel<<<grid_for(outer * inner), kThreads>>>(x, y, outer, reduce, inner, scale);
   }
   DYT_CUDA_LAUNCHED();
 }
