@@ -31,11 +31,12 @@ inline Tensor positive_leaf(const Shape& shape, double low = 0.5) {
   return add(Tensor::rand(shape, DType::Float64), low).detach().requires_grad_();
 }
 
-// The largest |a - b| / max(|b|_inf, tiny) over all elements; NaN if either has a NaN.
-inline double max_relative_error(const Tensor& a, const Tensor& b) {
+// The largest |a - b| / max(|b|_inf, floor) over all elements; NaN if either has a NaN. A floor is
+// for references that are zero up to rounding: the error is then measured against that scale.
+inline double max_relative_error(const Tensor& a, const Tensor& b, double floor = 1e-30) {
   auto x = a.to_vector<double>(), y = b.to_vector<double>();
   REQUIRE(x.size() == y.size());
-  double err = 0, scale = 1e-30;
+  double err = 0, scale = floor;
   for (size_t i = 0; i < x.size(); ++i) {
     if (std::isnan(x[i]) || std::isnan(y[i])) return NAN;
     err = std::max(err, std::abs(x[i] - y[i]));
@@ -60,7 +61,14 @@ inline double max_relative_error(const Tensor& a, const Tensor& b) {
     REQUIRE(result_.ok);                                             \
   } while (0)
 
-// relative error below tol, NaN never passes
+// relative error below tol, NaN never passes (CHECK_CLOSE goes on after a failure)
+#define CHECK_CLOSE(a, b, tol, ...)                                     \
+  do {                                                                  \
+    double err_ = ::dytgrad::test::max_relative_error(a, b, ##__VA_ARGS__); \
+    INFO("relative error " << err_);                                    \
+    CHECK(err_ <= (tol));                                               \
+  } while (0)
+
 #define REQUIRE_CLOSE(a, b, tol)                                        \
   do {                                                                  \
     double err_ = ::dytgrad::test::max_relative_error(a, b);            \

@@ -29,9 +29,10 @@ Tensor cpu_input(const Shape& shape, bool requires_grad = true, double scale = 1
 }
 
 // Runs f on the CPU inputs and on copies of them on the GPU; compares outputs and the gradients of
-// every input that requires grad, for the same random upstream gradient.
+// every input that requires grad, for the same random upstream gradient. gradient_floor: see
+// max_relative_error (for gradients that are zero up to rounding).
 void check_parity(const char* name, const Fn& f, const std::vector<Tensor>& cpu, double tol_forward,
-                  double tol_backward) {
+                  double tol_backward, double gradient_floor = 1e-30) {
   INFO(name);
   std::vector<Tensor> gpu;
   std::vector<Tensor> cpu_wrt, gpu_wrt;
@@ -47,7 +48,7 @@ void check_parity(const char* name, const Fn& f, const std::vector<Tensor>& cpu,
   Tensor y_cpu = f(cpu), y_gpu = f(gpu);
   REQUIRE(y_gpu.device().is_cuda());
   REQUIRE(y_gpu.shape() == y_cpu.shape());
-  REQUIRE_CLOSE(y_gpu, y_cpu, tol_forward);
+  CHECK_CLOSE(y_gpu, y_cpu, tol_forward);
   if (cpu_wrt.empty()) return;
   Tensor upstream = Tensor::randn(y_cpu.shape());
   auto g_cpu = grad({y_cpu}, cpu_wrt, {upstream});
@@ -55,7 +56,7 @@ void check_parity(const char* name, const Fn& f, const std::vector<Tensor>& cpu,
   for (size_t i = 0; i < g_cpu.size(); ++i) {
     INFO("gradient of input " << i);
     REQUIRE(g_gpu[i].defined() == g_cpu[i].defined());
-    if (g_cpu[i].defined()) REQUIRE_CLOSE(g_gpu[i], g_cpu[i], tol_backward);
+    if (g_cpu[i].defined()) CHECK_CLOSE(g_gpu[i], g_cpu[i], tol_backward, gradient_floor);
   }
 }
 
@@ -216,14 +217,17 @@ TEST_CASE("cuda: dyt, layer_norm, rms_norm (vectorised and generic paths)", "[cu
   for (int i = 0; i < 3; ++i) REQUIRE(r1[i].to_vector<float>() == r2[i].to_vector<float>());
 }
 
-TEST_CASE("cuda: attention, causal and not, head dims 32, 64, 128", "[cuda][parity]") {
+TEST_CASE("cuda: attention, causal and not, head dims 32, 64, 128", "[cuda][parity][shared_memory]") {
   REQUIRE_GPU();
   for (bool causal : {false, true})
     for (int64_t d : {32, 64, 128})
       for (int64_t t : {1, 17, 129}) {
         INFO("causal " << causal << " d " << d << " t " << t);
         Fn f = [causal](auto& in) { return scaled_dot_product_attention(in[0], in[1], in[2], causal); };
-        check_parity("attention", f, {cpu_input({1, 2, t, d}), cpu_input({1, 2, t, d}), cpu_input({1, 2, t, d})}, 1e-5, 1e-5);
+        // With one key the softmax is constant: dq and dk are zero up to rounding, so they are
+        // measured against the scale of the inputs (1) instead of their own.
+        double floor = t == 1 ? 1.0 : 1e-30;
+        check_parity("attention", f, {cpu_input({1, 2, t, d}), cpu_input({1, 2, t, d}), cpu_input({1, 2, t, d})}, 1e-5, 1e-5, floor);
       }
   Fn cross = [](auto& in) { return scaled_dot_product_attention(in[0], in[1], in[2], false); };
   check_parity("attention, more keys than queries", cross, {cpu_input({3, 70, 64}), cpu_input({3, 150, 64}), cpu_input({3, 150, 64})}, 1e-5, 1e-5);
