@@ -10,10 +10,21 @@
 
 namespace dytgrad::kernels::cuda {
 
-template <class T>
-__global__ void column_partials_sum(const T* __restrict__ partials, T* __restrict__ out, int64_t blocks, int64_t cols) {
+// Up to three reductions in one launch (blockIdx.y picks which): dgamma, dbeta and dalpha of one
+// backward cost one launch, not three.
+template <class T> struct PartialSums {
+  const T* partials[3];
+  T* out[3];
+  int64_t blocks[3], cols[3];
+};
+
+template <class T> __global__ void column_partials_sum(PartialSums<T> sums_in) {
   __shared__ double sums[32][33];
+  const T* __restrict__ partials = sums_in.partials[blockIdx.y];
+  T* __restrict__ out = sums_in.out[blockIdx.y];
+  int64_t blocks = sums_in.blocks[blockIdx.y], cols = sums_in.cols[blockIdx.y];
   int64_t c = int64_t(blockIdx.x) * 32 + threadIdx.x;
+  if (int64_t(blockIdx.x) * 32 >= cols) return;  // whole block past this reduction's columns
   double acc = 0;
   if (c < cols)
     for (int64_t b = threadIdx.y; b < blocks; b += 32) acc += double(partials[b * cols + c]);
@@ -26,8 +37,10 @@ __global__ void column_partials_sum(const T* __restrict__ partials, T* __restric
   }
 }
 
-template <class T> void sum_column_partials(const T* partials, T* out, int64_t blocks, int64_t cols) {
-  column_partials_sum<<<unsigned((cols + 31) / 32), dim3(32, 32)>>>(partials, out, blocks, cols);
+template <class T> void sum_column_partials(const PartialSums<T>& sums, int count) {
+  int64_t widest = 1;
+  for (int i = 0; i < count; ++i) widest = std::max(widest, sums.cols[i]);
+  column_partials_sum<<<dim3(unsigned((widest + 31) / 32), unsigned(count)), dim3(32, 32)>>>(sums);
   DYT_CUDA_LAUNCHED();
 }
 

@@ -205,8 +205,8 @@ void norm_backward(const T* x, const T* gamma, const T* mean, const T* rstd, con
     norm_backward_any<Centered><<<unsigned(blocks), threads>>>(x, gamma, mean, rstd, dy, dx, partial_gamma, partial_beta,
                                                                rows, cols, rows_per_block);
   DYT_CUDA_LAUNCHED();
-  sum_column_partials(partial_gamma, dgamma, blocks, cols);
-  if (Centered) sum_column_partials(partial_beta, dbeta, blocks, cols);
+  PartialSums<T> sums{{partial_gamma, partial_beta, nullptr}, {dgamma, dbeta, nullptr}, {blocks, blocks, 0}, {cols, cols, 0}};
+  sum_column_partials(sums, Centered ? 2 : 1);
   release(partials);
 }
 
