@@ -16,7 +16,8 @@
 //   query kernel (one block per 64 queries), over key tiles j <= i:
 //     dQ += scale dS K
 //   Two kernels instead of float atomics on dQ: 7 tile products instead of 5, deterministic.
-// Shared memory: forward 42 / 67 / 116 KB for d = 32 / 64 / 128; backward up to 131 KB (d = 64).
+// Shared memory: forward 42 / 67 / 116 KB for d = 32 / 64 / 128; backward up to 112.5 KB (d = 64,
+// the key kernel: two blocks per SM).
 #include "kernels/cuda/attention_tiled.cuh"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/memory.h"
@@ -70,8 +71,8 @@ template <int D> __device__ void tile_product(float (&acc)[4][4], const float* a
 template <int D> constexpr int columns_per_thread() { return D / 16; }
 template <int D> __device__ int column(int tx, int e) { return D == 32 ? tx * 2 + e : (e / 4) * 64 + tx * 4 + e % 4; }
 
-// acc[r][e] += sum_j w[ty*4 + r][j] * rows[j][column(e)]: w a [64][PS] tile, rows a [64][D] tile.
-template <int D>
+// acc[r][e] += sum_j w[ty*4 + r][j] * rows[j][column(e)]: w a [64][W] tile, rows a [64][D] tile.
+template <int D, int W = PS>
 __device__ void weighted_rows(float (&acc)[4][columns_per_thread<D>()], const float* w, const float* rows, int ty, int tx) {
   constexpr int C = columns_per_thread<D>();
 #pragma unroll 2
@@ -79,7 +80,7 @@ __device__ void weighted_rows(float (&acc)[4][columns_per_thread<D>()], const fl
     float wv[4][4];
 #pragma unroll
     for (int r = 0; r < 4; ++r) {
-      float4 t = *reinterpret_cast<const float4*>(w + (ty * 4 + r) * PS + j);
+      float4 t = *reinterpret_cast<const float4*>(w + (ty * 4 + r) * W + j);
       wv[r][0] = t.x, wv[r][1] = t.y, wv[r][2] = t.z, wv[r][3] = t.w;
     }
 #pragma unroll
@@ -211,9 +212,9 @@ __global__ void __launch_bounds__(kTiledThreads) backward_key_kernel(AttentionSh
   float* dot = qt + D * B;                        // [D][64]
   float* qs = dot + D * B;                        // [64][D]
   float* dos = qs + B * D;                        // [64][D]
-  float* pj = dos + B * D;                        // [64 keys][PS]
-  float* dsj = pj + B * PS;                       // [64 keys][PS]
-  float* lse_tile = dsj + B * PS;                 // [64]
+  float* wj = dos + B * D;                        // [64 keys][64]: P^T, then dS^T (unpadded, shared:
+                                                  // 112.5 KB in all for d = 64, two blocks per SM)
+  float* lse_tile = wj + B * B;                   // [64]
   float* delta_tile = lse_tile + B;               // [64]
   int tx = threadIdx.x & 15, ty = threadIdx.x >> 4;
   int64_t h = blockIdx.y, k0 = int64_t(blockIdx.x) * B;
@@ -247,13 +248,14 @@ __global__ void __launch_bounds__(kTiledThreads) backward_key_kernel(AttentionSh
     }
     probabilities(p, ds, sc, dp, L, Dl, i, j, s, true);
 #pragma unroll
-    for (int r = 0; r < 4; ++r) {
-      store4(pj + (ty * 4 + r) * PS + tx * 4, p[r]);
-      store4(dsj + (ty * 4 + r) * PS + tx * 4, ds[r]);
-    }
+    for (int r = 0; r < 4; ++r) store4(wj + (ty * 4 + r) * B + tx * 4, p[r]);
     __syncthreads();
-    weighted_rows<D>(dv_acc, pj, dos, ty, tx);
-    weighted_rows<D>(dk_acc, dsj, qs, ty, tx);
+    weighted_rows<D, B>(dv_acc, wj, dos, ty, tx);
+    __syncthreads();
+#pragma unroll
+    for (int r = 0; r < 4; ++r) store4(wj + (ty * 4 + r) * B + tx * 4, ds[r]);
+    __syncthreads();
+    weighted_rows<D, B>(dk_acc, wj, qs, ty, tx);
   }
 #pragma unroll
   for (int r = 0; r < 4; ++r) {
@@ -340,7 +342,7 @@ void launch_backward(const AttentionShape& s, const float* q, const float* k, co
   float *delta = scratch, *lse2 = scratch + rows;
   delta_kernel<D><<<unsigned((rows + 7) / 8), 256>>>(rows, out, dout, lse, delta, lse2);
   DYT_CUDA_LAUNCHED();
-  size_t key_bytes = sizeof(float) * (6 * D * B + 2 * B * PS + 2 * B);
+  size_t key_bytes = sizeof(float) * (6 * D * B + B * B + 2 * B);
   allow_shared(backward_key_kernel<D>, key_bytes);
   backward_key_kernel<D><<<dim3(unsigned((s.tk + B - 1) / B), unsigned(s.heads)), kTiledThreads, key_bytes>>>(
       s, q, k, v, dout, lse2, delta, dk, dv);

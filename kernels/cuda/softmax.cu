@@ -3,7 +3,8 @@
 //   Traffic: read x once, write y once (2 passes over memory); the row stays in registers.
 // Backward: softmax dx = y (dy - sum(dy y)); log_softmax dx = dy - exp(y) sum(dy).
 //   Traffic: read y and dy once, write dx once (3 passes).
-// Rows that do not fit in registers (or double) loop over global memory instead.
+// Rows that do not fit in registers (or double) loop over global memory instead, with an online
+// max and sum (one read for the statistics, one to write).
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/row_vector.cuh"
 #include "kernels/softmax.h"
@@ -71,16 +72,26 @@ template <int K> __global__ void softmax_backward_rows(const float* y, const flo
   }
 }
 
-// Any type and length: three passes over x (max, sum, write).
+// Any type and length: two reads of the row. The first keeps a running (max, sum of exp) per thread
+// (the online softmax recurrence: s = s e^(m - m') + e^(x - m')), merged across the block; the
+// second writes y.
 template <class T> __global__ void softmax_forward_any(const T* x, T* y, int64_t cols, bool log) {
   __shared__ T scratch[32];
   const T* xr = x + blockIdx.x * cols;
   T* yr = y + blockIdx.x * cols;
   T m = -INFINITY, s = 0;
-  for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) m = max(m, xr[c]);
-  m = block_max(m, scratch);
-  for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) s += exp(xr[c] - m);
-  s = block_sum(s, scratch);
+  for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) {
+    T v = xr[c];
+    if (v > m) {
+      s = s * exp(m - v) + T(1);
+      m = v;
+    } else {
+      s += exp(v - m);
+    }
+  }
+  T row_max = block_max(m, scratch);
+  s = block_sum(m == T(-INFINITY) ? T(0) : s * exp(m - row_max), scratch);
+  m = row_max;
   T lse = m + ::log(s);
   for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) yr[c] = log ? xr[c] - lse : exp(xr[c] - lse);
 }

@@ -1,0 +1,38 @@
+#include "core/ops/optimizer_ops.h"
+
+#include <cmath>
+
+#include "core/ops/dispatch.h"
+#include "kernels/optimizer.h"
+
+namespace dytgrad {
+
+void adamw_step(const std::vector<AdamWParam>& params, const AdamWOptions& o, int64_t step) {
+  DYT_CHECK(step >= 1, "adamw_step: step counts from 1, got {}", step);
+  DYT_CHECK(o.lr >= 0 && o.eps > 0 && o.beta1 >= 0 && o.beta1 < 1 && o.beta2 >= 0 && o.beta2 < 1,
+            "adamw_step: invalid options lr={} beta1={} beta2={} eps={}", o.lr, o.beta1, o.beta2, o.eps);
+  if (params.empty()) return;
+  std::vector<kernels::AdamWTensor> tensors;
+  const Tensor& first = params[0].param;
+  for (size_t i = 0; i < params.size(); ++i) {
+    const AdamWParam& a = params[i];
+    DYT_CHECK(a.grad.defined(), "adamw_step: parameter {} (shape {}) has no gradient", i, shape_str(a.param.shape()));
+    for (const Tensor* t : {&a.param, &a.grad, &a.exp_avg, &a.exp_avg_sq}) {
+      DYT_CHECK(t->shape() == a.param.shape(), "adamw_step: parameter {} has shape {} but one of its tensors has {}", i,
+                shape_str(a.param.shape()), shape_str(t->shape()));
+      DYT_CHECK(t->is_contiguous(), "adamw_step: parameter {}: all tensors must be contiguous", i);
+    }
+    check_same_device("adamw_step", {first, a.param, a.grad, a.exp_avg, a.exp_avg_sq});
+    check_same_dtype("adamw_step", {first, a.param, a.grad, a.exp_avg, a.exp_avg_sq});
+    tensors.push_back({a.param.raw_data(), a.grad.raw_data(), a.exp_avg.raw_data(), a.exp_avg_sq.raw_data(),
+                       a.param.numel(), a.weight_decay});
+  }
+  kernels::AdamWHyper h{o.lr, o.beta1, o.beta2, o.eps, 1 - std::pow(o.beta1, double(step)),
+                        1 - std::pow(o.beta2, double(step))};
+  dispatch_floating(first.dtype(), "adamw_step", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    DYT_CALL(first.device(), adamw_step<T>, tensors.data(), int(tensors.size()), h);
+  });
+}
+
+}  // namespace dytgrad

@@ -1,0 +1,21 @@
+// Optimiser updates as ops: in place, never recorded in the graph. nn/'s optimisers call these.
+#pragma once
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace dytgrad {
+
+struct AdamWParam {
+  Tensor param, grad, exp_avg, exp_avg_sq;  // same shape, dtype and device; contiguous
+  double weight_decay = 0;                  // per tensor: 0 for biases, norms, embeddings
+};
+
+struct AdamWOptions {
+  double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+};
+
+// One AdamW step (step counts from 1) over all tensors, in one fused launch per 48 tensors.
+void adamw_step(const std::vector<AdamWParam>& params, const AdamWOptions& options, int64_t step);
+
+}  // namespace dytgrad
