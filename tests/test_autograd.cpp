@@ -29,7 +29,7 @@ TEST_CASE("backward with an explicit gradient on a non-scalar", "[autograd]") {
   REQUIRE_CLOSE(x.grad(), mul(g, 2.0), 0);
 }
 
-TEST_CASE("retain_grad keeps a non-leaf's gradient; hooks see and replace gradients", "[autograd]") {
+TEST_CASE("retain_grad keeps a non-leaf's gradient, and hooks see and replace gradients", "[autograd]") {
   Tensor x = leaf({3});
   Tensor h = mul(x, 2.0);
   h.retain_grad();

@@ -195,7 +195,9 @@ int main(int argc, char** argv) {
 }
 
 #else
-int main() {
+int main(int argc, char** argv) {
+  CLI::App app{"Time dytgrad's CUDA kernels against their floors (needs a build with -DDYTGRAD_CUDA=ON)"};
+  CLI11_PARSE(app, argc, argv);
   std::cerr << "bench_kernels: this build has no CUDA backend (configure with -DDYTGRAD_CUDA=ON)\n";
   return 1;
 }

@@ -8,6 +8,7 @@
 //      for the caller (grad); nodes are released unless retain_graph.
 #include "core/autograd/engine.h"
 
+#include <algorithm>
 #include <unordered_map>
 #include <unordered_set>
 

@@ -50,14 +50,10 @@ __global__ void iota_kernel(int64_t* y, int64_t n) {
 template <class T>
 int64_t embedding_forward(const T* weight, const int64_t* index, T* out, int64_t count, int64_t vocab, int64_t dim) {
   if (count == 0) return -1;
-  auto* bad = static_cast<unsigned long long*>(allocate(sizeof(unsigned long long)));
-  DYT_CUDA_CHECK(cudaMemsetAsync(bad, 0xff, sizeof(unsigned long long)));
-  embedding_forward_kernel<<<unsigned(count), row_threads(dim)>>>(weight, index, out, vocab, dim, bad);
+  FirstBadPosition first_bad;
+  embedding_forward_kernel<<<unsigned(count), row_threads(dim)>>>(weight, index, out, vocab, dim, first_bad.device());
   DYT_CUDA_LAUNCHED();
-  unsigned long long first_bad = 0;
-  copy_device_to_host(&first_bad, bad, sizeof(first_bad));
-  release(bad);
-  return first_bad == ~0ull ? -1 : int64_t(first_bad);
+  return first_bad.read();
 }
 
 template <class T>

@@ -61,6 +61,38 @@ template <class T> __device__ inline T block_max(T v, T* scratch) {
   return warp_max(v);
 }
 
+// The online softmax statistics: a running max m and sum s of exp(x - m), updated one value at a
+// time (s = s e^(m - m') + e^(x - m') when the max grows), then merged across the block. One read of
+// the row gives its logsumexp = max + log(sum).
+template <class T> __device__ inline void online_add(T& m, T& s, T v) {
+  if (v > m) {
+    s = s * exp(m - v) + T(1);
+    m = v;
+  } else {
+    s += exp(v - m);
+  }
+}
+
+// Merges every thread's (m, s); all threads get the row's max and sum. scratch: 32 shared elements.
+template <class T> __device__ inline void online_merge(T& m, T& s, T* scratch) {
+  T row_max = block_max(m, scratch);
+  s = block_sum(m == T(-INFINITY) ? T(0) : s * exp(m - row_max), scratch);
+  m = row_max;
+}
+
+// A device-side "first bad position" for kernels that validate indices (embedding, cross-entropy
+// targets): kernels atomicMin the offending position into it (integer min: the result does not
+// depend on the order), and the host reads it back once.
+class FirstBadPosition {
+ public:
+  FirstBadPosition();
+  ~FirstBadPosition();
+  unsigned long long* device() const { return flag_; }
+  int64_t read() const;  // -1 if no kernel reported one
+ private:
+  unsigned long long* flag_;
+};
+
 // Threads for a block that walks one row of `cols` elements: a multiple of 32, at most kThreads.
 inline int row_threads(int64_t cols) {
   int64_t t = (cols + 31) / 32 * 32;

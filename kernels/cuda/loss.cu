@@ -21,20 +21,10 @@ __global__ void cross_entropy_forward_kernel(const T* logits, const int64_t* tar
   int64_t r = blockIdx.x;
   const T* x = logits + r * cols;
   T m = -INFINITY, s = 0;
-  for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) {
-    T v = x[c];
-    if (v > m) {
-      s = s * exp(m - v) + T(1);
-      m = v;
-    } else {
-      s += exp(v - m);
-    }
-  }
-  T row_max = block_max(m, scratch);
-  s = m == T(-INFINITY) ? T(0) : s * exp(m - row_max);
-  s = block_sum(s, scratch);
+  for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) online_add(m, s, x[c]);
+  online_merge(m, s, scratch);
   if (threadIdx.x == 0) {
-    T lse = row_max + log(s);
+    T lse = m + log(s);
     int64_t t = targets[r];
     logsumexp[r] = lse;
     bool ignored = t == ignore_index, valid = t >= 0 && t < cols;
@@ -71,11 +61,9 @@ __global__ void cross_entropy_forward_vec4(const float* logits, const int64_t* t
     s = s * expf(m - m_new) + ((expf(v.x - m_new) + expf(v.y - m_new)) + (expf(v.z - m_new) + expf(v.w - m_new)));
     m = m_new;
   }
-  float row_max = block_max(m, scratch);
-  s = m == -INFINITY ? 0.f : s * expf(m - row_max);
-  s = block_sum(s, scratch);
+  online_merge(m, s, scratch);
   if (threadIdx.x == 0) {
-    float lse = row_max + logf(s);
+    float lse = m + logf(s);
     int64_t t = targets[r];
     logsumexp[r] = lse;
     bool ignored = t == ignore_index, valid = t >= 0 && t < cols;
@@ -109,8 +97,8 @@ template <class T>
 int64_t cross_entropy_forward(const T* logits, const int64_t* targets, T* row_loss, T* logsumexp, int64_t rows,
                               int64_t cols, int64_t ignore_index) {
   if (rows == 0) return -1;
-  auto* bad = static_cast<unsigned long long*>(allocate(sizeof(unsigned long long)));
-  DYT_CUDA_CHECK(cudaMemsetAsync(bad, 0xff, sizeof(unsigned long long)));
+  FirstBadPosition first_bad;
+  unsigned long long* bad = first_bad.device();
   bool vec4 = false;
   if constexpr (std::is_same_v<T, float>) {
     if ((vec4 = vectorizable(cols, logits, logits)))
@@ -119,10 +107,7 @@ int64_t cross_entropy_forward(const T* logits, const int64_t* targets, T* row_lo
   if (!vec4)
     cross_entropy_forward_kernel<<<unsigned(rows), kThreads>>>(logits, targets, row_loss, logsumexp, cols, ignore_index, bad);
   DYT_CUDA_LAUNCHED();
-  unsigned long long first_bad = 0;
-  copy_device_to_host(&first_bad, bad, sizeof(first_bad));
-  release(bad);
-  return first_bad == ~0ull ? -1 : int64_t(first_bad);
+  return first_bad.read();
 }
 
 template <class T>

@@ -1,5 +1,6 @@
 // Device discovery and host <-> device copies.
 #include "kernels/cuda/check.cuh"
+#include "kernels/cuda/launch.cuh"
 #include "kernels/memory.h"
 
 namespace dytgrad::kernels::cuda {
@@ -27,5 +28,17 @@ void copy_device_to_host(void* dst, const void* src, size_t bytes) {
 }
 
 void synchronize() { DYT_CUDA_CHECK(cudaDeviceSynchronize()); }
+
+FirstBadPosition::FirstBadPosition() : flag_(static_cast<unsigned long long*>(allocate(sizeof(unsigned long long)))) {
+  DYT_CUDA_CHECK(cudaMemsetAsync(flag_, 0xff, sizeof(unsigned long long)));
+}
+
+FirstBadPosition::~FirstBadPosition() { release(flag_); }
+
+int64_t FirstBadPosition::read() const {
+  unsigned long long first = 0;
+  copy_device_to_host(&first, flag_, sizeof(first));
+  return first == ~0ull ? -1 : int64_t(first);
+}
 
 }  // namespace dytgrad::kernels::cuda

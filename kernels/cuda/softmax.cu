@@ -80,18 +80,8 @@ template <class T> __global__ void softmax_forward_any(const T* x, T* y, int64_t
   const T* xr = x + blockIdx.x * cols;
   T* yr = y + blockIdx.x * cols;
   T m = -INFINITY, s = 0;
-  for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) {
-    T v = xr[c];
-    if (v > m) {
-      s = s * exp(m - v) + T(1);
-      m = v;
-    } else {
-      s += exp(v - m);
-    }
-  }
-  T row_max = block_max(m, scratch);
-  s = block_sum(m == T(-INFINITY) ? T(0) : s * exp(m - row_max), scratch);
-  m = row_max;
+  for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) online_add(m, s, xr[c]);
+  online_merge(m, s, scratch);
   T lse = m + ::log(s);
   for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) yr[c] = log ? xr[c] - lse : exp(xr[c] - lse);
 }
