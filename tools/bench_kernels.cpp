@@ -12,6 +12,7 @@
 #include "core/autograd/grad_mode.h"
 #include "core/ops/ops.h"
 #include "kernels/memory.h"
+#include "kernels/norms.h"
 
 #ifdef DYTGRAD_CUDA
 #include <cuda_runtime.h>
@@ -143,6 +144,13 @@ int main(int argc, char** argv) {
     bytes_row("dyt forward", shape, "read x, write y", 2 * pass, [&] { dyt(x, alpha, gamma, beta); });
     bytes_row("dyt forward+backward", shape, "5 passes", 5 * pass,
               [&] { fwd_bwd([&] { return dyt(xg, alpha, gamma, beta); }, {xg, alpha, gamma, beta}, dy); });
+    // The backward kernels alone, without autograd: what the engine adds is the difference.
+    Tensor dx = Tensor::empty({n, c}, DType::Float32, Device::cuda()), da = Tensor::empty({1}, DType::Float32, Device::cuda());
+    Tensor dg = Tensor::empty({c}, DType::Float32, Device::cuda()), db = Tensor::empty({c}, DType::Float32, Device::cuda());
+    bytes_row("dyt backward kernel only", shape, "3 passes", 3 * pass, [&] {
+      kernels::cuda::dyt_backward(x.data<float>(), alpha.data<float>(), gamma.data<float>(), dy.data<float>(),
+                                  dx.data<float>(), da.data<float>(), dg.data<float>(), db.data<float>(), n, c);
+    });
     bytes_row("layer_norm forward", shape, "read x, write y", 2 * pass, [&] { layer_norm(x, gamma, beta); });
     bytes_row("layer_norm forward+backward", shape, "5 passes", 5 * pass,
               [&] { fwd_bwd([&] { return layer_norm(xg, gamma, beta); }, {xg, gamma, beta}, dy); });
