@@ -25,10 +25,10 @@ step "test suite (CPU and GPU)"
 
 step "compute-sanitizer memcheck over the GPU tests"
 if command -v compute-sanitizer >/dev/null; then
-  timeout 300 compute-sanitizer --tool memcheck --leak-check no "$BIN/dytgrad_tests" "[cuda]" >"$OUT/memcheck.log" 2>&1 || status=1
+  timeout 300 compute-sanitizer --tool memcheck --leak-check no --error-exitcode 3 "$BIN/dytgrad_tests" "[cuda]" >"$OUT/memcheck.log" 2>&1 || status=1
   tail -n 3 "$OUT/memcheck.log"
   step "compute-sanitizer racecheck over the shared-memory kernels"
-  timeout 300 compute-sanitizer --tool racecheck "$BIN/dytgrad_tests" "[shared_memory]" >"$OUT/racecheck.log" 2>&1 || status=1
+  timeout 300 compute-sanitizer --tool racecheck --error-exitcode 3 "$BIN/dytgrad_tests" "[shared_memory]" >"$OUT/racecheck.log" 2>&1 || status=1
   tail -n 3 "$OUT/racecheck.log"
 else
   echo "compute-sanitizer not found"; status=1

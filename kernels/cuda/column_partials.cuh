@@ -44,11 +44,15 @@ template <class T> void sum_column_partials(const PartialSums<T>& sums, int coun
   DYT_CUDA_LAUNCHED();
 }
 
-// How many blocks a backward kernel that walks rows in chunks should use: enough to fill every
-// multiprocessor, no more than there are rows.
-inline int64_t row_blocks_for(int64_t rows, int threads) {
-  int64_t resident = int64_t(multiprocessor_count()) * std::max(1, 2048 / threads);
-  return std::max<int64_t>(1, std::min(rows, resident));
+// How many row blocks a backward kernel that walks rows in chunks should use: exactly one full wave
+// of `kernel` (as many blocks as fit on all multiprocessors at once, by the occupancy calculator),
+// shared among `tiles` column tiles, and no more than there are rows. One wave means no tail, and
+// the fewest partial rows to sum afterwards.
+template <class Kernel> int64_t row_blocks_for(Kernel kernel, int64_t rows, int threads, int64_t tiles = 1) {
+  int per_sm = 0;
+  DYT_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, threads, 0));
+  int64_t wave = int64_t(multiprocessor_count()) * std::max(1, per_sm);
+  return std::max<int64_t>(1, std::min(rows, wave / tiles));
 }
 
 }  // namespace dytgrad::kernels::cuda

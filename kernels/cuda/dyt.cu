@@ -129,7 +129,9 @@ void dyt_backward(const T* x, const T* alpha, const T* gamma, const T* dy, T* dx
   int64_t per_thread = vec4 ? 4 : 1;
   int threads = row_threads((cols + per_thread - 1) / per_thread);
   unsigned tiles = unsigned((cols + per_thread * threads - 1) / (per_thread * threads));
-  int64_t blocks = rows == 0 ? 1 : std::max<int64_t>(1, row_blocks_for(rows, threads) / tiles);
+  int64_t blocks = rows == 0 ? 1
+                   : vec4 ? row_blocks_for(dyt_backward_vec4, rows, threads, tiles)
+                          : row_blocks_for(dyt_backward_any<T>, rows, threads, tiles);
   int64_t rows_per_block = std::max<int64_t>(1, (rows + blocks - 1) / blocks);
   blocks = rows == 0 ? 1 : (rows + rows_per_block - 1) / rows_per_block;
   T* partials = static_cast<T*>(allocate(sizeof(T) * size_t(2 * blocks * cols + blocks * tiles)));

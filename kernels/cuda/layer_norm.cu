@@ -190,7 +190,11 @@ void norm_backward(const T* x, const T* gamma, const T* mean, const T* rstd, con
   bool vec = std::is_same_v<T, float> && k > 0 && row_vectorizable(cols, x) && row_vectorizable(cols, dy) &&
              row_vectorizable(cols, dx) && row_vectorizable(cols, gamma);
   if (!vec) threads = row_threads(cols);
-  int64_t blocks = rows == 0 ? 1 : row_blocks_for(rows, threads);
+  int64_t blocks = 1;
+  if constexpr (std::is_same_v<T, float>) {
+    if (vec && rows > 0) DYT_WITH_CHUNKS(k, blocks = row_blocks_for(norm_backward_rows<Centered, K>, rows, threads));
+  }
+  if (!vec && rows > 0) blocks = row_blocks_for(norm_backward_any<Centered, T>, rows, threads);
   int64_t rows_per_block = rows == 0 ? 1 : (rows + blocks - 1) / blocks;
   blocks = rows == 0 ? 1 : (rows + rows_per_block - 1) / rows_per_block;
   T* partials = static_cast<T*>(allocate(sizeof(T) * size_t(2 * blocks * cols)));
