@@ -1,7 +1,7 @@
 // Scaled dot-product attention, flash style: the tq x tk score matrix is never written to device
 // memory. q, k, v, out are [heads, t, d] contiguous; scale = 1 / sqrt(d).
 //
-// float32 with head dim 32, 64 (and 128 forward) goes to the tiled kernels of attention_tiled.cu.
+// float32 with head dim 32, 64 or 128 goes to the tiled kernels of attention_tiled.cu.
 // Everything else (float64, other head dims) runs version 1, here: one warp per row, d split
 // across the lanes (up to 256).
 //  forward, warp per query i: for each visible key j, s = scale q.k_j (a warp sum), then the

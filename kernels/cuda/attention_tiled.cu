@@ -16,8 +16,8 @@
 //   query kernel (one block per 64 queries), over key tiles j <= i:
 //     dQ += scale dS K
 //   Two kernels instead of float atomics on dQ: 7 tile products instead of 5, deterministic.
-// Shared memory: forward 42 / 67 / 116 KB for d = 32 / 64 / 128; backward up to 112.5 KB (d = 64,
-// the key kernel: two blocks per SM).
+// Shared memory: forward 42 / 67 / 116 KB for d = 32 / 64 / 128; backward key kernel 112.5 KB at
+// d = 64 (two blocks per SM) and 213 KB at d = 128 (one), query kernel 97 / 177 KB.
 #include "kernels/cuda/attention_tiled.cuh"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/memory.h"
@@ -380,6 +380,7 @@ bool tiled_attention_backward(const AttentionShape& s, const float* q, const flo
   switch (s.d) {
     case 32: launch_backward<32>(s, q, k, v, out, logsumexp, dout, dq, dk, dv); return true;
     case 64: launch_backward<64>(s, q, k, v, out, logsumexp, dout, dq, dk, dv); return true;
+    case 128: launch_backward<128>(s, q, k, v, out, logsumexp, dout, dq, dk, dv); return true;
     default: return false;
   }
 }

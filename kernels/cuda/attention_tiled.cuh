@@ -1,4 +1,4 @@
-// Tiled flash attention for float32 and head dims 32, 64, 128 (forward) and 32, 64 (backward).
+// Tiled flash attention for float32 and head dims 32, 64 and 128.
 // Declared here, defined in attention_tiled.cu; attention.cu calls it when it applies.
 #pragma once
 #include "kernels/attention.h"
