@@ -3,7 +3,7 @@
 every repeat, CUDA events, median), then a side-by-side table with dytgrad's JSON.
 
 usage: bench_torch.py --dytgrad bench.json [--triton triton_dyt.json] [--json torch.json]
-Run it on the same GPU in the same session as bench_kernels: absolute times move between machines.
+Run it on the same GPU in the same session as bench-kernels: absolute times move between machines.
 """
 import argparse, json, sys
 
@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-p.add_argument("--dytgrad", help="JSON written by bench_kernels --json")
+p.add_argument("--dytgrad", help="JSON written by bench-kernels --json")
 p.add_argument("--triton", help="JSON written by the Triton DyT anchor (optional)")
 p.add_argument("--json", help="write PyTorch's rows here")
 p.add_argument("--repeats", type=int, default=30)

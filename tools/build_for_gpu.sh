@@ -7,7 +7,7 @@ cmake -S . -B build-cuda -G Ninja -DCMAKE_BUILD_TYPE=Release -DDYTGRAD_CUDA=ON \
   -DCMAKE_CUDA_ARCHITECTURES="${CUDA_ARCH:-90}" >/dev/null
 cmake --build build-cuda -j "$(nproc)"
 mkdir -p .gpu
-cp build-cuda/dytgrad_tests build-cuda/bench_kernels build-cuda/demo .gpu/
+cp build-cuda/dytgrad_tests build-cuda/bench-kernels build-cuda/demo build-cuda/train-gpt .gpu/
 [ -f ../shared/anchors/triton_dyt.py ] && cp ../shared/anchors/triton_dyt.py .gpu/
-strip .gpu/dytgrad_tests .gpu/bench_kernels .gpu/demo
+strip .gpu/dytgrad_tests .gpu/bench-kernels .gpu/demo .gpu/train-gpt
 du -sh .gpu

@@ -3,7 +3,7 @@
 #   1. what the machine is, and that the binaries find their libraries;
 #   2. the whole test suite, GPU parity tests included;
 #   3. compute-sanitizer memcheck over the GPU tests, racecheck over the shared-memory kernels;
-#   4. bench_kernels, the Triton DyT anchor and PyTorch on the same shapes, side by side (last).
+#   4. bench-kernels, the Triton DyT anchor and PyTorch on the same shapes, side by side (last).
 # Binaries come prebuilt in $BIN (default .gpu/, built with tools/build_for_gpu.sh). Logs and JSON
 # go to $OUT (default /tmp/dytgrad-gpu).
 set -uo pipefail
@@ -35,7 +35,7 @@ else
 fi
 
 step "benchmarks"
-"$BIN/bench_kernels" --json "$OUT/bench.json" 2>&1 | tee "$OUT/bench.log" || status=1
+"$BIN/bench-kernels" --json "$OUT/bench.json" 2>&1 | tee "$OUT/bench.log" || status=1
 triton_json=()
 if [ -f "$BIN/triton_dyt.py" ]; then
   OUT="$OUT" timeout 300 python3 "$BIN/triton_dyt.py" >"$OUT/triton.log" 2>&1 && triton_json=(--triton "$OUT/triton_dyt.json")

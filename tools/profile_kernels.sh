@@ -13,7 +13,7 @@ for pattern in "regex:forward_kernel" "regex:backward_key_kernel" "regex:backwar
   [[ $pattern == *dyt* ]] && only="dyt backward kernel"
   timeout 240 ncu --clock-control none --kernel-name "$pattern" --launch-skip 3 --launch-count 1 \
     --section SpeedOfLight --section Occupancy --section WarpStateStats --section LaunchStats \
-    "$BIN/bench_kernels" --only "$only" --warmup 2 --repeats 3 >"$OUT/ncu_${pattern#regex:}.txt" 2>&1
+    "$BIN/bench-kernels" --only "$only" --warmup 2 --repeats 3 >"$OUT/ncu_${pattern#regex:}.txt" 2>&1
   echo "== $pattern"
   grep -E "Duration|Compute \(SM\) Throughput|Memory Throughput|Achieved Occupancy|Registers Per|Shared Memory Config|Stall|Warp Cycles Per Issued|Block Limit" "$OUT/ncu_${pattern#regex:}.txt" | head -16
 done

@@ -1,0 +1,39 @@
+#include "models/gpt.h"
+
+#include <cmath>
+
+#include "core/error.h"
+#include "core/ops/ops.h"
+
+namespace dytgrad::models {
+
+GPT::GPT(const GPTConfig& c, uint64_t seed) : config_(c), init_generator_(seed) {
+  DYT_CHECK(c.vocab > 0 && c.block_size > 0, "GPT: vocab and block_size must be positive");
+  Generator* gen = &init_generator_;
+  tokens_ = register_module("tokens", std::make_shared<nn::Embedding>(c.vocab, c.block.width, gen));
+  positions_ = register_module("positions", std::make_shared<nn::Embedding>(c.block_size, c.block.width, gen));
+  for (int64_t i = 0; i < c.block.layers; ++i)
+    blocks_.push_back(register_module("blocks." + std::to_string(i), std::make_shared<nn::Block>(c.block, gen)));
+  final_norm_ = register_module("final_norm", nn::make_norm(c.block.norm, c.block.width, c.block.alpha0_other));
+  if (!c.tie_head) head_ = register_module("head", std::make_shared<nn::Linear>(c.block.width, c.vocab, false, 0.02, gen));
+  if (c.scale_embeddings)
+    register_parameter("embedding_scale", embedding_scale_, Tensor::full({1}, std::sqrt(double(c.block.width))), false);
+}
+
+Tensor GPT::forward(const Tensor& idx) {
+  DYT_CHECK(idx.dim() == 2, "GPT: expected token ids [batch, time], got shape {}", shape_str(idx.shape()));
+  int64_t time = idx.size(1);
+  DYT_CHECK(time <= config_.block_size, "GPT: sequence of {} tokens is longer than block_size {}", time,
+            config_.block_size);
+  Tensor x = tokens_->forward(idx);
+  if (embedding_scale_.defined()) x = mul(x, embedding_scale_);
+  x = add(x, positions_->forward(Tensor::arange(0, double(time), 1, DType::Int64, idx.device())));
+  for (auto& block : blocks_) x = block->forward(x);
+  x = final_norm_->forward(x);
+  if (head_) return head_->forward(x);
+  return matmul(x, tokens_->weight.transpose(0, 1));
+}
+
+Tensor GPT::loss(const Tensor& idx, const Tensor& targets) { return cross_entropy(forward(idx), targets); }
+
+}  // namespace dytgrad::models

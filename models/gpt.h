@@ -1,0 +1,41 @@
+// GPT: token + learned position embeddings, a stack of pre-norm blocks, a final norm, and a head
+// (tied to the token embedding or not). The norm of every block and the final one is chosen by
+// name; with "dyt" the paper's language-model recipe is available: a separate alpha0 for the DyT
+// before attention, and a learnable scalar on the token embeddings initialised to sqrt(width).
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nn/layers.h"
+#include "nn/transformer.h"
+
+namespace dytgrad::models {
+
+struct GPTConfig {
+  int64_t vocab = 96, block_size = 128;  // block_size: the longest context
+  nn::BlockConfig block;                 // width, heads, layers, norm, alpha0s, dropout
+  bool tie_head = true;
+  bool scale_embeddings = false;  // the paper's learnable sqrt(width) scalar on token embeddings
+};
+
+class GPT : public nn::Module {
+ public:
+  GPT(const GPTConfig& config, uint64_t seed);
+  // idx [batch, time] int64 -> logits [batch, time, vocab]
+  Tensor forward(const Tensor& idx);
+  // mean cross-entropy of the next-token predictions against targets [batch, time]
+  Tensor loss(const Tensor& idx, const Tensor& targets);
+  const GPTConfig& config() const { return config_; }
+
+ private:
+  GPTConfig config_;
+  Generator init_generator_;
+  std::shared_ptr<nn::Embedding> tokens_, positions_;
+  std::vector<std::shared_ptr<nn::Block>> blocks_;
+  std::shared_ptr<nn::UnaryModule> final_norm_;
+  std::shared_ptr<nn::Linear> head_;  // null when tied
+  Tensor embedding_scale_;            // defined when scale_embeddings
+};
+
+}  // namespace dytgrad::models

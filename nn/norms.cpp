@@ -1,0 +1,36 @@
+#include "nn/norms.h"
+
+#include "core/error.h"
+#include "core/ops/ops.h"
+
+namespace dytgrad::nn {
+
+DyT::DyT(int64_t dim, double alpha0) {
+  register_parameter("alpha", alpha, Tensor::full({1}, alpha0), false);
+  register_parameter("gamma", gamma, Tensor::ones({dim}), false);
+  register_parameter("beta", beta, Tensor::zeros({dim}), false);
+}
+Tensor DyT::forward(const Tensor& x) { return dyt(x, alpha, gamma, beta); }
+
+LayerNorm::LayerNorm(int64_t dim, double eps) : eps_(eps) {
+  register_parameter("gamma", gamma, Tensor::ones({dim}), false);
+  register_parameter("beta", beta, Tensor::zeros({dim}), false);
+}
+Tensor LayerNorm::forward(const Tensor& x) { return layer_norm(x, gamma, beta, eps_); }
+
+RMSNorm::RMSNorm(int64_t dim, double eps) : eps_(eps) { register_parameter("gamma", gamma, Tensor::ones({dim}), false); }
+Tensor RMSNorm::forward(const Tensor& x) { return rms_norm(x, gamma, eps_); }
+
+bool is_norm_kind(const std::string& kind) {
+  return kind == "dyt" || kind == "layernorm" || kind == "rmsnorm" || kind == "none";
+}
+
+std::shared_ptr<UnaryModule> make_norm(const std::string& kind, int64_t dim, double alpha0) {
+  if (kind == "dyt") return std::make_shared<DyT>(dim, alpha0);
+  if (kind == "layernorm") return std::make_shared<LayerNorm>(dim);
+  if (kind == "rmsnorm") return std::make_shared<RMSNorm>(dim);
+  if (kind == "none") return std::make_shared<Identity>();
+  throw Error(fmt::format("make_norm: unknown norm '{}' (expected dyt, layernorm, rmsnorm or none)", kind));
+}
+
+}  // namespace dytgrad::nn

@@ -1,0 +1,50 @@
+// The normalisation layers a Transformer block can be built with, chosen by name:
+//   "dyt"       gamma * tanh(alpha x) + beta, alpha one learnable scalar starting at alpha0
+//   "layernorm" LayerNorm with gamma and beta
+//   "rmsnorm"   RMSNorm with gamma
+//   "none"      identity
+#pragma once
+#include <memory>
+#include <string>
+
+#include "nn/module.h"
+
+namespace dytgrad::nn {
+
+class DyT : public UnaryModule {
+ public:
+  DyT(int64_t dim, double alpha0);
+  Tensor forward(const Tensor& x) override;
+  Tensor alpha, gamma, beta;
+};
+
+class LayerNorm : public UnaryModule {
+ public:
+  explicit LayerNorm(int64_t dim, double eps = 1e-5);
+  Tensor forward(const Tensor& x) override;
+  Tensor gamma, beta;
+
+ private:
+  double eps_;
+};
+
+class RMSNorm : public UnaryModule {
+ public:
+  explicit RMSNorm(int64_t dim, double eps = 1e-6);
+  Tensor forward(const Tensor& x) override;
+  Tensor gamma;
+
+ private:
+  double eps_;
+};
+
+class Identity : public UnaryModule {
+ public:
+  Tensor forward(const Tensor& x) override { return x; }
+};
+
+// The norm named `kind` (see above) for `dim` features; alpha0 is used by "dyt" only.
+std::shared_ptr<UnaryModule> make_norm(const std::string& kind, int64_t dim, double alpha0);
+bool is_norm_kind(const std::string& kind);
+
+}  // namespace dytgrad::nn

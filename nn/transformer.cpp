@@ -1,0 +1,50 @@
+#include "nn/transformer.h"
+
+#include <cmath>
+
+#include "core/error.h"
+#include "core/ops/ops.h"
+
+namespace dytgrad::nn {
+
+namespace {
+double residual_std(const BlockConfig& c) { return 0.02 / std::sqrt(2.0 * double(c.layers)); }
+}  // namespace
+
+CausalSelfAttention::CausalSelfAttention(const BlockConfig& c, Generator* gen) : heads_(c.heads) {
+  DYT_CHECK(c.heads > 0 && c.width % c.heads == 0, "CausalSelfAttention: width {} is not a multiple of heads {}",
+            c.width, c.heads);
+  qkv_ = register_module("qkv", std::make_shared<Linear>(c.width, 3 * c.width, true, 0.02, gen));
+  projection_ = register_module("projection", std::make_shared<Linear>(c.width, c.width, true, residual_std(c), gen));
+  dropout_ = register_module("dropout", std::make_shared<Dropout>(c.dropout, gen));
+}
+
+Tensor CausalSelfAttention::forward(const Tensor& x) {
+  int64_t batch = x.size(0), time = x.size(1), width = x.size(2), head_dim = width / heads_;
+  auto qkv = split(qkv_->forward(x), width, 2);  // three [batch, time, width]
+  auto heads = [&](const Tensor& t) { return t.reshape({batch, time, heads_, head_dim}).transpose(1, 2); };
+  Tensor y = scaled_dot_product_attention(heads(qkv[0]), heads(qkv[1]), heads(qkv[2]), /*causal=*/true);
+  return dropout_->forward(projection_->forward(y.transpose(1, 2).reshape({batch, time, width})));
+}
+
+MLP::MLP(const BlockConfig& c, Generator* gen) {
+  up_ = register_module("up", std::make_shared<Linear>(c.width, 4 * c.width, true, 0.02, gen));
+  down_ = register_module("down", std::make_shared<Linear>(4 * c.width, c.width, true, residual_std(c), gen));
+  dropout_ = register_module("dropout", std::make_shared<Dropout>(c.dropout, gen));
+}
+
+Tensor MLP::forward(const Tensor& x) { return dropout_->forward(down_->forward(gelu(up_->forward(x)))); }
+
+Block::Block(const BlockConfig& c, Generator* gen) {
+  norm_attention = register_module("norm_attention", make_norm(c.norm, c.width, c.alpha0_attention));
+  attention_ = register_module("attention", std::make_shared<CausalSelfAttention>(c, gen));
+  norm_mlp = register_module("norm_mlp", make_norm(c.norm, c.width, c.alpha0_other));
+  mlp_ = register_module("mlp", std::make_shared<MLP>(c, gen));
+}
+
+Tensor Block::forward(const Tensor& x) {
+  Tensor h = add(x, attention_->forward(norm_attention->forward(x)));
+  return add(h, mlp_->forward(norm_mlp->forward(h)));
+}
+
+}  // namespace dytgrad::nn

@@ -1,0 +1,55 @@
+// The pieces of a pre-norm Transformer: causal multi-head self-attention (through the fused
+// attention op), the GELU MLP, and the block that joins them with residual connections:
+//   x = x + attention(norm_attention(x));  x = x + mlp(norm_mlp(x))
+// Initialisation (GPT-2's): weights N(0, 0.02^2), and the two projections that write into the
+// residual stream N(0, (0.02 / sqrt(2 * layers))^2), so that the residual's variance stays put as
+// depth grows.
+#pragma once
+#include <memory>
+#include <string>
+
+#include "nn/layers.h"
+#include "nn/norms.h"
+
+namespace dytgrad::nn {
+
+struct BlockConfig {
+  int64_t width = 128, heads = 4, layers = 4;  // layers: of the whole stack, for the init scale
+  std::string norm = "dyt";
+  double alpha0_attention = 1.0, alpha0_other = 1.0;  // DyT's alpha0 before attention / before the MLP
+  double dropout = 0.0;
+};
+
+class CausalSelfAttention : public UnaryModule {
+ public:
+  CausalSelfAttention(const BlockConfig& c, Generator* gen);
+  Tensor forward(const Tensor& x) override;  // x [batch, time, width]
+
+ private:
+  int64_t heads_;
+  std::shared_ptr<Linear> qkv_, projection_;
+  std::shared_ptr<Dropout> dropout_;
+};
+
+class MLP : public UnaryModule {
+ public:
+  MLP(const BlockConfig& c, Generator* gen);
+  Tensor forward(const Tensor& x) override;
+
+ private:
+  std::shared_ptr<Linear> up_, down_;
+  std::shared_ptr<Dropout> dropout_;
+};
+
+class Block : public UnaryModule {
+ public:
+  Block(const BlockConfig& c, Generator* gen);
+  Tensor forward(const Tensor& x) override;
+  std::shared_ptr<UnaryModule> norm_attention, norm_mlp;
+
+ private:
+  std::shared_ptr<CausalSelfAttention> attention_;
+  std::shared_ptr<MLP> mlp_;
+};
+
+}  // namespace dytgrad::nn
