@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One entry point that does all the setup on a fresh Debian machine, then runs something:
-#   tools/quickstart.sh train   installs what is missing, builds, runs the main program
+#   tools/quickstart.sh train   installs what is missing, builds, trains the default GPT (train-gpt)
 #   tools/quickstart.sh test    installs what is missing, builds, runs the whole test suite
 # Environment: BUILD_DIR (default build), DYTGRAD_CUDA (AUTO, ON or OFF; default AUTO),
 # JOBS (parallel build jobs; default: number of cores).
@@ -14,7 +14,7 @@ case "$mode" in
 esac
 
 # Debian packages the build needs (see README.md, "Dependencies").
-packages=(build-essential cmake ninja-build catch2 libfmt-dev libopenblas-dev libcli11-dev nlohmann-json3-dev)
+packages=(build-essential cmake ninja-build catch2 libfmt-dev libopenblas-dev libcli11-dev nlohmann-json3-dev fortunes)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -38,6 +38,6 @@ if [ "$mode" = test ]; then
   cd "$build"
   ctest --output-on-failure -j "$jobs" "$@"
 else
-  echo "== running the demo"
-  "$build/demo" "$@"
+  echo "== training the default GPT (train-gpt --help for the options)"
+  "$build/train-gpt" "$@"
 fi

@@ -87,7 +87,10 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"dyt", "layernorm", "rmsnorm", "none"}));
   app.add_option("--alpha0", o.alpha0, "DyT's initial alpha (all DyT layers)")->capture_default_str();
   app.add_option("--alpha0-attention", o.alpha0_attention, "DyT's initial alpha before attention (default: --alpha0)");
-  app.add_flag("--scale-embeddings", o.model.scale_embeddings, "learnable sqrt(width) scalar on token embeddings (the paper's LLM recipe)");
+  bool no_scale_embeddings = false;
+  app.add_flag("--no-scale-embeddings", no_scale_embeddings,
+               "with --norm dyt: no learnable sqrt(width) scalar on the token embeddings (the paper's LLM recipe, on by "
+               "default: without it, DyT's small residual stream barely trains at this scale)");
   app.add_flag("--untied-head", [&](int64_t) { o.model.tie_head = false; }, "a separate output matrix instead of the token embeddings");
   app.add_option("--width", o.model.block.width, "model width")->capture_default_str();
   app.add_option("--layers", o.model.block.layers, "Transformer blocks")->capture_default_str();
@@ -117,6 +120,7 @@ int main(int argc, char** argv) {
     o.model.block_size = 256, o.batch = 64, o.steps = std::max<int64_t>(o.steps, 2000);
   }
   o.model.block.norm = norm;
+  o.model.scale_embeddings = norm == "dyt" && !no_scale_embeddings;
   o.model.block.alpha0_other = o.alpha0;
   o.model.block.alpha0_attention = o.alpha0_attention > 0 ? o.alpha0_attention : o.alpha0;
   Device device = o.device == "cuda" || (o.device == "auto" && cuda_is_available()) ? Device::cuda() : Device::cpu();
@@ -138,7 +142,9 @@ int main(int argc, char** argv) {
                "device: {}, {} steps of {} x {} tokens, log: {}\n",
                data.description(), model.num_parameters(), o.model.block.width, o.model.block.layers,
                o.model.block.heads, o.model.block_size, norm,
-               norm == "dyt" ? fmt::format(" (alpha0 {} / {})", o.model.block.alpha0_attention, o.alpha0) : "",
+               norm == "dyt" ? fmt::format(" (alpha0 {} / {}{})", o.model.block.alpha0_attention, o.alpha0,
+                                           o.model.scale_embeddings ? ", embeddings x learnable sqrt(width)" : "")
+                             : "",
                device.str(), o.steps, o.batch, o.model.block_size, o.log_path);
     bool tty = isatty(STDOUT_FILENO);
     auto start = Clock::now();
@@ -167,8 +173,11 @@ int main(int argc, char** argv) {
       std::string line = fmt::format("step {:>5}/{} [{:<20}] loss {:.4f} lr {:.2e} |g| {:.3f} {:>8.0f} tok/s ETA {}",
                                      step + 1, o.steps, std::string(size_t(20 * (step + 1) / o.steps), '#'),
                                      loss_value, lr, grad_norm, tokens_per_s, duration(eta));
+      bool progress_line = !tty && (step + 1) % std::max<int64_t>(1, o.steps / 50) == 0;
       if (evaluate_now) fmt::print("{}{}  val {:.4f}\n", tty ? "\r" : "", line, val);
-      else if (tty) fmt::print("\r{}", line), std::fflush(stdout);
+      else if (tty) fmt::print("\r{}", line);
+      else if (progress_line) fmt::print("{}\n", line);
+      std::fflush(stdout);
     }
     double total = std::chrono::duration<double>(Clock::now() - start).count();
     fmt::print("\nsample (temperature {}, top-k {}):\n{}\n\n", o.temperature, o.top_k, sample(model, data, o, device));
