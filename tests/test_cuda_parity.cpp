@@ -134,6 +134,9 @@ TEST_CASE("cuda: reductions forward and backward", "[cuda][parity][shared_memory
   };
   for (auto& [name, f] : ops)
     for (const Shape& s : kAwkwardShapes) check_parity(name, f, {cpu_input(s)}, 1e-5, 1e-5);
+  // The bias-gradient shape: many rows summed into a few hundred columns (the tiled column kernel).
+  Fn bias_sum = [](auto& in) { return sum(in[0], {0, 1}); };
+  check_parity("sum over leading dims", bias_sum, {cpu_input({3, 700, 97})}, 1e-5, 1e-5);
   Tensor x = Tensor::randn({33, 1024});
   REQUIRE(max(x.to(Device::cuda()), 1).indices.to_vector<int64_t>() == max(x, 1).indices.to_vector<int64_t>());
 }

@@ -97,8 +97,9 @@ int main(int argc, char** argv) {
   app.add_option("--heads", o.model.block.heads, "attention heads")->capture_default_str();
   app.add_option("--block-size", o.model.block_size, "context length in characters")->capture_default_str();
   app.add_option("--dropout", o.model.block.dropout, "dropout probability")->capture_default_str();
-  app.add_flag("--gpu-config", o.gpu_config, "a larger model for a GPU: width 384, 6 layers, 6 heads, context 256, batch 64, 2000 steps");
-  app.add_option("--steps", o.steps, "optimiser steps")->capture_default_str();
+  app.add_flag("--gpu-config", o.gpu_config,
+               "a larger model for a GPU: width 384, 6 layers, 6 heads, context 256, batch 64, 2000 steps (unless --steps)");
+  auto* steps_option = app.add_option("--steps", o.steps, "optimiser steps")->capture_default_str();
   app.add_option("--batch", o.batch, "sequences per step")->capture_default_str();
   app.add_option("--lr", o.lr, "peak learning rate (warm-up, then cosine to --min-lr)")->capture_default_str();
   app.add_option("--min-lr", o.min_lr, "final learning rate")->capture_default_str();
@@ -117,7 +118,8 @@ int main(int argc, char** argv) {
   if (o.gpu_config) {
     auto& b = o.model.block;
     b.width = 384, b.layers = 6, b.heads = 6;
-    o.model.block_size = 256, o.batch = 64, o.steps = std::max<int64_t>(o.steps, 2000);
+    o.model.block_size = 256, o.batch = 64;
+    if (steps_option->count() == 0) o.steps = 2000;
   }
   o.model.block.norm = norm;
   o.model.scale_embeddings = norm == "dyt" && !no_scale_embeddings;

@@ -1,8 +1,10 @@
 // CUDA reductions over the middle dim of [outer, reduce, inner].
 //  inner == 1 (reducing the last dim): one block per output, threads stride along the row and a
 //    block_sum finishes; reads each element once.
-//  inner > 1: one thread per output (o, i) walks r, so a warp reads 32 adjacent elements of the
-//    same r at each step (coalesced); reads each element once.
+//  inner > 1, long reduce (bias gradients: [tokens, width] summed over tokens): a block of 32 x 32
+//    threads per (32 columns, o); thread (x, y) sums rows y, y + 32, ... of its column (coalesced
+//    across x), then row y = 0 adds the 32 partial sums in order. Reads each element once.
+//  inner > 1, short reduce: one thread per output (o, i) walks r (coalesced across i).
 // Sums accumulate in double (as the CPU does), in a fixed order: deterministic, and as accurate as
 // the CPU reference on long, badly conditioned sums.
 #include "kernels/cuda/launch.cuh"
@@ -31,6 +33,23 @@ template <class T> __global__ void sum_columns_kernel(const T* x, T* y, int64_t 
   }
 }
 
+template <class T> __global__ void sum_columns_tiled(const T* x, T* y, int64_t reduce, int64_t inner, double scale) {
+  __shared__ double sums[32][33];
+  int64_t o = blockIdx.y, c = int64_t(blockIdx.x) * 32 + threadIdx.x;
+  double acc = 0;
+  if (c < inner) {
+    const T* p = x + o * reduce * inner + c;
+    for (int64_t r = threadIdx.y; r < reduce; r += 32) acc += double(p[r * inner]);
+  }
+  sums[threadIdx.y][threadIdx.x] = acc;
+  __syncthreads();
+  if (threadIdx.y == 0 && c < inner) {
+    double total = 0;
+    for (int k = 0; k < 32; ++k) total += sums[k][threadIdx.x];
+    y[o * inner + c] = T(total * scale);
+  }
+}
+
 template <class T> __global__ void max_kernel(const T* x, T* y, int64_t* index, int64_t outer, int64_t reduce, int64_t inner) {
   for (int64_t k = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; k < outer * inner; k += int64_t(gridDim.x) * blockDim.x) {
     int64_t o = k / inner, i = k % inner;
@@ -51,6 +70,8 @@ template <class T> __global__ void max_kernel(const T* x, T* y, int64_t* index, 
 template <class T> void sum_dim(const T* x, T* y, int64_t outer, int64_t reduce, int64_t inner, double scale) {
   if (inner == 1 && reduce >= 256 && outer < (int64_t(1) << 31)) {
     sum_rows_kernel<<<unsigned(outer), kThreads>>>(x, y, reduce, scale);
+  } else if (inner > 1 && reduce >= 64 && outer < 65536) {
+    sum_columns_tiled<<<dim3(unsigned((inner + 31) / 32), unsigned(outer)), dim3(32, 32)>>>(x, y, reduce, inner, scale);
   } else {
     sum_columns_kernel<<<grid_for(outer * inner), kThreads>>>(x, y, outer, reduce, inner, scale);
   }
