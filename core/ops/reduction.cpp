@@ -65,8 +65,7 @@ Tensor sum_kernel(const Tensor& x, const std::vector<int64_t>& dims, double scal
     cur = next;
     end = start - 1;
   }
-  if (dims.empty() && scale != 1.0) return mul(cur, scale);
-  return cur;
+  return cur;  // with no dims to reduce (a 0-d input) the count is 1 and the scale 1
 }
 
 Tensor reduce_with_scale(const char* name, const Tensor& x, const std::vector<int64_t>& dims_in,
@@ -76,7 +75,8 @@ Tensor reduce_with_scale(const char* name, const Tensor& x, const std::vector<in
   for (int64_t d : dims) count *= x.shape()[d];
   double scale = average ? 1.0 / double(count) : 1.0;
   Tensor kept = sum_kernel(x, dims, scale);
-  Tensor out = keepdim ? kept : make_view(kept, dropped_shape(x.shape(), dims), contiguous_strides(dropped_shape(x.shape(), dims)), kept.offset());
+  Shape dropped = dropped_shape(x.shape(), dims);
+  Tensor out = keepdim ? kept : make_view(kept, dropped, contiguous_strides(dropped), kept.offset());
   Shape in_shape = x.shape(), kshape = keepdim_shape(x.shape(), dims);
   return record_op(name, {x}, out, {}, [in_shape, kshape, scale](const Tensor& g, const Saved&) {
     Tensor expanded = g.reshape(kshape).expand(in_shape);
