@@ -65,7 +65,7 @@ TEST_CASE("GPT: shapes, initial loss near log(vocab), clear errors", "[nn][gpt]"
   REQUIRE_THROWS_WITH(gpt.forward(Tensor::randint(0, 11, {16})), Catch::Contains("[batch, time]"));
 }
 
-TEST_CASE("AdamW decays only the parameters registered for it; SGD with momentum by hand", "[nn][optim]") {
+TEST_CASE("AdamW decays only the parameters registered for it, and SGD with momentum by hand", "[nn][optim]") {
   Tensor a = Tensor::from_vector<float>({1.0f, 2.0f}, {2}).requires_grad_(), b = Tensor::from_vector<float>({3.0f}, {1}).requires_grad_();
   std::vector<nn::NamedParameter> params = {{"a", &a, true}, {"b", &b, false}};
   nn::AdamW adam(params, {0.1, 0.9, 0.999, 1e-8}, 0.5);
@@ -84,7 +84,7 @@ TEST_CASE("AdamW decays only the parameters registered for it; SGD with momentum
   REQUIRE(w.item() == Approx(0.42));
 }
 
-TEST_CASE("gradient clipping returns the norm and scales to max_norm; cosine schedule", "[nn][optim]") {
+TEST_CASE("gradient clipping returns the norm and scales to max_norm, and the cosine schedule", "[nn][optim]") {
   Tensor a = Tensor::zeros({2}).requires_grad_(), b = Tensor::zeros({1}).requires_grad_();
   a.set_grad(Tensor::from_vector<float>({3, 0}, {2}));
   b.set_grad(Tensor::from_vector<float>({4}, {1}));
