@@ -1,5 +1,6 @@
 // dytgrad reports every bad input as a dytgrad::Error whose message names the op, what it got and
-// what it expected. DYT_CHECK(cond, "fmt string", args...) is the one way to raise it.
+// what it expected. DYT_CHECK(cond, "fmt string", args...) raises it when cond is false, DYT_FAIL(...)
+// unconditionally (where the failure is known by the time the message is built).
 #pragma once
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -19,3 +20,5 @@ class Error : public std::runtime_error {
   do {                                                                 \
     if (!(cond)) throw ::dytgrad::Error(fmt::format(__VA_ARGS__));     \
   } while (0)
+
+#define DYT_FAIL(...) throw ::dytgrad::Error(fmt::format(__VA_ARGS__))

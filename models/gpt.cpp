@@ -7,9 +7,9 @@
 
 namespace dytgrad::models {
 
-GPT::GPT(const GPTConfig& c, uint64_t seed) : config_(c), init_generator_(seed) {
+GPT::GPT(const GPTConfig& c, uint64_t seed) : config_(c), generator_(seed) {
   DYT_CHECK(c.vocab > 0 && c.block_size > 0, "GPT: vocab and block_size must be positive");
-  Generator* gen = &init_generator_;
+  Generator* gen = &generator_;
   tokens_ = register_module("tokens", std::make_shared<nn::Embedding>(c.vocab, c.block.width, gen));
   positions_ = register_module("positions", std::make_shared<nn::Embedding>(c.block_size, c.block.width, gen));
   for (int64_t i = 0; i < c.block.layers; ++i)

@@ -27,10 +27,11 @@ class GPT : public nn::Module {
   // mean cross-entropy of the next-token predictions against targets [batch, time]
   Tensor loss(const Tensor& idx, const Tensor& targets);
   const GPTConfig& config() const { return config_; }
+  Generator& generator() { return generator_; }  // drew the initial weights; draws the dropout masks
 
  private:
   GPTConfig config_;
-  Generator init_generator_;
+  Generator generator_;
   std::shared_ptr<nn::Embedding> tokens_, positions_;
   std::vector<std::shared_ptr<nn::Block>> blocks_;
   std::shared_ptr<nn::UnaryModule> final_norm_;

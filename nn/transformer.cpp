@@ -11,19 +11,19 @@ namespace {
 double residual_std(const BlockConfig& c) { return 0.02 / std::sqrt(2.0 * double(c.layers)); }
 }  // namespace
 
-CausalSelfAttention::CausalSelfAttention(const BlockConfig& c, Generator* gen) : heads_(c.heads) {
-  DYT_CHECK(c.heads > 0 && c.width % c.heads == 0, "CausalSelfAttention: width {} is not a multiple of heads {}",
+SelfAttention::SelfAttention(const BlockConfig& c, Generator* gen) : heads_(c.heads), causal_(c.causal) {
+  DYT_CHECK(c.heads > 0 && c.width % c.heads == 0, "SelfAttention: width {} is not a multiple of heads {}",
             c.width, c.heads);
   qkv_ = register_module("qkv", std::make_shared<Linear>(c.width, 3 * c.width, true, 0.02, gen));
   projection_ = register_module("projection", std::make_shared<Linear>(c.width, c.width, true, residual_std(c), gen));
   dropout_ = register_module("dropout", std::make_shared<Dropout>(c.dropout, gen));
 }
 
-Tensor CausalSelfAttention::forward(const Tensor& x) {
+Tensor SelfAttention::forward(const Tensor& x) {
   int64_t batch = x.size(0), time = x.size(1), width = x.size(2), head_dim = width / heads_;
   auto qkv = split(qkv_->forward(x), width, 2);  // three [batch, time, width]
   auto heads = [&](const Tensor& t) { return t.reshape({batch, time, heads_, head_dim}).transpose(1, 2); };
-  Tensor y = scaled_dot_product_attention(heads(qkv[0]), heads(qkv[1]), heads(qkv[2]), /*causal=*/true);
+  Tensor y = scaled_dot_product_attention(heads(qkv[0]), heads(qkv[1]), heads(qkv[2]), causal_);
   return dropout_->forward(projection_->forward(y.transpose(1, 2).reshape({batch, time, width})));
 }
 
@@ -37,7 +37,7 @@ Tensor MLP::forward(const Tensor& x) { return dropout_->forward(down_->forward(g
 
 Block::Block(const BlockConfig& c, Generator* gen) {
   norm_attention = register_module("norm_attention", make_norm(c.norm, c.width, c.alpha0_attention));
-  attention_ = register_module("attention", std::make_shared<CausalSelfAttention>(c, gen));
+  attention_ = register_module("attention", std::make_shared<SelfAttention>(c, gen));
   norm_mlp = register_module("norm_mlp", make_norm(c.norm, c.width, c.alpha0_other));
   mlp_ = register_module("mlp", std::make_shared<MLP>(c, gen));
 }

@@ -1,5 +1,5 @@
-// The pieces of a pre-norm Transformer: causal multi-head self-attention (through the fused
-// attention op), the GELU MLP, and the block that joins them with residual connections:
+// The pieces of a pre-norm Transformer: multi-head self-attention (through the fused attention op;
+// causal for GPT, bidirectional for ViT), the GELU MLP, and the block that joins them with residual connections:
 //   x = x + attention(norm_attention(x));  x = x + mlp(norm_mlp(x))
 // Initialisation (GPT-2's): weights N(0, 0.02^2), and the two projections that write into the
 // residual stream N(0, (0.02 / sqrt(2 * layers))^2), so that the residual's variance stays put as
@@ -18,15 +18,17 @@ struct BlockConfig {
   std::string norm = "dyt";
   double alpha0_attention = 1.0, alpha0_other = 1.0;  // DyT's alpha0 before attention / before the MLP
   double dropout = 0.0;
+  bool causal = true;  // each position attends to itself and earlier ones only (GPT); false for ViT
 };
 
-class CausalSelfAttention : public UnaryModule {
+class SelfAttention : public UnaryModule {
  public:
-  CausalSelfAttention(const BlockConfig& c, Generator* gen);
+  SelfAttention(const BlockConfig& c, Generator* gen);
   Tensor forward(const Tensor& x) override;  // x [batch, time, width]
 
  private:
   int64_t heads_;
+  bool causal_;
   std::shared_ptr<Linear> qkv_, projection_;
   std::shared_ptr<Dropout> dropout_;
 };
@@ -48,7 +50,7 @@ class Block : public UnaryModule {
   std::shared_ptr<UnaryModule> norm_attention, norm_mlp;
 
  private:
-  std::shared_ptr<CausalSelfAttention> attention_;
+  std::shared_ptr<SelfAttention> attention_;
   std::shared_ptr<MLP> mlp_;
 };
 

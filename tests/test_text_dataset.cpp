@@ -25,14 +25,14 @@ TEST_CASE("text dataset: vocabulary of the bytes present, 90/10 split, shifted t
   REQUIRE(d.vocab_size() == 9);
   REQUIRE(d.train_size() == 2160);
   REQUIRE(d.validation_size() == 240);
-  REQUIRE(d.decode(d.encode("hello")) == "hello");
+  REQUIRE(d.vocabulary().decode(d.vocabulary().encode("hello")) == "hello");
   Generator gen(1);
   auto [x, y] = d.batch(false, 4, 10, gen, Device::cpu());
   REQUIRE(x.shape() == Shape{4, 10});
   auto xv = x.to_vector<int64_t>(), yv = y.to_vector<int64_t>();
   for (int b = 0; b < 4; ++b)
     for (int t = 0; t + 1 < 10; ++t) REQUIRE(yv[size_t(b * 10 + t)] == xv[size_t(b * 10 + t + 1)]);
-  REQUIRE_THROWS_WITH(d.encode("z"), Catch::Contains("not in the vocabulary"));
+  REQUIRE_THROWS_WITH(d.vocabulary().encode("z"), Catch::Contains("not in the vocabulary"));
 }
 
 TEST_CASE("text dataset: missing, too small and folder inputs", "[data][errors]") {

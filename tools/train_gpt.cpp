@@ -1,194 +1,206 @@
 // Trains a character-level GPT on a text corpus (default: Debian's fortunes) with DyT, LayerNorm,
-// RMSNorm or no norm in every block; prints progress, writes a JSONL log of every step, evaluates
-// on held-out text, and ends with the validation loss and a sample.
+// RMSNorm or no norm in every block; prints progress, writes a JSONL log of every step and
+// checkpoints (safetensors) into --out, resumes exactly from a checkpoint, evaluates on held-out
+// text, and ends with the validation loss and a sample.
 #include <CLI/CLI.hpp>
-#include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
+#include <optional>
 #include <nlohmann/json.hpp>
-#include <unistd.h>
 
 #include "core/autograd/grad_mode.h"
 #include "core/error.h"
 #include "core/ops/ops.h"
-#include "models/gpt.h"
+#include "models/config_json.h"
+#include "models/generate.h"
+#include "nn/checkpoint.h"
 #include "nn/optim.h"
+#include "tools/common/interrupt.h"
+#include "tools/common/progress.h"
 #include "tools/data/text_dataset.h"
 
 using namespace dytgrad;
-using Clock = std::chrono::steady_clock;
 
 namespace {
 
-struct Options {
-  std::string data = "/usr/share/games/fortunes", device = "auto", log_path = "runs/train-gpt.jsonl";
-  int64_t steps = 600, batch = 16, eval_every = 100, eval_batches = 10, warmup = 50, sample_chars = 300;
-  double lr = 2e-3, min_lr = 1e-4, weight_decay = 0.1, clip = 1.0, temperature = 0.8;
-  int64_t top_k = 20;
+// Everything that decides the numbers of a run; saved in its checkpoints so a resumed run
+// continues with the same settings.
+struct Training {
+  std::string data = "/usr/share/games/fortunes";
+  int64_t steps = 600, batch = 16, warmup = 50, eval_every = 100, eval_batches = 10;
+  double lr = 2e-3, min_lr = 1e-4, weight_decay = 0.1, clip = 1.0;
   uint64_t seed = 1;
-  bool gpu_config = false;
-  // 4: at the default width (128) DyT stalls at the unigram loss with alpha0 0.5, 1 or 2 and learns
-  // with 4 (CPU, 200 steps, 2026-11-23: validation 3.39 / 3.39 / 3.38 vs 3.11; LayerNorm 2.55).
-  // Roughly 1 / std of DyT's input at initialisation (0.02 * sqrt(128) = 0.23), which is where the
-  // paper finds alpha ends up.
-  double alpha0 = 4.0, alpha0_attention = -1;  // -1: same as alpha0
   models::GPTConfig model;
 };
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Training, data, steps, batch, warmup, eval_every, eval_batches, lr,
+                                                min_lr, weight_decay, clip, seed, model)
 
-double evaluate(models::GPT& model, const data::TextDataset& data, const Options& o, Device device) {
+const std::string kTraining = "train-gpt.training", kVocabulary = "train-gpt.vocabulary";
+
+double evaluate(models::GPT& model, const data::TextDataset& data, const Training& t, Device device) {
   NoGradGuard no_grad;
   model.eval();
-  Generator gen(o.seed + 1000);  // the same validation windows every time
+  Generator gen(t.seed + 1000);  // the same validation windows every time
   double total = 0;
-  for (int64_t i = 0; i < o.eval_batches; ++i) {
-    auto [x, y] = data.batch(true, o.batch, o.model.block_size, gen, device);
+  for (int64_t i = 0; i < t.eval_batches; ++i) {
+    auto [x, y] = data.batch(true, t.batch, t.model.block_size, gen, device);
     total += model.loss(x, y).item();
   }
   model.train();
-  return total / double(o.eval_batches);
-}
-
-std::string sample(models::GPT& model, const data::TextDataset& data, const Options& o, Device device) {
-  NoGradGuard no_grad;
-  model.eval();
-  Generator gen(o.seed + 7);
-  std::vector<int64_t> ids = data.encode("\n");
-  for (int64_t n = 0; n < o.sample_chars; ++n) {
-    int64_t start = std::max<int64_t>(0, int64_t(ids.size()) - o.model.block_size);
-    std::vector<int64_t> context(ids.begin() + start, ids.end());
-    Tensor idx = Tensor::from_vector<int64_t>(context, {1, int64_t(context.size())}, device);
-    Tensor logits = model.forward(idx).narrow(1, int64_t(context.size()) - 1, 1).reshape({-1});
-    std::vector<double> l = logits.to_vector<double>();
-    // top-k, then softmax at the temperature, then one draw
-    std::vector<double> sorted = l;
-    std::sort(sorted.rbegin(), sorted.rend());
-    double cutoff = sorted[size_t(std::min<int64_t>(o.top_k, int64_t(sorted.size())) - 1)], mx = sorted[0], z = 0;
-    for (double& v : l) z += (v = v >= cutoff ? std::exp((v - mx) / o.temperature) : 0);
-    double u = Tensor::rand({1}, DType::Float64, Device::cpu(), &gen).item() * z;
-    int64_t pick = 0;
-    for (double acc = 0; pick < int64_t(l.size()) - 1 && (acc += l[size_t(pick)]) < u;) ++pick;
-    ids.push_back(pick);
-  }
-  model.train();
-  return data.decode(ids);
-}
-
-std::string duration(double seconds) {
-  int s = int(seconds);
-  return s >= 3600 ? fmt::format("{}h{:02}m", s / 3600, s / 60 % 60) : fmt::format("{}m{:02}s", s / 60, s % 60);
+  return total / double(t.eval_batches);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  Options o;
-  std::string norm = "dyt";
+  Training t;
+  std::string norm = "dyt", device_name = "auto", out = "runs/gpt", resume;
+  int64_t checkpoint_every = 200;
+  uint64_t sample_seed = 7;
+  models::SamplingOptions sampling;
+  // 4: at the default width (128) DyT stalls at the unigram loss with alpha0 0.5, 1 or 2 and learns
+  // with 4 (CPU, 200 steps, 2026-11-23: validation 3.39 / 3.39 / 3.38 vs 3.11; LayerNorm 2.55).
+  // Roughly 1 / std of DyT's input at initialisation (0.02 * sqrt(128) = 0.23), which is where the
+  // paper finds alpha ends up.
+  double alpha0 = 4.0, alpha0_attention = -1;  // -1: same as alpha0
+  bool gpu_config = false, no_scale_embeddings = false;
+
   CLI::App app{"Train a character-level GPT whose norms are DyT (or LayerNorm, RMSNorm, none)"};
-  app.add_option("--data", o.data, "text file or folder of text files")->capture_default_str();
+  app.add_option("--data", t.data, "text file or folder of text files")->capture_default_str();
   app.add_option("--norm", norm, "dyt, layernorm, rmsnorm or none")->capture_default_str()
       ->check(CLI::IsMember({"dyt", "layernorm", "rmsnorm", "none"}));
-  app.add_option("--alpha0", o.alpha0, "DyT's initial alpha (all DyT layers)")->capture_default_str();
-  app.add_option("--alpha0-attention", o.alpha0_attention, "DyT's initial alpha before attention (default: --alpha0)");
-  bool no_scale_embeddings = false;
+  app.add_option("--alpha0", alpha0, "DyT's initial alpha (all DyT layers)")->capture_default_str();
+  app.add_option("--alpha0-attention", alpha0_attention, "DyT's initial alpha before attention (default: --alpha0)");
   app.add_flag("--no-scale-embeddings", no_scale_embeddings,
                "with --norm dyt: no learnable sqrt(width) scalar on the token embeddings (the paper's LLM recipe, on by "
                "default: without it, DyT's small residual stream barely trains at this scale)");
-  app.add_flag("--untied-head", [&](int64_t) { o.model.tie_head = false; }, "a separate output matrix instead of the token embeddings");
-  app.add_option("--width", o.model.block.width, "model width")->capture_default_str();
-  app.add_option("--layers", o.model.block.layers, "Transformer blocks")->capture_default_str();
-  app.add_option("--heads", o.model.block.heads, "attention heads")->capture_default_str();
-  app.add_option("--block-size", o.model.block_size, "context length in characters")->capture_default_str();
-  app.add_option("--dropout", o.model.block.dropout, "dropout probability")->capture_default_str();
-  app.add_flag("--gpu-config", o.gpu_config,
+  app.add_flag("--untied-head", [&](int64_t) { t.model.tie_head = false; }, "a separate output matrix instead of the token embeddings");
+  app.add_option("--width", t.model.block.width, "model width")->capture_default_str();
+  app.add_option("--layers", t.model.block.layers, "Transformer blocks")->capture_default_str();
+  app.add_option("--heads", t.model.block.heads, "attention heads")->capture_default_str();
+  app.add_option("--block-size", t.model.block_size, "context length in characters")->capture_default_str();
+  app.add_option("--dropout", t.model.block.dropout, "dropout probability")->capture_default_str();
+  app.add_flag("--gpu-config", gpu_config,
                "a larger model for a GPU: width 384, 6 layers, 6 heads, context 256, batch 64, 2000 steps (unless --steps)");
-  auto* steps_option = app.add_option("--steps", o.steps, "optimiser steps")->capture_default_str();
-  app.add_option("--batch", o.batch, "sequences per step")->capture_default_str();
-  app.add_option("--lr", o.lr, "peak learning rate (warm-up, then cosine to --min-lr)")->capture_default_str();
-  app.add_option("--min-lr", o.min_lr, "final learning rate")->capture_default_str();
-  app.add_option("--warmup", o.warmup, "warm-up steps")->capture_default_str();
-  app.add_option("--weight-decay", o.weight_decay, "AdamW decoupled weight decay (matrices only)")->capture_default_str();
-  app.add_option("--clip", o.clip, "global gradient-norm clipping")->capture_default_str();
-  app.add_option("--device", o.device, "cpu, cuda or auto")->capture_default_str()->check(CLI::IsMember({"cpu", "cuda", "auto"}));
-  app.add_option("--seed", o.seed, "seed of the initialisation, batches and sample")->capture_default_str();
-  app.add_option("--log", o.log_path, "JSONL log of every step")->capture_default_str();
-  app.add_option("--eval-every", o.eval_every, "steps between validation evaluations")->capture_default_str();
-  app.add_option("--eval-batches", o.eval_batches, "batches per validation evaluation")->capture_default_str();
-  app.add_option("--sample-chars", o.sample_chars, "characters to generate at the end")->capture_default_str();
-  app.add_option("--temperature", o.temperature, "sampling temperature")->capture_default_str();
-  app.add_option("--top-k", o.top_k, "sample among the k likeliest characters")->capture_default_str();
+  auto* steps_option = app.add_option("--steps", t.steps, "optimiser steps (with --resume: the new total)")->capture_default_str();
+  app.add_option("--batch", t.batch, "sequences per step")->capture_default_str();
+  app.add_option("--lr", t.lr, "peak learning rate (warm-up, then cosine to --min-lr)")->capture_default_str();
+  app.add_option("--min-lr", t.min_lr, "final learning rate")->capture_default_str();
+  app.add_option("--warmup", t.warmup, "warm-up steps")->capture_default_str();
+  app.add_option("--weight-decay", t.weight_decay, "AdamW decoupled weight decay (matrices only)")->capture_default_str();
+  app.add_option("--clip", t.clip, "global gradient-norm clipping")->capture_default_str();
+  app.add_option("--seed", t.seed, "seed of the initialisation, batches and dropout")->capture_default_str();
+  app.add_option("--eval-every", t.eval_every, "steps between validation evaluations")->capture_default_str();
+  app.add_option("--eval-batches", t.eval_batches, "batches per validation evaluation")->capture_default_str();
+  app.add_option("--device", device_name, "cpu, cuda or auto")->capture_default_str()->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+  app.add_option("--out", out, "folder for log.jsonl and checkpoint.safetensors")->capture_default_str();
+  app.add_option("--checkpoint-every", checkpoint_every, "steps between checkpoints (0: only at the end)")->capture_default_str();
+  app.add_option("--resume", resume,
+                 "checkpoint to continue from; the model and training settings come from it (only --steps, --device, "
+                 "--out and the sampling flags are taken from the command line)");
+  app.add_option("--sample-chars", sampling.tokens, "characters to generate at the end")->capture_default_str();
+  app.add_option("--temperature", sampling.temperature, "sampling temperature")->capture_default_str();
+  app.add_option("--top-k", sampling.top_k, "sample among the k likeliest characters (0: all)")->capture_default_str();
+  app.add_option("--sample-seed", sample_seed, "seed of the sample")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
-  if (o.gpu_config) {
-    auto& b = o.model.block;
+
+  if (gpu_config) {
+    auto& b = t.model.block;
     b.width = 384, b.layers = 6, b.heads = 6;
-    o.model.block_size = 256, o.batch = 64;
-    if (steps_option->count() == 0) o.steps = 2000;
+    t.model.block_size = 256, t.batch = 64;
+    if (steps_option->count() == 0) t.steps = 2000;
   }
-  o.model.block.norm = norm;
-  o.model.scale_embeddings = norm == "dyt" && !no_scale_embeddings;
-  o.model.block.alpha0_other = o.alpha0;
-  o.model.block.alpha0_attention = o.alpha0_attention > 0 ? o.alpha0_attention : o.alpha0;
-  Device device = o.device == "cuda" || (o.device == "auto" && cuda_is_available()) ? Device::cuda() : Device::cpu();
+  t.model.block.norm = norm;
+  t.model.scale_embeddings = norm == "dyt" && !no_scale_embeddings;
+  t.model.block.alpha0_other = alpha0;
+  t.model.block.alpha0_attention = alpha0_attention > 0 ? alpha0_attention : alpha0;
+  Device device = device_name == "cuda" || (device_name == "auto" && cuda_is_available()) ? Device::cuda() : Device::cpu();
 
   try {
-    data::TextDataset data(o.data);
-    o.model.vocab = data.vocab_size();
-    manual_seed(o.seed);
-    models::GPT model(o.model, o.seed);
+    std::optional<nn::SafeTensors> checkpoint;
+    if (!resume.empty()) {
+      checkpoint = nn::load_safetensors(resume);
+      auto it = checkpoint->metadata.find(kTraining);
+      DYT_CHECK(it != checkpoint->metadata.end(), "'{}' is not a train-gpt checkpoint (no '{}' metadata)", resume, kTraining);
+      int64_t steps = t.steps;
+      t = nlohmann::json::parse(it->second).get<Training>();
+      if (steps_option->count() > 0) t.steps = steps;
+    }
+    data::TextDataset data(t.data);
+    t.model.vocab = data.vocab_size();
+    manual_seed(t.seed);
+    models::GPT model(t.model, t.seed);
     model.to(device);
     auto params = model.named_parameters();
-    nn::AdamW optimizer(params, {o.lr, 0.9, 0.95, 1e-8}, o.weight_decay);
-    Generator batches(o.seed);
-    std::filesystem::path log_path(o.log_path);
-    if (log_path.has_parent_path()) std::filesystem::create_directories(log_path.parent_path());
-    std::ofstream log(o.log_path);
-    DYT_CHECK(log.good(), "train-gpt: cannot write the log '{}'", o.log_path);
+    nn::AdamW optimizer(params, {t.lr, 0.9, 0.95, 1e-8}, t.weight_decay);
+    Generator batches(t.seed);
+    nn::TrainingState state;
+    state.generators = {{"batches", &batches}, {"model", &model.generator()}};
+    if (checkpoint) {
+      auto vocabulary = nlohmann::json::parse(checkpoint->metadata.at(kVocabulary)).get<std::vector<unsigned char>>();
+      DYT_CHECK(vocabulary == data.vocabulary().symbols(), "'{}' was trained on another vocabulary than '{}' has",
+                resume, t.data);
+      nn::load_checkpoint(*checkpoint, model, &optimizer, state);
+      DYT_CHECK(state.step <= t.steps, "'{}' is at step {}, past --steps {}", resume, state.step, t.steps);
+      fmt::print("resuming from '{}' at step {}\n", resume, state.step);
+    }
+    state.metadata = {{kTraining, nlohmann::json(t).dump()},
+                      {kVocabulary, nlohmann::json(data.vocabulary().symbols()).dump()}};
+    std::string checkpoint_path = (std::filesystem::path(out) / "checkpoint.safetensors").string();
+    tools::JsonlLog log((std::filesystem::path(out) / "log.jsonl").string(), state.step);
+
     fmt::print("data: {}\nmodel: GPT, {} parameters, width {}, {} layers, {} heads, context {}, norm {}{}\n"
-               "device: {}, {} steps of {} x {} tokens, log: {}\n",
-               data.description(), model.num_parameters(), o.model.block.width, o.model.block.layers,
-               o.model.block.heads, o.model.block_size, norm,
-               norm == "dyt" ? fmt::format(" (alpha0 {} / {}{})", o.model.block.alpha0_attention, o.alpha0,
-                                           o.model.scale_embeddings ? ", embeddings x learnable sqrt(width)" : "")
-                             : "",
-               device.str(), o.steps, o.batch, o.model.block_size, o.log_path);
-    bool tty = isatty(STDOUT_FILENO);
-    auto start = Clock::now();
-    double val = NAN, tokens_per_s = 0;
-    for (int64_t step = 0; step < o.steps; ++step) {
-      auto t0 = Clock::now();
-      auto [x, y] = data.batch(false, o.batch, o.model.block_size, batches, device);
+               "device: {}, {} steps of {} x {} tokens, output: {}\n",
+               data.description(), model.num_parameters(), t.model.block.width, t.model.block.layers,
+               t.model.block.heads, t.model.block_size, t.model.block.norm,
+               t.model.block.norm == "dyt"
+                   ? fmt::format(" (alpha0 {} / {}{})", t.model.block.alpha0_attention, t.model.block.alpha0_other,
+                                 t.model.scale_embeddings ? ", embeddings x learnable sqrt(width)" : "")
+                   : "",
+               device.str(), t.steps, t.batch, t.model.block_size, out);
+    tools::Progress progress(state.step, t.steps);
+    tools::install_stop_handler();
+    double val = NAN;
+    while (state.step < t.steps) {
+      int64_t step = state.step;
+      auto t0 = std::chrono::steady_clock::now();
+      auto [x, y] = data.batch(false, t.batch, t.model.block_size, batches, device);
       Tensor loss = model.loss(x, y);
       model.zero_grad();
       loss.backward();
-      double grad_norm = nn::clip_grad_norm(params, o.clip);
-      double lr = nn::cosine_lr(step, o.steps, o.warmup, o.lr, o.min_lr);
+      double grad_norm = nn::clip_grad_norm(params, t.clip);
+      double lr = nn::cosine_lr(step, t.steps, t.warmup, t.lr, t.min_lr);
       optimizer.step(lr);
       double loss_value = loss.item();  // waits for the step to finish
-      DYT_CHECK(std::isfinite(loss_value), "train-gpt: the loss became {} at step {}", loss_value, step);
-      double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-      tokens_per_s = double(o.batch * o.model.block_size) / seconds;
-      bool evaluate_now = (step + 1) % o.eval_every == 0 || step + 1 == o.steps;
-      if (evaluate_now) val = evaluate(model, data, o, device);
-      nlohmann::json row = {{"step", step + 1}, {"loss", loss_value}, {"lr", lr}, {"grad_norm", grad_norm},
+      DYT_CHECK(std::isfinite(loss_value), "the loss became {} at step {}", loss_value, step + 1);
+      double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      double tokens_per_s = double(t.batch * t.model.block_size) / seconds;
+      state.step = step + 1;
+      bool evaluate_now = state.step % t.eval_every == 0 || state.step == t.steps;
+      if (evaluate_now) val = evaluate(model, data, t, device);
+      nlohmann::json row = {{"step", state.step}, {"loss", loss_value}, {"lr", lr}, {"grad_norm", grad_norm},
                             {"tokens_per_s", tokens_per_s}};
       if (evaluate_now) row["val_loss"] = val;
-      log << row.dump() << "\n" << std::flush;
-      double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-      double eta = elapsed / double(step + 1) * double(o.steps - step - 1);
-      std::string line = fmt::format("step {:>5}/{} [{:<20}] loss {:.4f} lr {:.2e} |g| {:.3f} {:>8.0f} tok/s ETA {}",
-                                     step + 1, o.steps, std::string(size_t(20 * (step + 1) / o.steps), '#'),
-                                     loss_value, lr, grad_norm, tokens_per_s, duration(eta));
-      bool progress_line = !tty && (step + 1) % std::max<int64_t>(1, o.steps / 50) == 0;
-      if (evaluate_now) fmt::print("{}{}  val {:.4f}\n", tty ? "\r" : "", line, val);
-      else if (tty) fmt::print("\r{}", line);
-      else if (progress_line) fmt::print("{}\n", line);
-      std::fflush(stdout);
+      log.write(row);
+      if ((checkpoint_every > 0 && state.step % checkpoint_every == 0) || state.step == t.steps)
+        nn::save_checkpoint(checkpoint_path, model, &optimizer, state);
+      progress.report(state.step,
+                      fmt::format("loss {:.4f} lr {:.2e} |g| {:.3f} {:>8.0f} tok/s", loss_value, lr, grad_norm, tokens_per_s),
+                      evaluate_now ? fmt::format("val {:.4f}", val) : "");
+      if (tools::stop_requested() && state.step < t.steps) {
+        nn::save_checkpoint(checkpoint_path, model, &optimizer, state);
+        fmt::print("\nstopped at step {}; checkpoint saved. To continue: {} --resume {}\n", state.step, argv[0],
+                   checkpoint_path);
+        return 130;
+      }
     }
-    double total = std::chrono::duration<double>(Clock::now() - start).count();
-    fmt::print("\nsample (temperature {}, top-k {}):\n{}\n\n", o.temperature, o.top_k, sample(model, data, o, device));
-    fmt::print("final: validation loss {:.4f} after {} steps ({} norm, {}, {})\n", val, o.steps, norm, device.str(),
-               duration(total));
+    if (std::isnan(val)) val = evaluate(model, data, t, device);
+    Generator sample_gen(sample_seed);
+    std::string text = data.vocabulary().decode(models::generate(model, data.vocabulary().encode("\n"), sampling, sample_gen));
+    fmt::print("\nsample (temperature {}, top-k {}):\n{}\n\n", sampling.temperature, sampling.top_k, text);
+    fmt::print("final: validation loss {:.4f} after {} steps ({} norm, {}, {}); checkpoint: {}\n", val, t.steps,
+               t.model.block.norm, device.str(), tools::duration(progress.elapsed_seconds()), checkpoint_path);
   } catch (const std::exception& e) {
     fmt::print(stderr, "train-gpt: {}\n", e.what());
     return 1;

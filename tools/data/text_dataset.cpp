@@ -45,39 +45,13 @@ TextDataset::TextDataset(const std::string& path, double validation_fraction) {
   }
   DYT_CHECK(text.size() >= 1000, "text data: '{}' holds {} bytes of text, too little to train on (need 1000)", path,
             text.size());
-  std::fill(std::begin(ids_), std::end(ids_), -1);
-  bool seen[256] = {};
-  for (unsigned char c : text) seen[c] = true;
-  for (int c = 0; c < 256; ++c)
-    if (seen[c]) {
-      ids_[c] = int64_t(symbols_.size());
-      symbols_.push_back(static_cast<unsigned char>(c));
-    }
-  std::vector<int64_t> all = encode(text);
+  vocabulary_ = CharVocabulary::of_text(text);
+  std::vector<int64_t> all = vocabulary_.encode(text);
   size_t cut = size_t(double(all.size()) * (1 - validation_fraction));
   train_.assign(all.begin(), all.begin() + cut);
   validation_.assign(all.begin() + cut, all.end());
   description_ = fmt::format("{} ({} file{}, {} bytes, {} symbols; {} train / {} validation)", path, files,
-                             files == 1 ? "" : "s", text.size(), symbols_.size(), train_.size(), validation_.size());
-}
-
-std::vector<int64_t> TextDataset::encode(const std::string& text) const {
-  std::vector<int64_t> out;
-  out.reserve(text.size());
-  for (unsigned char c : text) {
-    DYT_CHECK(ids_[c] >= 0, "text data: byte {} is not in the vocabulary", int(c));
-    out.push_back(ids_[c]);
-  }
-  return out;
-}
-
-std::string TextDataset::decode(const std::vector<int64_t>& ids) const {
-  std::string out;
-  for (int64_t id : ids) {
-    DYT_CHECK(id >= 0 && id < vocab_size(), "text data: id {} is out of range for {} symbols", id, vocab_size());
-    out.push_back(char(symbols_[size_t(id)]));
-  }
-  return out;
+                             files == 1 ? "" : "s", text.size(), vocabulary_.size(), train_.size(), validation_.size());
 }
 
 std::pair<Tensor, Tensor> TextDataset::batch(bool validation, int64_t batch, int64_t time, Generator& gen,

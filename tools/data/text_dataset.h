@@ -9,6 +9,7 @@
 
 #include "core/random.h"
 #include "core/tensor.h"
+#include "tools/data/char_vocabulary.h"
 
 namespace dytgrad::data {
 
@@ -16,19 +17,17 @@ class TextDataset {
  public:
   TextDataset(const std::string& path, double validation_fraction = 0.1);
 
-  int64_t vocab_size() const { return int64_t(symbols_.size()); }
+  const CharVocabulary& vocabulary() const { return vocabulary_; }
+  int64_t vocab_size() const { return vocabulary_.size(); }
   int64_t train_size() const { return int64_t(train_.size()); }
   int64_t validation_size() const { return int64_t(validation_.size()); }
   const std::string& description() const { return description_; }
 
   // A batch of random windows: inputs [batch, time] and the next-token targets, on `device`.
   std::pair<Tensor, Tensor> batch(bool validation, int64_t batch, int64_t time, Generator& gen, Device device) const;
-  std::vector<int64_t> encode(const std::string& text) const;  // bytes not in the vocabulary are an error
-  std::string decode(const std::vector<int64_t>& ids) const;
 
  private:
-  std::vector<unsigned char> symbols_;  // id -> byte
-  int64_t ids_[256];                    // byte -> id, -1 if absent
+  CharVocabulary vocabulary_;
   std::vector<int64_t> train_, validation_;
   std::string description_;
 };

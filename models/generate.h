@@ -1,0 +1,19 @@
+// Text generation from a GPT: feed the context (its last block_size tokens), keep the k likeliest
+// next tokens, draw one from their softmax at the temperature, append it, repeat.
+#pragma once
+#include <vector>
+
+#include "models/gpt.h"
+
+namespace dytgrad::models {
+
+struct SamplingOptions {
+  int64_t tokens = 300;      // how many to generate
+  double temperature = 0.8;  // < 1 sharper, > 1 flatter; must be > 0
+  int64_t top_k = 20;        // 0: all tokens
+};
+
+// Returns prompt + the generated tokens. Runs in eval mode without a graph; `gen` draws the choices.
+std::vector<int64_t> generate(GPT& model, std::vector<int64_t> prompt, const SamplingOptions& options, Generator& gen);
+
+}  // namespace dytgrad::models

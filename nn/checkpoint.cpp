@@ -1,0 +1,94 @@
+#include "nn/checkpoint.h"
+
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "core/autograd/grad_mode.h"
+#include "core/error.h"
+
+namespace dytgrad::nn {
+
+namespace {
+const std::string kStep = "dytgrad.step", kGenerators = "dytgrad.generators";
+std::string exp_avg_name(const std::string& p) { return "optimizer.exp_avg." + p; }
+std::string exp_avg_sq_name(const std::string& p) { return "optimizer.exp_avg_sq." + p; }
+
+// The tensor `name` of the file, checked against the shape and dtype it must replace.
+const Tensor& matching(const SafeTensors& file, const std::string& name, const Tensor& current) {
+  DYT_CHECK(file.contains(name), "load_checkpoint: '{}' has no tensor '{}' (the model or optimiser needs it): a "
+            "checkpoint of another model?", file.path, name);
+  const Tensor& t = file.at(name);
+  DYT_CHECK(t.shape() == current.shape() && t.dtype() == current.dtype(),
+            "load_checkpoint: '{}': tensor '{}' is {} {}, the model's is {} {}", file.path, name, shape_str(t.shape()),
+            dtype_name(t.dtype()), shape_str(current.shape()), dtype_name(current.dtype()));
+  return t;
+}
+}  // namespace
+
+void save_checkpoint(const std::string& path, const Module& model, AdamW* optimizer, const TrainingState& state) {
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  auto params = model.named_parameters();
+  for (const NamedParameter& p : params) tensors.emplace_back(p.name, *p.tensor);
+  if (optimizer) {
+    for (size_t i = 0; i < params.size(); ++i) {
+      tensors.emplace_back(exp_avg_name(params[i].name), optimizer->exp_avg()[i]);
+      tensors.emplace_back(exp_avg_sq_name(params[i].name), optimizer->exp_avg_sq()[i]);
+    }
+  }
+  std::map<std::string, std::string> metadata = state.metadata;
+  metadata[kStep] = std::to_string(state.step);
+  nlohmann::json generators = nlohmann::json::object();
+  for (const auto& [name, gen] : state.generators) generators[name] = {{"seed", gen->seed()}, {"offset", gen->offset()}};
+  metadata[kGenerators] = generators.dump();
+  save_safetensors(path, tensors, metadata);
+}
+
+void load_checkpoint(const SafeTensors& file, Module& model, AdamW* optimizer, TrainingState& state) {
+  NoGradGuard no_grad;
+  auto params = model.named_parameters();
+  // Check everything before changing anything.
+  std::set<std::string> expected;
+  for (size_t i = 0; i < params.size(); ++i) {
+    matching(file, params[i].name, *params[i].tensor);
+    expected.insert(params[i].name);
+    if (optimizer) {
+      matching(file, exp_avg_name(params[i].name), optimizer->exp_avg()[i]);
+      matching(file, exp_avg_sq_name(params[i].name), optimizer->exp_avg_sq()[i]);
+    }
+  }
+  for (const auto& [name, t] : file.tensors) {
+    bool optimizer_state = name.rfind("optimizer.", 0) == 0;
+    DYT_CHECK(optimizer_state || expected.count(name), "load_checkpoint: '{}' holds a tensor '{}' that the model "
+              "does not have: a checkpoint of another model?", file.path, name);
+  }
+  auto metadata_entry = [&](const std::string& key) {
+    auto it = file.metadata.find(key);
+    DYT_CHECK(it != file.metadata.end(), "load_checkpoint: '{}' lacks the metadata '{}': not a dytgrad checkpoint",
+              file.path, key);
+    return it->second;
+  };
+  int64_t step = std::stoll(metadata_entry(kStep));
+  nlohmann::json generators = nlohmann::json::parse(metadata_entry(kGenerators));
+  for (const auto& [name, gen] : state.generators)
+    DYT_CHECK(generators.contains(name), "load_checkpoint: '{}' has no state for the generator '{}'", file.path, name);
+
+  for (size_t i = 0; i < params.size(); ++i) {
+    Tensor& p = *params[i].tensor;
+    std::string name = p.name();
+    p = file.at(params[i].name).to(p.device()).clone().requires_grad_();  // clone: never share the file's buffers
+    p.set_name(name);
+    if (optimizer) {
+      optimizer->exp_avg()[i] = file.at(exp_avg_name(params[i].name)).to(p.device()).clone();
+      optimizer->exp_avg_sq()[i] = file.at(exp_avg_sq_name(params[i].name)).to(p.device()).clone();
+    }
+  }
+  if (optimizer) optimizer->set_steps_taken(step);
+  for (auto& [name, gen] : state.generators) {
+    gen->manual_seed(generators[name]["seed"].get<uint64_t>());
+    gen->set_offset(generators[name]["offset"].get<uint64_t>());
+  }
+  state.step = step;
+  state.metadata = file.metadata;
+}
+
+}  // namespace dytgrad::nn

@@ -1,0 +1,37 @@
+// Training checkpoints: everything needed to resume a run exactly where it stopped, in one
+// safetensors file that other tools can read.
+//   tensors   the model's parameters under their dotted names ("blocks.0.attn.qkv.weight"), and the
+//             optimiser's moments as "optimizer.exp_avg.<name>" / "optimizer.exp_avg_sq.<name>"
+//   metadata  "dytgrad.step" (optimiser steps taken), "dytgrad.generators" (JSON: the seed and
+//             offset of every named random generator: batches, dropout), and whatever the program
+//             adds (the model's config, the vocabulary), as strings
+// Resuming restores parameters, moments, step and generator offsets, so that the remaining steps
+// draw the same batches and dropout masks and compute the same numbers as an uninterrupted run.
+#pragma once
+#include <map>
+#include <string>
+
+#include "core/random.h"
+#include "nn/module.h"
+#include "nn/optim.h"
+#include "nn/safetensors.h"
+
+namespace dytgrad::nn {
+
+struct TrainingState {
+  int64_t step = 0;                               // optimiser steps taken
+  std::map<std::string, Generator*> generators;  // named generators to save / restore in place
+  std::map<std::string, std::string> metadata;   // the program's own entries
+};
+
+// Writes the model, the optimiser (may be null: weights only) and the state to `path`, atomically.
+void save_checkpoint(const std::string& path, const Module& model, AdamW* optimizer, const TrainingState& state);
+
+// Restores a checkpoint read by load_safetensors (whose metadata a program may read first, to build
+// the model) into the model's parameters (on the model's device), the optimiser's moments and step
+// (if optimizer is not null) and the state's generators; fills state.step and state.metadata.
+// Every parameter must be present with its shape; a missing, extra or misshapen tensor is an error
+// naming it, and nothing is changed unless the whole file fits.
+void load_checkpoint(const SafeTensors& file, Module& model, AdamW* optimizer, TrainingState& state);
+
+}  // namespace dytgrad::nn

@@ -1,0 +1,164 @@
+#include "nn/safetensors.h"
+
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+#include "core/autograd/grad_mode.h"
+#include "core/error.h"
+
+namespace dytgrad::nn {
+
+namespace {
+
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "safetensors stores little-endian bytes; this host is not");
+
+const char* safetensors_dtype(DType t) {
+  switch (t) {
+    case DType::Float32: return "F32";
+    case DType::Float64: return "F64";
+    case DType::Int64: return "I64";
+    case DType::Bool: return "BOOL";
+  }
+  return "?";
+}
+
+DType parse_dtype(const std::string& name, const std::string& path, const std::string& tensor) {
+  for (DType t : {DType::Float32, DType::Float64, DType::Int64, DType::Bool})
+    if (name == safetensors_dtype(t)) return t;
+  DYT_FAIL("load_safetensors: '{}': tensor '{}' has dtype '{}'; dytgrad reads F32, F64, I64 and BOOL", path, tensor,
+           name);
+}
+
+// Writes all of `bytes` or fails with the file's name.
+void write_all(int fd, const void* bytes, size_t n, const std::string& path) {
+  const char* p = static_cast<const char*>(bytes);
+  while (n > 0) {
+    ssize_t written = ::write(fd, p, n);
+    DYT_CHECK(written > 0, "save_safetensors: writing '{}' failed: {}", path, std::strerror(errno));
+    p += written;
+    n -= size_t(written);
+  }
+}
+
+}  // namespace
+
+bool SafeTensors::contains(const std::string& name) const {
+  for (const auto& [n, t] : tensors)
+    if (n == name) return true;
+  return false;
+}
+
+const Tensor& SafeTensors::at(const std::string& name) const {
+  for (const auto& [n, t] : tensors)
+    if (n == name) return t;
+  DYT_FAIL("'{}' holds no tensor named '{}'", path, name);
+}
+
+void save_safetensors(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
+                      const std::map<std::string, std::string>& metadata) {
+  NoGradGuard no_grad;
+  std::vector<Tensor> host;
+  nlohmann::json header = nlohmann::json::object();
+  uint64_t offset = 0;
+  for (const auto& [name, t] : tensors) {
+    DYT_CHECK(t.defined(), "save_safetensors: tensor '{}' is undefined", name);
+    DYT_CHECK(!header.contains(name) && name != "__metadata__", "save_safetensors: the name '{}' is used twice",
+              name);
+    host.push_back(t.detach().to(Device::cpu()).contiguous());
+    uint64_t bytes = uint64_t(t.numel() * element_size(t.dtype()));
+    header[name] = {{"dtype", safetensors_dtype(t.dtype())}, {"shape", t.shape()}, {"data_offsets", {offset, offset + bytes}}};
+    offset += bytes;
+  }
+  if (!metadata.empty()) header["__metadata__"] = metadata;
+  std::string text = header.dump();
+  text.append((8 - text.size() % 8) % 8, ' ');  // the format allows padding; aligns the data to 8 bytes
+  uint64_t header_size = text.size();
+
+  std::filesystem::path target(path);
+  if (target.has_parent_path()) std::filesystem::create_directories(target.parent_path());
+  std::string temporary = path + ".tmp-" + std::to_string(::getpid());
+  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  DYT_CHECK(fd >= 0, "save_safetensors: cannot create '{}': {}", temporary, std::strerror(errno));
+  try {
+    write_all(fd, &header_size, 8, temporary);
+    write_all(fd, text.data(), text.size(), temporary);
+    for (const Tensor& t : host) write_all(fd, t.raw_data(), size_t(t.numel() * element_size(t.dtype())), temporary);
+    DYT_CHECK(::fsync(fd) == 0, "save_safetensors: flushing '{}' failed: {}", temporary, std::strerror(errno));
+  } catch (...) {
+    ::close(fd);
+    std::remove(temporary.c_str());
+    throw;
+  }
+  ::close(fd);
+  std::error_code error;
+  std::filesystem::rename(temporary, target, error);
+  if (error) {
+    std::remove(temporary.c_str());
+    DYT_FAIL("save_safetensors: cannot rename '{}' to '{}': {}", temporary, path, error.message());
+  }
+}
+
+SafeTensors load_safetensors(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  DYT_CHECK(in.good(), "load_safetensors: cannot open '{}'", path);
+  in.seekg(0, std::ios::end);
+  uint64_t file_size = uint64_t(in.tellg());
+  in.seekg(0);
+  DYT_CHECK(file_size >= 8, "load_safetensors: '{}' is {} bytes long, too short for a safetensors header", path,
+            file_size);
+  uint64_t header_size = 0;
+  in.read(reinterpret_cast<char*>(&header_size), 8);
+  DYT_CHECK(header_size <= file_size - 8, "load_safetensors: '{}' says its header is {} bytes but the file has only {} "
+            "after the length: truncated, or not a safetensors file", path, header_size, file_size - 8);
+  std::string text(header_size, '\0');
+  in.read(text.data(), std::streamsize(header_size));
+  nlohmann::json header;
+  try {
+    header = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    DYT_FAIL("load_safetensors: '{}': the header is not valid JSON ({})", path, e.what());
+  }
+  DYT_CHECK(header.is_object(), "load_safetensors: '{}': the header is not a JSON object", path);
+
+  SafeTensors out;
+  out.path = path;
+  uint64_t data_size = file_size - 8 - header_size;
+  for (const auto& [name, entry] : header.items()) {
+    if (name == "__metadata__") {
+      for (const auto& [key, value] : entry.items()) {
+        DYT_CHECK(value.is_string(), "load_safetensors: '{}': metadata '{}' is not a string", path, key);
+        out.metadata[key] = value.get<std::string>();
+      }
+      continue;
+    }
+    DYT_CHECK(entry.is_object() && entry.contains("dtype") && entry.contains("shape") && entry.contains("data_offsets"),
+              "load_safetensors: '{}': entry '{}' lacks dtype, shape or data_offsets", path, name);
+    DType dtype = parse_dtype(entry["dtype"].get<std::string>(), path, name);
+    Shape shape = entry["shape"].get<Shape>();
+    auto offsets = entry["data_offsets"].get<std::vector<uint64_t>>();
+    int64_t numel = 1;
+    for (int64_t s : shape) {
+      DYT_CHECK(s >= 0, "load_safetensors: '{}': tensor '{}' has a negative size in shape {}", path, name, shape_str(shape));
+      numel *= s;
+    }
+    uint64_t bytes = uint64_t(numel * element_size(dtype));
+    DYT_CHECK(offsets.size() == 2 && offsets[0] <= offsets[1] && offsets[1] - offsets[0] == bytes,
+              "load_safetensors: '{}': tensor '{}' of shape {} and dtype {} needs {} bytes, its data_offsets say otherwise",
+              path, name, shape_str(shape), entry["dtype"].get<std::string>(), bytes);
+    DYT_CHECK(offsets[1] <= data_size, "load_safetensors: '{}': tensor '{}' ends at byte {} of the data but the file "
+              "holds only {} bytes of data: truncated", path, name, offsets[1], data_size);
+    Tensor t = Tensor::empty(shape, dtype, Device::cpu());
+    in.seekg(std::streamoff(8 + header_size + offsets[0]));
+    in.read(static_cast<char*>(t.raw_data()), std::streamsize(bytes));
+    DYT_CHECK(in.good(), "load_safetensors: '{}': reading tensor '{}' failed", path, name);
+    out.tensors.emplace_back(name, t);
+  }
+  return out;
+}
+
+}  // namespace dytgrad::nn
