@@ -5,24 +5,13 @@
 
 #include "core/autograd/grad_mode.h"
 #include "helpers.h"
+#include "model_helpers.h"
 #include "models/gpt.h"
 #include "nn/optim.h"
 
 using namespace dytgrad;
 
-namespace {
-models::GPTConfig tiny_gpt(const std::string& norm) {
-  models::GPTConfig c;
-  c.vocab = 11;
-  c.block_size = 16;
-  c.block.width = 32, c.block.heads = 2, c.block.layers = 2, c.block.norm = norm;
-  // DyT takes the paper's LLM recipe: without the sqrt(width) embedding scalar, the tiny GPT of the
-  // training test stalls at loss 1.95 at this learning rate (measured 2026-11-23) while LayerNorm
-  // reaches 0.01.
-  c.scale_embeddings = norm == "dyt";
-  return c;
-}
-}  // namespace
+using test::tiny_gpt;
 
 TEST_CASE("modules name their parameters as a tree, with weight decay on matrices only", "[nn]") {
   models::GPT gpt(tiny_gpt("dyt"), 1);

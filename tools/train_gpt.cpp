@@ -16,6 +16,7 @@
 #include "models/generate.h"
 #include "nn/checkpoint.h"
 #include "nn/optim.h"
+#include "tools/common/gpt_checkpoint.h"
 #include "tools/common/interrupt.h"
 #include "tools/common/progress.h"
 #include "tools/data/text_dataset.h"
@@ -36,7 +37,7 @@ struct Training {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Training, data, steps, batch, warmup, eval_every, eval_batches, lr,
                                                 min_lr, weight_decay, clip, seed, model)
 
-const std::string kTraining = "train-gpt.training", kVocabulary = "train-gpt.vocabulary";
+const std::string kTraining = "train-gpt.training";
 
 double evaluate(models::GPT& model, const data::TextDataset& data, const Training& t, Device device) {
   NoGradGuard no_grad;
@@ -138,15 +139,15 @@ int main(int argc, char** argv) {
     nn::TrainingState state;
     state.generators = {{"batches", &batches}, {"model", &model.generator()}};
     if (checkpoint) {
-      auto vocabulary = nlohmann::json::parse(checkpoint->metadata.at(kVocabulary)).get<std::vector<unsigned char>>();
+      auto vocabulary = nlohmann::json::parse(checkpoint->metadata.at(tools::kGptVocabulary)).get<std::vector<unsigned char>>();
       DYT_CHECK(vocabulary == data.vocabulary().symbols(), "'{}' was trained on another vocabulary than '{}' has",
                 resume, t.data);
       nn::load_checkpoint(*checkpoint, model, &optimizer, state);
       DYT_CHECK(state.step <= t.steps, "'{}' is at step {}, past --steps {}", resume, state.step, t.steps);
       fmt::print("resuming from '{}' at step {}\n", resume, state.step);
     }
-    state.metadata = {{kTraining, nlohmann::json(t).dump()},
-                      {kVocabulary, nlohmann::json(data.vocabulary().symbols()).dump()}};
+    state.metadata = tools::gpt_metadata(t.model, data.vocabulary());
+    state.metadata[kTraining] = nlohmann::json(t).dump();
     std::string checkpoint_path = (std::filesystem::path(out) / "checkpoint.safetensors").string();
     tools::JsonlLog log((std::filesystem::path(out) / "log.jsonl").string(), state.step);
 

@@ -1,0 +1,186 @@
+// Checkpoints: the safetensors format (round trip, a header other tools can read, corrupt files),
+// training checkpoints (exact resume, refusing another model), and generation from a GPT.
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/autograd/grad_mode.h"
+#include "helpers.h"
+#include "model_helpers.h"
+#include "models/generate.h"
+#include "nn/checkpoint.h"
+
+using namespace dytgrad;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path temp_dir(const std::string& name) {
+  fs::path dir = fs::temp_directory_path() / "dytgrad-tests" / name;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+std::string read_bytes(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void write_bytes(const fs::path& p, const std::string& bytes) { std::ofstream(p, std::ios::binary) << bytes; }
+
+// One training step of a GPT on fixed windows of a repeating sequence, batches drawn from `gen`.
+void train_step(models::GPT& gpt, nn::AdamW& adam, Generator& gen) {
+  std::vector<int64_t> x, y;
+  for (int64_t s : Tensor::randint(0, 50, {4}, Device::cpu(), &gen).to_vector<int64_t>())
+    for (int64_t t = 0; t < 16; ++t) x.push_back((s + t) * 7 % 11), y.push_back((s + t + 1) * 7 % 11);
+  Tensor loss = gpt.loss(Tensor::from_vector<int64_t>(x, {4, 16}), Tensor::from_vector<int64_t>(y, {4, 16}));
+  gpt.zero_grad();
+  loss.backward();
+  adam.step(1e-2);
+}
+
+std::vector<std::vector<float>> values(const nn::Module& m) {
+  std::vector<std::vector<float>> out;
+  for (const Tensor& p : m.parameters()) out.push_back(p.to_vector<float>());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("safetensors: every dtype and a strided view round-trip with metadata, atomically", "[checkpoint]") {
+  fs::path dir = temp_dir("safetensors");
+  Tensor f32 = Tensor::randn({3, 5}), f64 = Tensor::randn({4}, DType::Float64);
+  Tensor i64 = Tensor::randint(-50, 50, {2, 2}), flags = Tensor::from_vector<bool>({true, false, true}, {3});
+  Tensor strided = Tensor::randn({4, 6}).transpose(0, 1);  // non-contiguous: written row-major
+  std::string path = (dir / "t.safetensors").string();
+  nn::save_safetensors(path, {{"f32", f32}, {"f64", f64}, {"i64", i64}, {"flags", flags}, {"strided", strided}},
+                       {{"note", "hello"}});
+  for (const auto& e : fs::directory_iterator(dir)) REQUIRE(e.path().filename() == "t.safetensors");  // no temp left
+
+  nn::SafeTensors file = nn::load_safetensors(path);
+  REQUIRE(file.metadata.at("note") == "hello");
+  REQUIRE(file.tensors.size() == 5);
+  REQUIRE(file.at("f32").to_vector<float>() == f32.to_vector<float>());
+  REQUIRE(file.at("f64").to_vector<double>() == f64.to_vector<double>());
+  REQUIRE(file.at("i64").to_vector<int64_t>() == i64.to_vector<int64_t>());
+  REQUIRE(file.at("flags").to_vector<bool>() == flags.to_vector<bool>());
+  REQUIRE(file.at("strided").shape() == Shape{6, 4});
+  REQUIRE(file.at("strided").to_vector<float>() == strided.to_vector<float>());
+  REQUIRE_THROWS_WITH(file.at("nope"), Catch::Contains("no tensor named 'nope'"));
+
+  // The layout of the format, read by hand as another tool would.
+  std::string bytes = read_bytes(path);
+  uint64_t n = 0;
+  std::memcpy(&n, bytes.data(), 8);
+  auto header = nlohmann::json::parse(bytes.substr(8, n));
+  REQUIRE(header["f64"]["dtype"] == "F64");
+  REQUIRE(header["i64"]["shape"] == nlohmann::json({2, 2}));
+  auto offsets = header["f32"]["data_offsets"].get<std::vector<uint64_t>>();
+  float first = 0;
+  std::memcpy(&first, bytes.data() + 8 + n + offsets[0], 4);
+  REQUIRE(first == f32.to_vector<float>()[0]);
+  REQUIRE(bytes.size() == 8 + n + header["strided"]["data_offsets"][1].get<uint64_t>());
+}
+
+TEST_CASE("safetensors: missing, truncated and corrupt files are errors naming the file", "[checkpoint][errors]") {
+  fs::path dir = temp_dir("corrupt");
+  std::string path = (dir / "good.safetensors").string();
+  nn::save_safetensors(path, {{"w", Tensor::randn({64})}});
+  std::string bytes = read_bytes(path);
+
+  REQUIRE_THROWS_WITH(nn::load_safetensors((dir / "missing").string()), Catch::Contains("cannot open"));
+  write_bytes(dir / "short", bytes.substr(0, 5));
+  REQUIRE_THROWS_WITH(nn::load_safetensors((dir / "short").string()), Catch::Contains("too short"));
+  write_bytes(dir / "truncated", bytes.substr(0, bytes.size() - 10));
+  REQUIRE_THROWS_WITH(nn::load_safetensors((dir / "truncated").string()),
+                      Catch::Contains("truncated") && Catch::Contains("'w'"));
+  write_bytes(dir / "text", "this is not a safetensors file at all");
+  REQUIRE_THROWS_WITH(nn::load_safetensors((dir / "text").string()), Catch::Contains("not a safetensors file"));
+  std::string bad_json = bytes;
+  bad_json[8] = '[';  // the header's '{'
+  write_bytes(dir / "json", bad_json);
+  REQUIRE_THROWS_WITH(nn::load_safetensors((dir / "json").string()), Catch::Contains("json"));
+  std::string bad_dtype = bytes;
+  bad_dtype.replace(bad_dtype.find("F32"), 3, "F16");
+  write_bytes(dir / "dtype", bad_dtype);
+  REQUIRE_THROWS_WITH(nn::load_safetensors((dir / "dtype").string()), Catch::Contains("'F16'"));
+}
+
+TEST_CASE("a training checkpoint resumes exactly: same weights as an uninterrupted run", "[checkpoint][gpt]") {
+  fs::path dir = temp_dir("resume");
+  std::string path = (dir / "checkpoint.safetensors").string();
+  auto config = test::tiny_gpt("dyt", /*dropout=*/0.1);  // dropout: the model's generator must be restored too
+
+  models::GPT straight(config, 3);
+  nn::AdamW straight_adam(straight.named_parameters(), {1e-2, 0.9, 0.95, 1e-8}, 0.1);
+  Generator straight_batches(4);
+  for (int i = 0; i < 6; ++i) train_step(straight, straight_adam, straight_batches);
+
+  {
+    models::GPT first(config, 3);
+    nn::AdamW adam(first.named_parameters(), {1e-2, 0.9, 0.95, 1e-8}, 0.1);
+    Generator batches(4);
+    for (int i = 0; i < 3; ++i) train_step(first, adam, batches);
+    nn::TrainingState state{3, {{"batches", &batches}, {"model", &first.generator()}}, {{"run", "test"}}};
+    nn::save_checkpoint(path, first, &adam, state);
+  }
+  models::GPT resumed(config, 99);  // other initial weights: all must come from the file
+  nn::AdamW adam(resumed.named_parameters(), {1e-2, 0.9, 0.95, 1e-8}, 0.1);
+  Generator batches(0);
+  nn::TrainingState state{0, {{"batches", &batches}, {"model", &resumed.generator()}}, {}};
+  nn::load_checkpoint(nn::load_safetensors(path), resumed, &adam, state);
+  REQUIRE(state.step == 3);
+  REQUIRE(adam.steps_taken() == 3);
+  REQUIRE(state.metadata.at("run") == "test");
+  for (int i = 0; i < 3; ++i) train_step(resumed, adam, batches);
+  REQUIRE(values(resumed) == values(straight));
+  REQUIRE(values(resumed) != values(models::GPT(config, 3)));  // and training did move them
+}
+
+TEST_CASE("a checkpoint of another model is refused before anything changes", "[checkpoint][errors]") {
+  fs::path dir = temp_dir("mismatch");
+  std::string path = (dir / "checkpoint.safetensors").string();
+  models::GPT small(test::tiny_gpt("dyt"), 1);
+  nn::save_checkpoint(path, small, nullptr, {});
+
+  auto wider_config = test::tiny_gpt("dyt");
+  wider_config.block.width = 64;
+  models::GPT wider(wider_config, 2);
+  auto before = values(wider);
+  nn::TrainingState state;
+  REQUIRE_THROWS_WITH(nn::load_checkpoint(nn::load_safetensors(path), wider, nullptr, state),
+                      Catch::Contains("tokens.weight") && Catch::Contains("[11, 32]") && Catch::Contains("[11, 64]"));
+  REQUIRE(values(wider) == before);
+
+  models::GPT layernorm(test::tiny_gpt("layernorm"), 1);  // other parameter names
+  REQUIRE_THROWS_WITH(nn::load_checkpoint(nn::load_safetensors(path), layernorm, nullptr, state),
+                      Catch::Contains("has no tensor") || Catch::Contains("does not have"));
+  nn::AdamW adam(small.named_parameters(), {1e-2, 0.9, 0.95, 1e-8}, 0.1);  // weights-only file, optimiser wanted
+  REQUIRE_THROWS_WITH(nn::load_checkpoint(nn::load_safetensors(path), small, &adam, state),
+                      Catch::Contains("optimizer.exp_avg."));
+}
+
+TEST_CASE("generate: top-k 1 is greedy, a seed fixes the sample, bad options are refused", "[gpt][generate]") {
+  models::GPT gpt(test::tiny_gpt("layernorm"), 4);
+  Generator a(1), b(1), c(2);
+  models::SamplingOptions o;
+  o.tokens = 20;
+  auto first = models::generate(gpt, {3, 5}, o, a);
+  REQUIRE(first.size() == 22);
+  REQUIRE(first == models::generate(gpt, {3, 5}, o, b));
+  REQUIRE(first != models::generate(gpt, {3, 5}, o, c));  // 20 draws over 11 symbols from another seed
+  REQUIRE(gpt.is_training());                              // restored after generating
+
+  o.top_k = 1, o.tokens = 1;
+  auto greedy = models::generate(gpt, {3, 5}, o, a);
+  NoGradGuard no_grad;
+  auto logits = gpt.forward(Tensor::from_vector<int64_t>({3, 5}, {1, 2})).narrow(1, 1, 1).to_vector<float>();
+  REQUIRE(greedy[2] == std::max_element(logits.begin(), logits.end()) - logits.begin());
+
+  o.temperature = 0;
+  REQUIRE_THROWS_WITH(models::generate(gpt, {3}, o, a), Catch::Contains("temperature"));
+  o.temperature = 1;
+  REQUIRE_THROWS_WITH(models::generate(gpt, {}, o, a), Catch::Contains("prompt is empty"));
+}

@@ -1,0 +1,42 @@
+// Generates text from a GPT checkpoint written by train-gpt.
+#include <CLI/CLI.hpp>
+
+#include "core/error.h"
+#include "models/generate.h"
+#include "tools/common/gpt_checkpoint.h"
+
+using namespace dytgrad;
+
+int main(int argc, char** argv) {
+  std::string path, prompt = "\n", device_name = "auto";
+  models::SamplingOptions o;
+  uint64_t seed = 1;
+  int64_t samples = 1;
+  CLI::App app{"Generate text from a GPT checkpoint of train-gpt"};
+  app.add_option("checkpoint", path, "checkpoint.safetensors written by train-gpt")->required();
+  app.add_option("--prompt", prompt, "text to continue (default: a newline)");
+  app.add_option("--chars", o.tokens, "characters to generate")->capture_default_str();
+  app.add_option("--temperature", o.temperature, "sampling temperature (> 0; lower is more conservative)")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--top-k", o.top_k, "sample among the k likeliest characters (0: all)")->capture_default_str();
+  app.add_option("--seed", seed, "seed of the draws")->capture_default_str();
+  app.add_option("--samples", samples, "how many samples, separated by a rule")->capture_default_str();
+  app.add_option("--device", device_name, "cpu, cuda or auto")->capture_default_str()->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+  CLI11_PARSE(app, argc, argv);
+  Device device = device_name == "cuda" || (device_name == "auto" && cuda_is_available()) ? Device::cuda() : Device::cpu();
+  try {
+    tools::LoadedGPT gpt = tools::load_gpt(path, device);
+    std::vector<int64_t> ids = gpt.vocabulary.encode(prompt);
+    fmt::print(stderr, "{}: GPT of {} parameters after {} steps, norm {}; temperature {}, top-k {}\n", path,
+               gpt.model->num_parameters(), gpt.step, gpt.model->config().block.norm, o.temperature, o.top_k);
+    Generator gen(seed);
+    for (int64_t i = 0; i < samples; ++i) {
+      if (i > 0) fmt::print("\n{}\n", std::string(40, '-'));
+      fmt::print("{}", gpt.vocabulary.decode(models::generate(*gpt.model, ids, o, gen)));
+    }
+    fmt::print("\n");
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "sample: {}\n", e.what());
+    return 1;
+  }
+  return 0;
+}
