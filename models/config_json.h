@@ -13,3 +13,9 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(BlockConfig, width, heads, layer
 namespace dytgrad::models {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(GPTConfig, vocab, block_size, block, tie_head, scale_embeddings)
 }  // namespace dytgrad::models
+
+#include "models/vit.h"
+
+namespace dytgrad::models {
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ViTConfig, image_size, patch_size, channels, classes, pooling, block)
+}  // namespace dytgrad::models

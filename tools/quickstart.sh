@@ -14,7 +14,8 @@ case "$mode" in
 esac
 
 # Debian packages the build needs (see README.md, "Dependencies").
-packages=(build-essential cmake ninja-build catch2 libfmt-dev libopenblas-dev libcli11-dev nlohmann-json3-dev fortunes)
+packages=(build-essential cmake ninja-build catch2 libfmt-dev libopenblas-dev libcli11-dev nlohmann-json3-dev zlib1g-dev
+          fortunes dataset-fashion-mnist)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

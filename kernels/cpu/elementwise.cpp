@@ -1,10 +1,11 @@
 // CPU elementwise kernels: one loop each, a contiguous fast path, and the strided walk of
-// ElementwiseLayout otherwise.
+// ElementwiseLayout by rows otherwise (kernels/cpu/strided_rows.h).
 #include "kernels/elementwise.h"
 
 #include <cmath>
 
 #include "kernels/cpu/parallel.h"
+#include "kernels/cpu/strided_rows.h"
 #include "kernels/scalar_math.h"
 
 namespace dytgrad::kernels::cpu {
@@ -14,27 +15,50 @@ template <class T> void unary(UnaryOp op, const T* x, T* y, int64_t n, double sc
   for (int64_t i = 0; i < n; ++i) y[i] = unary_value<T>(op, x[i], T(scalar));
 }
 
-template <class T> void binary(BinaryOp op, const ElementwiseLayout& L, T* out, const T* a, const T* b) {
+// One run of a binary op: unit strides and a broadcast scalar operand get loops of their own.
+template <class T, class F>
+void binary_run(T* y, const T* a, const T* b, int64_t n, const int64_t* s, F f) {
+  if (s[0] == 1 && s[1] == 1 && s[2] == 1) {
+    for (int64_t i = 0; i < n; ++i) y[i] = f(a[i], b[i]);
+  } else if (s[0] == 1 && s[1] == 1 && s[2] == 0) {
+    for (int64_t i = 0; i < n; ++i) y[i] = f(a[i], b[0]);
+  } else if (s[0] == 1 && s[1] == 0 && s[2] == 1) {
+    for (int64_t i = 0; i < n; ++i) y[i] = f(a[0], b[i]);
+  } else {
+    for (int64_t i = 0; i < n; ++i) y[i * s[0]] = f(a[i * s[1]], b[i * s[2]]);
+  }
+}
+
+template <class T, class F> void binary_with(const ElementwiseLayout& L, T* out, const T* a, const T* b, F f) {
   if (L.all_contiguous) {
     DYT_PARALLEL_FOR(L.numel)
-    for (int64_t i = 0; i < L.numel; ++i) out[i] = binary_value(op, a[i], b[i]);
+    for (int64_t i = 0; i < L.numel; ++i) out[i] = f(a[i], b[i]);
     return;
   }
-  DYT_PARALLEL_FOR(L.numel)
-  for (int64_t i = 0; i < L.numel; ++i)
-    out[L.offset(0, i)] = binary_value(op, a[L.offset(1, i)], b[L.offset(2, i)]);
+  for_each_row(L, [&](const int64_t* o, int64_t n, const int64_t* s) { binary_run(out + o[0], a + o[1], b + o[2], n, s, f); });
+}
+
+template <class T> void binary(BinaryOp op, const ElementwiseLayout& L, T* out, const T* a, const T* b) {
+  switch (op) {  // the op is picked once, outside the loops
+    case BinaryOp::Add: return binary_with(L, out, a, b, [](T x, T y) { return x + y; });
+    case BinaryOp::Sub: return binary_with(L, out, a, b, [](T x, T y) { return x - y; });
+    case BinaryOp::Mul: return binary_with(L, out, a, b, [](T x, T y) { return x * y; });
+    case BinaryOp::Div: return binary_with(L, out, a, b, [](T x, T y) { return x / y; });
+  }
 }
 
 template <class T> void compare(CompareOp op, const ElementwiseLayout& L, bool* out, const T* a, const T* b) {
-  DYT_PARALLEL_FOR(L.numel)
-  for (int64_t i = 0; i < L.numel; ++i)
-    out[L.offset(0, i)] = compare_value(op, a[L.offset(1, i)], b[L.offset(2, i)]);
+  for_each_row(L, [&](const int64_t* o, int64_t n, const int64_t* s) {
+    for (int64_t i = 0; i < n; ++i)
+      out[o[0] + i * s[0]] = compare_value(op, a[o[1] + i * s[1]], b[o[2] + i * s[2]]);
+  });
 }
 
 template <class T> void where(const ElementwiseLayout& L, T* out, const bool* cond, const T* a, const T* b) {
-  DYT_PARALLEL_FOR(L.numel)
-  for (int64_t i = 0; i < L.numel; ++i)
-    out[L.offset(0, i)] = cond[L.offset(1, i)] ? a[L.offset(2, i)] : b[L.offset(3, i)];
+  for_each_row(L, [&](const int64_t* o, int64_t n, const int64_t* s) {
+    for (int64_t i = 0; i < n; ++i)
+      out[o[0] + i * s[0]] = cond[o[1] + i * s[1]] ? a[o[2] + i * s[2]] : b[o[3] + i * s[3]];
+  });
 }
 
 template <class S, class D> void copy(const ElementwiseLayout& L, D* dst, const S* src) {
@@ -43,8 +67,15 @@ template <class S, class D> void copy(const ElementwiseLayout& L, D* dst, const 
     for (int64_t i = 0; i < L.numel; ++i) dst[i] = static_cast<D>(src[i]);
     return;
   }
-  DYT_PARALLEL_FOR(L.numel)
-  for (int64_t i = 0; i < L.numel; ++i) dst[L.offset(0, i)] = static_cast<D>(src[L.offset(1, i)]);
+  for_each_row(L, [&](const int64_t* o, int64_t n, const int64_t* s) {
+    D* y = dst + o[0];
+    const S* x = src + o[1];
+    if (s[0] == 1 && s[1] == 1) {
+      for (int64_t i = 0; i < n; ++i) y[i] = static_cast<D>(x[i]);
+    } else {
+      for (int64_t i = 0; i < n; ++i) y[i * s[0]] = static_cast<D>(x[i * s[1]]);
+    }
+  });
 }
 
 template <class T> void fill(T* y, int64_t n, T value) {

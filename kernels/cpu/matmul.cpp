@@ -1,7 +1,12 @@
-// CPU matmul through CBLAS (OpenBLAS), one GEMM per batch element.
+// CPU matmul through CBLAS (OpenBLAS). OpenBLAS runs single-threaded: its own thread pool and
+// OpenMP's (which the other CPU kernels use) would fight over the cores; on 2 cores that cost a
+// third of a ViT training step in scheduling (perf, 2026-11-23). The parallelism is OpenMP's:
+// across the batch's GEMMs when there are enough, else across row blocks of C within each GEMM.
 #include "kernels/matmul.h"
 
+#include <algorithm>
 #include <cblas.h>
+#include <omp.h>
 
 namespace dytgrad::kernels::cpu {
 
@@ -17,10 +22,30 @@ void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, const GemmShape& s, const doub
 }  // namespace
 
 template <class T> void gemm_batched(const GemmShape& s, const T* a, const T* b, T* c) {
+  static const bool single_threaded_blas = (openblas_set_num_threads(1), true);
+  (void)single_threaded_blas;
   CBLAS_TRANSPOSE ta = s.transpose_a ? CblasTrans : CblasNoTrans;
   CBLAS_TRANSPOSE tb = s.transpose_b ? CblasTrans : CblasNoTrans;
-  for (int64_t i = 0; i < s.batch; ++i)
-    gemm(ta, tb, s, a + i * s.stride_a, b + i * s.stride_b, c + i * s.stride_c);
+  int64_t threads = omp_get_max_threads(), flops = 2 * s.m * s.n * s.k;
+  bool parallel = threads > 1 && flops * s.batch >= (int64_t(1) << 20);
+  if (!parallel || s.batch >= threads) {
+#pragma omp parallel for if (parallel) schedule(static)
+    for (int64_t i = 0; i < s.batch; ++i) gemm(ta, tb, s, a + i * s.stride_a, b + i * s.stride_b, c + i * s.stride_c);
+    return;
+  }
+  // Few large GEMMs: each thread computes a block of C's rows (rows r of C need rows r of op(A)).
+  int64_t rows_per_thread = (s.m + threads - 1) / threads;
+  for (int64_t i = 0; i < s.batch; ++i) {
+#pragma omp parallel for schedule(static)
+    for (int64_t t = 0; t < threads; ++t) {
+      int64_t first = t * rows_per_thread, rows = std::min(s.m, first + rows_per_thread) - first;
+      if (rows <= 0) continue;
+      GemmShape block = s;
+      block.m = rows;
+      const T* a_rows = a + i * s.stride_a + (s.transpose_a ? first : first * s.lda);  // A^T: rows of op(A) are columns
+      gemm(ta, tb, block, a_rows, b + i * s.stride_b, c + i * s.stride_c + first * s.ldc);
+    }
+  }
 }
 
 template void gemm_batched<float>(const GemmShape&, const float*, const float*, float*);

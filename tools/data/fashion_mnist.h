@@ -1,0 +1,28 @@
+// Fashion-MNIST (Zalando; 28x28 grey images of 10 kinds of clothing, 60k for training and 10k for
+// testing) from Debian's `dataset-fashion-mnist` package, read with the IDX loader.
+#pragma once
+#include <array>
+#include <string>
+
+#include "core/tensor.h"
+
+namespace dytgrad::data {
+
+inline const std::string kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
+extern const std::array<const char*, 10> kFashionMnistClasses;  // "T-shirt/top", "Trouser", ...
+
+struct LabeledImages {
+  Tensor images;  // [n, height, width] float32 in [0, 1] (CPU)
+  Tensor labels;  // [n] int64 in [0, 10)
+  int64_t size() const { return labels.numel(); }
+};
+
+// split: "train" (train-images-idx3-ubyte.gz + train-labels-idx1-ubyte.gz) or "test" (t10k-*).
+// The files' shapes and labels are checked against each other; errors name the file.
+LabeledImages load_fashion_mnist(const std::string& dir, const std::string& split);
+
+// Images and labels at the given rows, images standardised with (x - mean) / std, on `device`.
+std::pair<Tensor, Tensor> image_batch(const LabeledImages& data, const std::vector<int64_t>& rows, double mean,
+                                      double std, Device device);
+
+}  // namespace dytgrad::data

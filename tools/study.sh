@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The DyT study (docs/RESULTS.md): the same runs with each norm, and DyT's alpha0 sweep.
+#   tools/study.sh vit     ViT on Fashion-MNIST with dyt, layernorm, rmsnorm, none
+#   tools/study.sh gpt     GPT on the fortunes with dyt, layernorm, rmsnorm, none
+#   tools/study.sh alpha   ViT with DyT at alpha0 0.1, 0.5, 1, 2, 4, 8
+#   tools/study.sh all     all three
+# Environment: STUDY_DIR (default runs/study), BUILD_DIR (default build), VIT_EPOCHS (default 3),
+# GPT_STEPS (default 600), SEED (default 1); further arguments go to every training command.
+# Each run writes STUDY_DIR/<name>/{log.jsonl,checkpoint.safetensors,output.txt}; a run whose
+# output.txt ends with its final line is skipped, so an interrupted study continues where it was.
+# Then: tools/plot_study.sh draws the plots and tools/study_table.py prints the tables.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what=${1:-}
+case "$what" in vit|gpt|alpha|all) shift ;; *) sed -n '2,11p' "$0" >&2; exit 2 ;; esac
+dir=${STUDY_DIR:-runs/study}
+build=${BUILD_DIR:-build}
+seed=${SEED:-1}
+
+run() {  # run NAME PROGRAM ARGS...
+  local name=$1 program=$2
+  shift 2
+  local out="$dir/$name"
+  if [ -f "$out/output.txt" ] && grep -q '^final:' "$out/output.txt"; then
+    echo "== $name: done before, skipped"
+    return
+  fi
+  mkdir -p "$out"
+  echo "== $name: $program $* --out $out --seed $seed"
+  "$build/$program" "$@" --out "$out" --seed "$seed" > "$out/output.txt" 2>&1 || true
+  grep '^final:' "$out/output.txt" || { echo "   failed, see $out/output.txt"; tail -3 "$out/output.txt"; }
+}
+
+if [ "$what" = vit ] || [ "$what" = all ]; then
+  for norm in dyt layernorm rmsnorm none; do
+    run "vit-$norm" train-vit --norm "$norm" --epochs "${VIT_EPOCHS:-3}" "$@"
+  done
+fi
+if [ "$what" = alpha ] || [ "$what" = all ]; then
+  for alpha in 0.1 0.5 1 2 4 8; do
+    run "vit-dyt-alpha$alpha" train-vit --norm dyt --alpha0 "$alpha" --epochs "${VIT_EPOCHS:-3}" "$@"
+  done
+fi
+if [ "$what" = gpt ] || [ "$what" = all ]; then
+  for norm in dyt layernorm rmsnorm none; do
+    run "gpt-$norm" train-gpt --norm "$norm" --steps "${GPT_STEPS:-600}" "$@"
+  done
+fi

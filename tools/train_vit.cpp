@@ -1,0 +1,215 @@
+// Trains a ViT on Fashion-MNIST (Debian's dataset-fashion-mnist) with DyT, LayerNorm, RMSNorm or no
+// norm in every block; prints progress, writes a JSONL log of every step and checkpoints into
+// --out, resumes exactly from a checkpoint, and ends with the test accuracy (per class too).
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <numeric>
+#include <optional>
+
+#include "core/autograd/grad_mode.h"
+#include "core/error.h"
+#include "core/ops/ops.h"
+#include "models/config_json.h"
+#include "nn/checkpoint.h"
+#include "nn/optim.h"
+#include "tools/common/interrupt.h"
+#include "tools/common/progress.h"
+#include "tools/data/fashion_mnist.h"
+
+using namespace dytgrad;
+
+namespace {
+
+struct Training {
+  std::string data = data::kFashionMnistDir;
+  int64_t epochs = 3, batch = 128, warmup = 100;
+  double lr = 2e-3, min_lr = 1e-5, weight_decay = 0.05, clip = 1.0;
+  uint64_t seed = 1;
+  models::ViTConfig model;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Training, data, epochs, batch, warmup, lr, min_lr, weight_decay, clip,
+                                                seed, model)
+
+const std::string kTraining = "train-vit.training";
+
+// The rows of the training set for `step` (0-based): each epoch walks a permutation of its own seed,
+// so a resumed run needs nothing but the step to continue the same order.
+std::vector<int64_t> batch_rows(const Training& t, int64_t train_size, int64_t step) {
+  int64_t per_epoch = train_size / t.batch, epoch = step / per_epoch, start = step % per_epoch * t.batch;
+  Generator gen(t.seed * 1000003 + uint64_t(epoch));
+  std::vector<double> keys = Tensor::rand({train_size}, DType::Float64, Device::cpu(), &gen).to_vector<double>();
+  std::vector<int64_t> order(static_cast<size_t>(train_size));
+  std::iota(order.begin(), order.end(), 0);
+  std::partial_sort(order.begin(), order.begin() + start + t.batch, order.end(),
+                    [&](int64_t a, int64_t b) { return keys[size_t(a)] < keys[size_t(b)]; });
+  return {order.begin() + start, order.begin() + start + t.batch};
+}
+
+struct Evaluation {
+  double loss = 0, accuracy = 0;
+  std::array<double, 10> class_accuracy{};
+};
+
+Evaluation evaluate(models::ViT& model, const data::LabeledImages& test, double mean, double std, Device device) {
+  NoGradGuard no_grad;
+  model.eval();
+  Evaluation e;
+  std::array<int64_t, 10> correct{}, seen{};
+  const int64_t chunk = 500;
+  for (int64_t start = 0; start < test.size(); start += chunk) {
+    std::vector<int64_t> rows(static_cast<size_t>(std::min(chunk, test.size() - start)));
+    std::iota(rows.begin(), rows.end(), start);
+    auto [x, y] = data::image_batch(test, rows, mean, std, device);
+    Tensor logits = model.forward(x);
+    e.loss += cross_entropy(logits, y).item() * double(rows.size());
+    auto l = logits.to_vector<float>();
+    auto labels = y.to_vector<int64_t>();
+    for (size_t i = 0; i < rows.size(); ++i) {
+      auto first = l.begin() + std::ptrdiff_t(i * 10);
+      int64_t guess = std::max_element(first, first + 10) - first;
+      ++seen[size_t(labels[i])];
+      correct[size_t(labels[i])] += guess == labels[i];
+    }
+  }
+  model.train();
+  int64_t all_correct = 0;
+  for (size_t k = 0; k < 10; ++k) {
+    e.class_accuracy[k] = seen[k] ? double(correct[k]) / double(seen[k]) : NAN;
+    all_correct += correct[k];
+  }
+  e.loss /= double(test.size());
+  e.accuracy = double(all_correct) / double(test.size());
+  return e;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Training t;
+  std::string norm = "dyt", device_name = "auto", out = "runs/vit", resume;
+  double alpha0 = 0.5;
+  int64_t checkpoint_every = 500, eval_every = 0;
+  CLI::App app{"Train a ViT on Fashion-MNIST whose norms are DyT (or LayerNorm, RMSNorm, none)"};
+  app.add_option("--data", t.data, "folder of the Fashion-MNIST IDX files")->capture_default_str();
+  app.add_option("--norm", norm, "dyt, layernorm, rmsnorm or none")->capture_default_str()
+      ->check(CLI::IsMember({"dyt", "layernorm", "rmsnorm", "none"}));
+  app.add_option("--alpha0", alpha0, "DyT's initial alpha (the paper uses 0.5 for ViT)")->capture_default_str();
+  app.add_option("--width", t.model.block.width, "model width")->capture_default_str();
+  app.add_option("--layers", t.model.block.layers, "Transformer blocks")->capture_default_str();
+  app.add_option("--heads", t.model.block.heads, "attention heads")->capture_default_str();
+  app.add_option("--patch", t.model.patch_size, "patch side in pixels (a divisor of 28)")->capture_default_str();
+  app.add_option("--pooling", t.model.pooling, "cls or mean")->capture_default_str()->check(CLI::IsMember({"cls", "mean"}));
+  app.add_option("--dropout", t.model.block.dropout, "dropout probability")->capture_default_str();
+  auto* epochs_option = app.add_option("--epochs", t.epochs, "passes over the 60k training images (with --resume: the new total)")->capture_default_str();
+  app.add_option("--batch", t.batch, "images per step")->capture_default_str();
+  app.add_option("--lr", t.lr, "peak learning rate (warm-up, then cosine to --min-lr)")->capture_default_str();
+  app.add_option("--min-lr", t.min_lr, "final learning rate")->capture_default_str();
+  app.add_option("--warmup", t.warmup, "warm-up steps")->capture_default_str();
+  app.add_option("--weight-decay", t.weight_decay, "AdamW decoupled weight decay (matrices only)")->capture_default_str();
+  app.add_option("--clip", t.clip, "global gradient-norm clipping")->capture_default_str();
+  app.add_option("--seed", t.seed, "seed of the initialisation, batch order and dropout")->capture_default_str();
+  app.add_option("--eval-every", eval_every, "steps between test evaluations (0: after each epoch)")->capture_default_str();
+  app.add_option("--device", device_name, "cpu, cuda or auto")->capture_default_str()->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+  app.add_option("--out", out, "folder for log.jsonl and checkpoint.safetensors")->capture_default_str();
+  app.add_option("--checkpoint-every", checkpoint_every, "steps between checkpoints (0: only at the end)")->capture_default_str();
+  app.add_option("--resume", resume,
+                 "checkpoint to continue from; the model and training settings come from it (only --epochs, --device "
+                 "and --out are taken from the command line)");
+  CLI11_PARSE(app, argc, argv);
+  t.model.block.norm = norm;
+  t.model.block.alpha0_attention = t.model.block.alpha0_other = alpha0;
+  t.model.block.causal = false;
+  Device device = device_name == "cuda" || (device_name == "auto" && cuda_is_available()) ? Device::cuda() : Device::cpu();
+
+  try {
+    std::optional<nn::SafeTensors> checkpoint;
+    if (!resume.empty()) {
+      checkpoint = nn::load_safetensors(resume);
+      auto it = checkpoint->metadata.find(kTraining);
+      DYT_CHECK(it != checkpoint->metadata.end(), "'{}' is not a train-vit checkpoint (no '{}' metadata)", resume, kTraining);
+      int64_t epochs = t.epochs;
+      t = nlohmann::json::parse(it->second).get<Training>();
+      if (epochs_option->count() > 0) t.epochs = epochs;
+    }
+    data::LabeledImages train = data::load_fashion_mnist(t.data, "train"), test = data::load_fashion_mnist(t.data, "test");
+    // Standardise with the training set's statistics.
+    double mean = train.images.mean().item();
+    double std = std::sqrt(mul(train.images, train.images).mean().item() - mean * mean);
+    int64_t steps_per_epoch = train.size() / t.batch, steps = t.epochs * steps_per_epoch;
+    if (eval_every <= 0) eval_every = steps_per_epoch;
+
+    manual_seed(t.seed);
+    models::ViT model(t.model, t.seed);
+    model.to(device);
+    auto params = model.named_parameters();
+    nn::AdamW optimizer(params, {t.lr, 0.9, 0.999, 1e-8}, t.weight_decay);
+    nn::TrainingState state;
+    state.generators = {{"model", &model.generator()}};
+    if (checkpoint) {
+      nn::load_checkpoint(*checkpoint, model, &optimizer, state);
+      DYT_CHECK(state.step <= steps, "'{}' is at step {}, past the {} steps of {} epochs", resume, state.step, steps, t.epochs);
+      fmt::print("resuming from '{}' at step {}\n", resume, state.step);
+    }
+    state.metadata = {{kTraining, nlohmann::json(t).dump()}, {"vit.config", nlohmann::json(t.model).dump()}};
+    std::string checkpoint_path = (std::filesystem::path(out) / "checkpoint.safetensors").string();
+    tools::JsonlLog log((std::filesystem::path(out) / "log.jsonl").string(), state.step);
+
+    fmt::print("data: {} ({} train / {} test images of {}x{}, standardised with mean {:.4f} std {:.4f})\n"
+               "model: ViT, {} parameters, width {}, {} layers, {} heads, {} patches of {}x{}, {} pooling, norm {}{}\n"
+               "device: {}, {} epochs = {} steps of {} images, output: {}\n",
+               t.data, train.size(), test.size(), t.model.image_size, t.model.image_size, mean, std,
+               model.num_parameters(), t.model.block.width, t.model.block.layers, t.model.block.heads,
+               t.model.patches(), t.model.patch_size, t.model.patch_size, t.model.pooling, norm,
+               norm == "dyt" ? fmt::format(" (alpha0 {})", t.model.block.alpha0_other) : "", device.str(), t.epochs,
+               steps, t.batch, out);
+    tools::Progress progress(state.step, steps);
+    tools::install_stop_handler();
+    Evaluation result;
+    bool evaluated = false;
+    while (state.step < steps) {
+      int64_t step = state.step;
+      auto t0 = std::chrono::steady_clock::now();
+      auto [x, y] = data::image_batch(train, batch_rows(t, train.size(), step), mean, std, device);
+      Tensor loss = model.loss(x, y);
+      model.zero_grad();
+      loss.backward();
+      double grad_norm = nn::clip_grad_norm(params, t.clip);
+      double lr = nn::cosine_lr(step, steps, t.warmup, t.lr, t.min_lr);
+      optimizer.step(lr);
+      double loss_value = loss.item();
+      DYT_CHECK(std::isfinite(loss_value), "the loss became {} at step {}", loss_value, step + 1);
+      double images_per_s = double(t.batch) / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      state.step = step + 1;
+      bool evaluate_now = state.step % eval_every == 0 || state.step == steps;
+      if (evaluate_now) result = evaluate(model, test, mean, std, device), evaluated = true;
+      nlohmann::json row = {{"step", state.step}, {"epoch", double(state.step) / double(steps_per_epoch)},
+                            {"loss", loss_value}, {"lr", lr}, {"grad_norm", grad_norm}, {"images_per_s", images_per_s}};
+      if (evaluate_now) row["test_loss"] = result.loss, row["test_accuracy"] = result.accuracy;
+      log.write(row);
+      if ((checkpoint_every > 0 && state.step % checkpoint_every == 0) || state.step == steps)
+        nn::save_checkpoint(checkpoint_path, model, &optimizer, state);
+      progress.report(state.step,
+                      fmt::format("epoch {:.2f} loss {:.4f} lr {:.2e} |g| {:.3f} {:>6.0f} img/s",
+                                  double(state.step) / double(steps_per_epoch), loss_value, lr, grad_norm, images_per_s),
+                      evaluate_now ? fmt::format("test {:.2f}%", 100 * result.accuracy) : "");
+      if (tools::stop_requested() && state.step < steps) {
+        nn::save_checkpoint(checkpoint_path, model, &optimizer, state);
+        fmt::print("\nstopped at step {}; checkpoint saved. To continue: {} --resume {}\n", state.step, argv[0],
+                   checkpoint_path);
+        return 130;
+      }
+    }
+    if (!evaluated) result = evaluate(model, test, mean, std, device);
+    fmt::print("\nper class:");
+    for (size_t k = 0; k < 10; ++k) fmt::print("  {} {:.1f}%", data::kFashionMnistClasses[k], 100 * result.class_accuracy[k]);
+    fmt::print("\nfinal: test accuracy {:.2f}% (test loss {:.4f}) after {} epochs ({} norm, {}, {}); checkpoint: {}\n",
+               100 * result.accuracy, result.loss, t.epochs, norm, device.str(),
+               tools::duration(progress.elapsed_seconds()), checkpoint_path);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "train-vit: {}\n", e.what());
+    return 1;
+  }
+  return 0;
+}
