@@ -32,10 +32,10 @@ class ViT : public nn::Module {
   Generator& generator() { return generator_; }  // drew the initial weights; draws the dropout masks
   // The blocks, for the study's look at the norms' inputs and outputs.
   const std::vector<std::shared_ptr<nn::Block>>& blocks() const { return blocks_; }
+  // images -> [batch, patches, channels * patch * patch], patches in row-major order of the grid
+  Tensor patchify(const Tensor& images) const;
 
  private:
-  Tensor patchify(const Tensor& images) const;  // -> [batch, patches, channels * patch * patch]
-
   ViTConfig config_;
   Generator generator_;
   std::shared_ptr<nn::Linear> patch_embedding_, head_;
