@@ -5,6 +5,7 @@
 #include "core/autograd/grad_mode.h"
 #include "core/error.h"
 #include "core/ops/ops.h"
+#include "core/profiler.h"
 
 namespace dytgrad::nn {
 
@@ -18,6 +19,7 @@ AdamW::AdamW(std::vector<NamedParameter> params, AdamWOptions options, double we
 
 void AdamW::step(double lr) {
   NoGradGuard no_grad;
+  profiler::PhaseScope phase(profiler::Phase::Optimizer);
   ++step_;
   AdamWOptions o = options_;
   o.lr = lr;
@@ -39,6 +41,7 @@ SGD::SGD(std::vector<NamedParameter> params, double momentum) : params_(std::mov
 
 void SGD::step(double lr) {
   NoGradGuard no_grad;
+  profiler::PhaseScope phase(profiler::Phase::Optimizer);
   for (size_t i = 0; i < params_.size(); ++i) {
     Tensor g = params_[i].tensor->grad();
     if (!g.defined()) continue;
@@ -53,6 +56,7 @@ void SGD::step(double lr) {
 
 double clip_grad_norm(const std::vector<NamedParameter>& params, double max_norm) {
   NoGradGuard no_grad;
+  profiler::PhaseScope phase(profiler::Phase::Optimizer);
   Tensor total;
   for (const NamedParameter& p : params) {
     Tensor g = p.tensor->grad();

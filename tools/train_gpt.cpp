@@ -12,6 +12,7 @@
 #include "core/autograd/grad_mode.h"
 #include "core/error.h"
 #include "core/ops/ops.h"
+#include "core/profiler.h"
 #include "models/config_json.h"
 #include "models/generate.h"
 #include "nn/checkpoint.h"
@@ -52,6 +53,15 @@ double evaluate(models::GPT& model, const data::TextDataset& data, const Trainin
   return total / double(t.eval_batches);
 }
 
+// Ends the profiling window: the summary on the terminal, the trace in <out>/trace.json.
+void report_profile(const std::string& out, int64_t steps) {
+  profiler::stop();
+  std::string trace = (std::filesystem::path(out) / "trace.json").string();
+  profiler::write_chrome_trace(trace);
+  fmt::print("\nprofile of {} steps (kernel time by kernel and phase; trace: {}):\n{}\n", steps, trace,
+             profiler::summary());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -66,6 +76,7 @@ int main(int argc, char** argv) {
   // paper finds alpha ends up.
   double alpha0 = 4.0, alpha0_attention = -1;  // -1: same as alpha0
   bool gpu_config = false, no_scale_embeddings = false;
+  int64_t profile_steps = std::getenv("DYTGRAD_PROFILE") ? 5 : 0;
 
   CLI::App app{"Train a character-level GPT whose norms are DyT (or LayerNorm, RMSNorm, none)"};
   app.add_option("--data", t.data, "text file or folder of text files")->capture_default_str();
@@ -100,6 +111,9 @@ int main(int argc, char** argv) {
   app.add_option("--resume", resume,
                  "checkpoint to continue from; the model and training settings come from it (only --steps, --device, "
                  "--out and the sampling flags are taken from the command line)");
+  app.add_option("--profile", profile_steps,
+                 "profile this many steps (after one warm-up step): print the kernel summary and write "
+                 "<out>/trace.json (Chrome trace); DYTGRAD_PROFILE=1 means 5")->capture_default_str();
   app.add_option("--sample-chars", sampling.tokens, "characters to generate at the end")->capture_default_str();
   app.add_option("--temperature", sampling.temperature, "sampling temperature")->capture_default_str();
   app.add_option("--top-k", sampling.top_k, "sample among the k likeliest characters (0: all)")->capture_default_str();
@@ -161,13 +175,20 @@ int main(int argc, char** argv) {
                    : "",
                device.str(), t.steps, t.batch, t.model.block_size, out);
     tools::Progress progress(state.step, t.steps);
+    int64_t first_step = state.step;
     tools::install_stop_handler();
     double val = NAN;
     while (state.step < t.steps) {
       int64_t step = state.step;
+      bool profiling = profile_steps > 0 && step == first_step + 1;  // after one warm-up step
+      if (profiling) profiler::start();
       auto t0 = std::chrono::steady_clock::now();
       auto [x, y] = data.batch(false, t.batch, t.model.block_size, batches, device);
-      Tensor loss = model.loss(x, y);
+      Tensor loss;
+      {
+        profiler::PhaseScope forward(profiler::Phase::Forward);  // names the phase in traces and NVTX
+        loss = model.loss(x, y);
+      }
       model.zero_grad();
       loss.backward();
       double grad_norm = nn::clip_grad_norm(params, t.clip);
@@ -177,6 +198,7 @@ int main(int argc, char** argv) {
       DYT_CHECK(std::isfinite(loss_value), "the loss became {} at step {}", loss_value, step + 1);
       double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       double tokens_per_s = double(t.batch * t.model.block_size) / seconds;
+      if (profiler::enabled() && step == first_step + profile_steps) report_profile(out, profile_steps);
       state.step = step + 1;
       bool evaluate_now = state.step % t.eval_every == 0 || state.step == t.steps;
       if (evaluate_now) val = evaluate(model, data, t, device);

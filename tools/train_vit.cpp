@@ -11,6 +11,7 @@
 #include "core/autograd/grad_mode.h"
 #include "core/error.h"
 #include "core/ops/ops.h"
+#include "core/profiler.h"
 #include "models/config_json.h"
 #include "nn/checkpoint.h"
 #include "nn/optim.h"
@@ -172,7 +173,11 @@ int main(int argc, char** argv) {
       int64_t step = state.step;
       auto t0 = std::chrono::steady_clock::now();
       auto [x, y] = data::image_batch(train, batch_rows(t, train.size(), step), mean, std, device);
-      Tensor loss = model.loss(x, y);
+      Tensor loss;
+      {
+        profiler::PhaseScope forward(profiler::Phase::Forward);  // names the phase in traces and NVTX
+        loss = model.loss(x, y);
+      }
       model.zero_grad();
       loss.backward();
       double grad_norm = nn::clip_grad_norm(params, t.clip);

@@ -16,6 +16,7 @@
 #include "core/autograd/node.h"
 #include "core/error.h"
 #include "core/ops/ops.h"
+#include "core/profiler.h"
 
 namespace dytgrad {
 
@@ -150,6 +151,7 @@ void deliver_to_leaf(const std::shared_ptr<TensorImpl>& leaf, Tensor g, Sink& si
 }
 
 void run(Seeds seeds, Sink& sink, bool retain_graph, bool create_graph) {
+  profiler::PhaseScope phase(profiler::Phase::Backward);
   GradModeGuard mode(create_graph);
   std::unordered_set<Node*> useful;
   if (!sink.into_leaf_grads) {

@@ -4,15 +4,27 @@
 #include <type_traits>
 
 #include "core/error.h"
+#include "core/profiler.h"
 #include "core/tensor.h"
 
 // DYT_CALL(device, kernel<T>, args...) calls kernels::cuda::kernel<T>(args...) for a CUDA device
-// and kernels::cpu::kernel<T>(args...) otherwise.
+// and kernels::cpu::kernel<T>(args...) otherwise, inside a profiler::KernelRange (an NVTX range,
+// and a timed record while the profiler is on; compiled out with -DDYTGRAD_PROFILER=OFF).
 #ifdef DYTGRAD_CUDA
-#define DYT_CALL(device, fn, ...) \
+#define DYT_UNTIMED_CALL(device, fn, ...) \
   ((device).is_cuda() ? ::dytgrad::kernels::cuda::fn(__VA_ARGS__) : ::dytgrad::kernels::cpu::fn(__VA_ARGS__))
 #else
-#define DYT_CALL(device, fn, ...) (::dytgrad::require_cpu(device), ::dytgrad::kernels::cpu::fn(__VA_ARGS__))
+#define DYT_UNTIMED_CALL(device, fn, ...) (::dytgrad::require_cpu(device), ::dytgrad::kernels::cpu::fn(__VA_ARGS__))
+#endif
+#ifdef DYTGRAD_PROFILER
+#define DYT_CALL(device, fn, ...)                                                        \
+  ([&]() -> decltype(auto) {                                                             \
+    static const char* const dyt_kernel_name = ::dytgrad::profiler::kernel_name(#fn);  \
+    ::dytgrad::profiler::KernelRange dyt_kernel_range((device), dyt_kernel_name);        \
+    return DYT_UNTIMED_CALL(device, fn, __VA_ARGS__);                                    \
+  }())
+#else
+#define DYT_CALL(device, fn, ...) DYT_UNTIMED_CALL(device, fn, __VA_ARGS__)
 #endif
 
 namespace dytgrad {

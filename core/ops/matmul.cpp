@@ -95,6 +95,7 @@ Tensor matmul_kernel(const Tensor& a, const Tensor& b) {
   s.batch = numel_of(batch);
   dispatch_floating(a.dtype(), "matmul", [&](auto tag) {
     using T = typename decltype(tag)::type;
+    profiler::note_work(0, 2.0 * double(s.m) * double(s.n) * double(s.k) * double(s.batch));
     DYT_CALL(a.device(), gemm_batched<T>, s, A.storage_view.data<T>(), B.storage_view.data<T>(), out.data<T>());
   });
   return out;

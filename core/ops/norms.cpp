@@ -55,6 +55,7 @@ Tensor dyt(const Tensor& x, const Tensor& alpha, const Tensor& gamma, const Tens
   if (y.numel() > 0) {
     dispatch_floating(x.dtype(), "dyt", [&](auto tag) {
       using T = typename decltype(tag)::type;
+      profiler::note_work(2.0 * double(y.numel() * sizeof(T)), 0);  // read x, write y
       DYT_CALL(x.device(), dyt_forward<T>, xc.data<T>(), ac.data<T>(), gc.data<T>(), bc.data<T>(), y.data<T>(),
                                              r.rows, r.cols);
     });
@@ -69,6 +70,7 @@ Tensor dyt(const Tensor& x, const Tensor& alpha, const Tensor& gamma, const Tens
     Tensor dbeta = make_tensor(gamma.shape(), x.dtype(), x.device());
     dispatch_floating(x.dtype(), "dyt", [&](auto tag) {
       using T = typename decltype(tag)::type;
+      profiler::note_work(3.0 * double(x.numel() * sizeof(T)), 0);  // read x and dy, write dx
       DYT_CALL(x.device(), dyt_backward<T>, x.data<T>(), alpha.data<T>(), gamma.data<T>(), gc.data<T>(),
                                               dx.data<T>(), dalpha.data<T>(), dgamma.data<T>(), dbeta.data<T>(),
                                               r.rows, r.cols);
@@ -86,6 +88,7 @@ Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, doub
   if (y.numel() > 0) {
     dispatch_floating(x.dtype(), "layer_norm", [&](auto tag) {
       using T = typename decltype(tag)::type;
+      profiler::note_work(2.0 * double(y.numel() * sizeof(T)), 0);
       DYT_CALL(x.device(), layer_norm_forward<T>, xc.data<T>(), gc.data<T>(), bc.data<T>(), y.data<T>(),
                                                     mu.data<T>(), rstd.data<T>(), r.rows, r.cols, eps);
     });
@@ -102,6 +105,7 @@ Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, doub
     Tensor dbeta = make_tensor(gamma.shape(), x.dtype(), x.device());
     dispatch_floating(x.dtype(), "layer_norm", [&](auto tag) {
       using T = typename decltype(tag)::type;
+      profiler::note_work(3.0 * double(x.numel() * sizeof(T)), 0);
       DYT_CALL(x.device(), layer_norm_backward<T>, x.data<T>(), gamma.data<T>(), mu.data<T>(), rstd.data<T>(),
                                                      gc.data<T>(), dx.data<T>(), dgamma.data<T>(), dbeta.data<T>(),
                                                      r.rows, r.cols);
@@ -119,6 +123,7 @@ Tensor rms_norm(const Tensor& x, const Tensor& gamma, double eps) {
   if (y.numel() > 0) {
     dispatch_floating(x.dtype(), "rms_norm", [&](auto tag) {
       using T = typename decltype(tag)::type;
+      profiler::note_work(2.0 * double(y.numel() * sizeof(T)), 0);
       DYT_CALL(x.device(), rms_norm_forward<T>, xc.data<T>(), gc.data<T>(), y.data<T>(), rstd.data<T>(), r.rows,
                                                   r.cols, eps);
     });
@@ -133,6 +138,7 @@ Tensor rms_norm(const Tensor& x, const Tensor& gamma, double eps) {
     Tensor dgamma = make_tensor(gamma.shape(), x.dtype(), x.device());
     dispatch_floating(x.dtype(), "rms_norm", [&](auto tag) {
       using T = typename decltype(tag)::type;
+      profiler::note_work(3.0 * double(x.numel() * sizeof(T)), 0);
       DYT_CALL(x.device(), rms_norm_backward<T>, x.data<T>(), gamma.data<T>(), rstd.data<T>(), gc.data<T>(),
                                                    dx.data<T>(), dgamma.data<T>(), r.rows, r.cols);
     });

@@ -1,6 +1,7 @@
 // CPU memory: 64-byte aligned allocations. In builds without CUDA, the CUDA memory functions are
 // defined here too, reporting that no GPU backend exists.
 #include "kernels/memory.h"
+#include "kernels/profiling.h"
 
 #include <cstdlib>
 #include <new>
@@ -34,6 +35,9 @@ AllocatorStats allocator_stats() { return {}; }
 void empty_cache() {}
 void set_tf32(bool) {}
 bool tf32_enabled() { return false; }
+int record_event() { no_cuda(); }
+float elapsed_ms(int, int) { no_cuda(); }
+void reset_events() {}
 }  // namespace cuda
 #endif
 

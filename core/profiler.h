@@ -1,0 +1,97 @@
+// The built-in profiler. While it is on, every kernel call (each DYT_CALL of core/ops) is timed:
+// with CUDA events on the GPU (GPU time, read when the report is made), with the wall clock on the
+// CPU (whose kernels are synchronous). Each call is tagged with the kernel's name and the phase it
+// ran in (forward, backward, optimizer), and with its bytes and FLOPs where the op states them.
+// The report is an nvprof-style table, or a Chrome trace-event JSON (chrome://tracing, Perfetto).
+// Whether on or off, every kernel call and phase is also an NVTX range (in CUDA builds), which is
+// what Nsight Systems and Nsight Compute show. Off, a call costs one branch and the NVTX push/pop.
+//
+//   { dytgrad::profiler::Session session;   // on until the end of the scope
+//     train_step(); }
+//   fmt::print("{}", profiler::summary());   // or profiler::write_chrome_trace("trace.json")
+// DYTGRAD_PROFILE=1 in the environment makes the programs that offer --profile profile by default.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/device.h"
+
+namespace dytgrad::profiler {
+
+enum class Phase : uint8_t { Forward, Backward, Optimizer };
+const char* phase_name(Phase p);
+
+// One timed kernel call.
+struct Record {
+  std::string kernel;  // e.g. "dyt_forward"
+  Phase phase;
+  bool cuda;
+  double cpu_start_us, cpu_end_us;     // wall clock since the session started (on CUDA: the launch)
+  int gpu_start = -1, gpu_end = -1;    // CUDA event ids (CUDA only)
+  double gpu_start_us = 0, gpu_ms = 0;  // filled by resolve(): GPU start since the session started, duration
+  double bytes = 0, flops = 0;          // 0: unknown
+};
+
+struct PhaseRecord {
+  Phase phase;
+  double cpu_start_us, cpu_end_us;
+};
+
+bool enabled();
+void start();  // clears the previous records
+void stop();   // keeps the records for the reports
+
+class Session {
+ public:
+  Session() { start(); }
+  ~Session() { stop(); }
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+};
+
+// Sets the phase for the scope (and opens an NVTX range named after it).
+class PhaseScope {
+ public:
+  explicit PhaseScope(Phase phase);
+  ~PhaseScope();
+  PhaseScope(const PhaseScope&) = delete;
+  PhaseScope& operator=(const PhaseScope&) = delete;
+
+ private:
+  Phase previous_;
+  double start_us_;
+};
+Phase current_phase();
+
+// The work of the next kernel call on this thread, for GB/s and TFLOP/s in the summary.
+void note_work(double bytes, double flops);
+
+// The kernel's name from DYT_CALL's text ("dyt_forward<T>" -> "dyt_forward"), interned.
+const char* kernel_name(const char* call_text);
+
+// Times one kernel call (used by DYT_CALL). `kernel` is the call's text, e.g. "dyt_forward<T>".
+class KernelRange {
+ public:
+  KernelRange(Device device, const char* kernel);
+  ~KernelRange();
+  KernelRange(const KernelRange&) = delete;
+  KernelRange& operator=(const KernelRange&) = delete;
+
+ private:
+  int record_ = -1;  // index into the records, -1 when off
+};
+
+// Every record of the last session, GPU times resolved (waits for the GPU).
+const std::vector<Record>& records();
+const std::vector<PhaseRecord>& phase_records();
+
+// One row per (kernel, phase), sorted by total time: calls, total, average, min, max, percent of
+// the total, and GB/s or TFLOP/s where known. GPU time for CUDA kernels, wall time for CPU ones.
+std::string summary();
+
+// The last session as Chrome trace events: a "phases" track, a "CPU" track (kernel calls on the
+// CPU, launches on CUDA) and a "GPU" track (CUDA kernels' GPU time).
+void write_chrome_trace(const std::string& path);
+
+}  // namespace dytgrad::profiler

@@ -1,0 +1,77 @@
+// The built-in profiler on the CPU backend: records by kernel and phase only while on, a summary
+// with every kernel, and a Chrome trace that parses with the expected events.
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "core/profiler.h"
+#include "helpers.h"
+#include "model_helpers.h"
+#include "nn/optim.h"
+
+using namespace dytgrad;
+
+namespace {
+void one_training_step(models::GPT& gpt, nn::AdamW& adam) {
+  Tensor x = Tensor::randint(0, 11, {2, 16}), y = Tensor::randint(0, 11, {2, 16});
+  Tensor loss = gpt.loss(x, y);
+  gpt.zero_grad();
+  loss.backward();
+  nn::clip_grad_norm(gpt.named_parameters(), 1.0);
+  adam.step(1e-3);
+}
+}  // namespace
+
+TEST_CASE("profiler: kernels recorded by phase only while on, with a summary and a valid trace", "[profiler]") {
+  models::GPT gpt(test::tiny_gpt("dyt"), 1);
+  nn::AdamW adam(gpt.named_parameters(), {1e-3, 0.9, 0.95, 1e-8}, 0.1);
+  profiler::start();
+  profiler::stop();
+  one_training_step(gpt, adam);
+  REQUIRE(profiler::records().empty());  // off: nothing recorded
+  REQUIRE_FALSE(profiler::enabled());
+  {
+    profiler::Session session;
+    REQUIRE(profiler::enabled());
+    one_training_step(gpt, adam);
+  }
+  REQUIRE_FALSE(profiler::enabled());
+  std::set<std::pair<std::string, std::string>> seen;
+  for (const profiler::Record& r : profiler::records()) {
+    seen.insert({r.kernel, profiler::phase_name(r.phase)});
+    REQUIRE_FALSE(r.cuda);
+    REQUIRE(r.cpu_end_us >= r.cpu_start_us);
+    if (r.kernel == "gemm_batched") REQUIRE(r.flops > 0);
+    if (r.kernel == "dyt_forward") REQUIRE(r.bytes > 0);
+  }
+  // 2 blocks x 2 DyT + the final one, forward and backward; the matmuls; the optimiser's kernels.
+  REQUIRE(seen.count({"dyt_forward", "forward"}));
+  REQUIRE(seen.count({"dyt_backward", "backward"}));
+  REQUIRE(seen.count({"gemm_batched", "forward"}));
+  REQUIRE(seen.count({"gemm_batched", "backward"}));
+  REQUIRE(seen.count({"adamw_step", "optimizer"}));
+  REQUIRE(seen.count({"attention_backward", "backward"}));
+  int64_t dyt_calls = 0;
+  for (const profiler::Record& r : profiler::records()) dyt_calls += r.kernel == "dyt_forward";
+  REQUIRE(dyt_calls == 5);
+
+  std::string summary = profiler::summary();
+  REQUIRE_THAT(summary, Catch::Contains("dyt_backward (cpu)") && Catch::Contains("backward") &&
+                            Catch::Contains("100.0%") && Catch::Contains("TF/s") && Catch::Contains("GB/s"));
+
+  std::string path = (std::filesystem::temp_directory_path() / "dytgrad-profiler-trace.json").string();
+  profiler::write_chrome_trace(path);
+  std::ifstream in(path);
+  nlohmann::json trace = nlohmann::json::parse(in);  // throws if not valid JSON
+  std::set<std::string> names, phases;
+  for (const auto& e : trace.at("traceEvents")) {
+    if (e.at("ph") != "X") continue;
+    REQUIRE(e.at("dur").get<double>() >= 0);
+    REQUIRE(e.at("ts").get<double>() >= 0);
+    (e.at("cat") == "phase" ? phases : names).insert(e.at("name").get<std::string>());
+  }
+  REQUIRE(names.count("dyt_forward"));
+  REQUIRE(names.count("adamw_step"));
+  REQUIRE(phases == std::set<std::string>{"backward", "optimizer"});  // forward is the phase outside both
+}
