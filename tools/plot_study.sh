@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Draws the study's loss curves (PNG, with gnuplot from Debian's gnuplot-nox) from the runs of
+# tools/study.sh. usage: tools/plot_study.sh [STUDY_DIR [OUT_DIR]]  (defaults runs/study, docs/results)
+#   gpt-loss.png     training loss (mean of 20 steps) and validation loss per norm
+#   vit-loss.png     training loss (mean of 20 steps) and test accuracy per norm
+#   vit-alpha0.png   training loss of DyT for each alpha0
+set -euo pipefail
+cd "$(dirname "$0")/.."
+study=${1:-runs/study}
+out=${2:-docs/results}
+mkdir -p "$out"
+command -v gnuplot >/dev/null || { echo "gnuplot is missing: apt-get install gnuplot-nox" >&2; exit 1; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# JSONL -> whitespace columns: step, <field> (rows without the field are skipped), with a running
+# mean over `window` rows.
+columns() {  # columns LOG FIELD WINDOW X_FIELD
+  python3 - "$@" <<'PY'
+import json, sys
+path, field, window, x = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+rows = [json.loads(l) for l in open(path) if l.strip()]
+rows = [r for r in rows if field in r]
+for i, r in enumerate(rows):
+    part = rows[max(0, i - window + 1): i + 1]
+    print(r[x], sum(p[field] for p in part) / len(part))
+PY
+}
+
+plots=""
+for norm in dyt layernorm rmsnorm none; do
+  for task in gpt vit; do
+    log="$study/$task-$norm/log.jsonl"
+    [ -f "$log" ] || continue
+    x=step; [ $task = vit ] && x=epoch
+    columns "$log" loss 20 $x > "$tmp/$task-$norm-train.dat"
+    if [ $task = gpt ]; then columns "$log" val_loss 1 $x > "$tmp/$task-$norm-eval.dat"
+    else columns "$log" test_accuracy 1 $x > "$tmp/$task-$norm-eval.dat"; fi
+  done
+done
+for alpha in 0.1 0.5 1 2 4 8; do
+  folder="$study/vit-dyt-alpha$alpha"; [ $alpha = 0.5 ] && folder="$study/vit-dyt"
+  [ -f "$folder/log.jsonl" ] && columns "$folder/log.jsonl" loss 20 epoch > "$tmp/alpha-$alpha.dat"
+done
+
+plot_task() {  # plot_task TASK XLABEL EVAL_LABEL
+  local task=$1 xlabel=$2 eval_label=$3 train="" eval=""
+  for norm in dyt layernorm rmsnorm none; do
+    [ -s "$tmp/$task-$norm-train.dat" ] || continue
+    train+="'$tmp/$task-$norm-train.dat' with lines lw 2 title '$norm', "
+    eval+="'$tmp/$task-$norm-eval.dat' with linespoints lw 2 title '$norm', "
+  done
+  [ -n "$train" ] || { echo "no $task runs in $study"; return; }
+  gnuplot <<GP
+set terminal pngcairo size 1200,450 font ",11"
+set output "$out/$task-loss.png"
+set multiplot layout 1,2 title "$task: the same run with each norm ($study)"
+set grid
+set xlabel "$xlabel"
+set ylabel "training loss (mean of 20 steps)"
+plot ${train%, }
+set ylabel "$eval_label"
+set key bottom right
+plot ${eval%, }
+unset multiplot
+GP
+  echo "wrote $out/$task-loss.png"
+}
+plot_task gpt step "validation loss"
+plot_task vit epoch "test accuracy"
+
+alpha_plot=""
+for alpha in 0.1 0.5 1 2 4 8; do
+  [ -s "$tmp/alpha-$alpha.dat" ] && alpha_plot+="'$tmp/alpha-$alpha.dat' with lines lw 2 title 'alpha0 $alpha', "
+done
+if [ -n "$alpha_plot" ]; then
+  gnuplot <<GP
+set terminal pngcairo size 800,450 font ",11"
+set output "$out/vit-alpha0.png"
+set title "ViT with DyT: training loss by alpha0"
+set grid
+set xlabel "epoch"
+set ylabel "training loss (mean of 20 steps)"
+plot ${alpha_plot%, }
+GP
+  echo "wrote $out/vit-alpha0.png"
+fi
