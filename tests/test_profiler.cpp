@@ -75,3 +75,33 @@ TEST_CASE("profiler: kernels recorded by phase only while on, with a summary and
   REQUIRE(names.count("adamw_step"));
   REQUIRE(phases == std::set<std::string>{"backward", "optimizer"});  // forward is the phase outside both
 }
+
+TEST_CASE("profiler on CUDA: GPU times from events, on a GPU track of the trace", "[profiler][cuda]") {
+  if (!cuda_is_available()) {
+    WARN("no CUDA device visible: skipping the CUDA profiler test");
+    return;
+  }
+  models::GPT gpt(test::tiny_gpt("dyt"), 1);
+  gpt.to(Device::cuda());
+  nn::AdamW adam(gpt.named_parameters(), {1e-3, 0.9, 0.95, 1e-8}, 0.1);
+  Tensor x = Tensor::randint(0, 11, {2, 16}).to(Device::cuda()), y = Tensor::randint(0, 11, {2, 16}).to(Device::cuda());
+  {
+    profiler::Session session;
+    Tensor loss = gpt.loss(x, y);
+    gpt.zero_grad();
+    loss.backward();
+    adam.step(1e-3);
+  }
+  int64_t dyt = 0;
+  for (const profiler::Record& r : profiler::records()) {
+    REQUIRE(r.cuda);
+    REQUIRE(r.gpu_ms >= 0);
+    REQUIRE(r.gpu_start_us >= 0);
+    if (r.kernel == "dyt_backward") {
+      ++dyt;
+      REQUIRE(r.gpu_ms > 0);
+    }
+  }
+  REQUIRE(dyt == 5);
+  REQUIRE_THAT(profiler::summary(), Catch::Contains("dyt_forward") && Catch::Contains("GPU time"));
+}
