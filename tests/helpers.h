@@ -2,6 +2,8 @@
 #pragma once
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <filesystem>
+#include <string>
 #include <vector>
 
 #include "core/autograd/engine.h"
@@ -43,6 +45,14 @@ inline double max_relative_error(const Tensor& a, const Tensor& b, double floor 
     scale = std::max(scale, std::abs(y[i]));
   }
   return err / scale;
+}
+
+// An empty folder of its own under the system's temp folder, for tests that write files.
+inline std::filesystem::path temp_dir(const std::string& name) {
+  std::filesystem::path dir = std::filesystem::temp_directory_path() / "dytgrad-tests" / name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
 }
 
 }  // namespace dytgrad::test

@@ -16,13 +16,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path temp_dir(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / "dytgrad-tests" / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
 std::string read_bytes(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
@@ -50,7 +43,7 @@ std::vector<std::vector<float>> values(const nn::Module& m) {
 }  // namespace
 
 TEST_CASE("safetensors: every dtype and a strided view round-trip with metadata, atomically", "[checkpoint]") {
-  fs::path dir = temp_dir("safetensors");
+  fs::path dir = test::temp_dir("safetensors");
   Tensor f32 = Tensor::randn({3, 5}), f64 = Tensor::randn({4}, DType::Float64);
   Tensor i64 = Tensor::randint(-50, 50, {2, 2}), flags = Tensor::from_vector<bool>({true, false, true}, {3});
   Tensor strided = Tensor::randn({4, 6}).transpose(0, 1);  // non-contiguous: written row-major
@@ -85,7 +78,7 @@ TEST_CASE("safetensors: every dtype and a strided view round-trip with metadata,
 }
 
 TEST_CASE("safetensors: missing, truncated and corrupt files are errors naming the file", "[checkpoint][errors]") {
-  fs::path dir = temp_dir("corrupt");
+  fs::path dir = test::temp_dir("corrupt");
   std::string path = (dir / "good.safetensors").string();
   nn::save_safetensors(path, {{"w", Tensor::randn({64})}});
   std::string bytes = read_bytes(path);
@@ -109,7 +102,7 @@ TEST_CASE("safetensors: missing, truncated and corrupt files are errors naming t
 }
 
 TEST_CASE("a training checkpoint resumes exactly: same weights as an uninterrupted run", "[checkpoint][gpt]") {
-  fs::path dir = temp_dir("resume");
+  fs::path dir = test::temp_dir("resume");
   std::string path = (dir / "checkpoint.safetensors").string();
   auto config = test::tiny_gpt("dyt", /*dropout=*/0.1);  // dropout: the model's generator must be restored too
 
@@ -140,7 +133,7 @@ TEST_CASE("a training checkpoint resumes exactly: same weights as an uninterrupt
 }
 
 TEST_CASE("a checkpoint of another model is refused before anything changes", "[checkpoint][errors]") {
-  fs::path dir = temp_dir("mismatch");
+  fs::path dir = test::temp_dir("mismatch");
   std::string path = (dir / "checkpoint.safetensors").string();
   models::GPT small(test::tiny_gpt("dyt"), 1);
   nn::save_checkpoint(path, small, nullptr, {});

@@ -13,13 +13,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path temp_dir(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / "dytgrad-tests" / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
 // The bytes of an IDX file of unsigned bytes with this shape and these values.
 std::string idx_bytes(const std::vector<uint32_t>& shape, const std::vector<uint8_t>& values) {
   std::string out = {0, 0, 0x08, char(shape.size())};
@@ -53,7 +46,7 @@ void write_fashion_folder(const fs::path& dir, const std::string& prefix, uint32
 }  // namespace
 
 TEST_CASE("IDX: gzip and plain files read back their shape and values", "[data][idx]") {
-  fs::path dir = temp_dir("idx");
+  fs::path dir = test::temp_dir("idx");
   std::vector<uint8_t> values = random_bytes(5 * 3 * 4);
   std::string bytes = idx_bytes({5, 3, 4}, values);
   write_gzip(dir / "a.gz", bytes);
@@ -68,7 +61,7 @@ TEST_CASE("IDX: gzip and plain files read back their shape and values", "[data][
 
 TEST_CASE("IDX: missing, truncated, oversized, corrupt and foreign files name the file and the fault",
           "[data][idx][errors]") {
-  fs::path dir = temp_dir("idx-bad");
+  fs::path dir = test::temp_dir("idx-bad");
   std::string good = idx_bytes({10, 28, 28}, random_bytes(7840));
   auto error_of = [&](const std::string& name, const std::string& bytes, bool gzip = true) {
     gzip ? write_gzip(dir / name, bytes) : write_plain(dir / name, bytes);
@@ -104,7 +97,7 @@ TEST_CASE("IDX: missing, truncated, oversized, corrupt and foreign files name th
 
 TEST_CASE("Fashion-MNIST: images in [0, 1], labels checked against each other and against 0..9",
           "[data][fashion-mnist][errors]") {
-  fs::path dir = temp_dir("fashion");
+  fs::path dir = test::temp_dir("fashion");
   write_fashion_folder(dir, "t10k", 12, 12);
   data::LabeledImages test = data::load_fashion_mnist(dir.string(), "test");
   REQUIRE(test.images.shape() == Shape{12, 28, 28});

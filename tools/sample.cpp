@@ -4,6 +4,7 @@
 #include "core/error.h"
 #include "models/generate.h"
 #include "tools/common/gpt_checkpoint.h"
+#include "tools/common/training_run.h"
 
 using namespace dytgrad;
 
@@ -22,7 +23,7 @@ int main(int argc, char** argv) {
   app.add_option("--samples", samples, "how many samples, separated by a rule")->capture_default_str();
   app.add_option("--device", device_name, "cpu, cuda or auto")->capture_default_str()->check(CLI::IsMember({"cpu", "cuda", "auto"}));
   CLI11_PARSE(app, argc, argv);
-  Device device = device_name == "cuda" || (device_name == "auto" && cuda_is_available()) ? Device::cuda() : Device::cpu();
+  Device device = tools::pick_device(device_name);
   try {
     tools::LoadedGPT gpt = tools::load_gpt(path, device);
     std::vector<int64_t> ids = gpt.vocabulary.encode(prompt);

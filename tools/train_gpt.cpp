@@ -20,6 +20,7 @@
 #include "tools/common/gpt_checkpoint.h"
 #include "tools/common/interrupt.h"
 #include "tools/common/progress.h"
+#include "tools/common/training_run.h"
 #include "tools/data/text_dataset.h"
 
 using namespace dytgrad;
@@ -130,16 +131,14 @@ int main(int argc, char** argv) {
   t.model.scale_embeddings = norm == "dyt" && !no_scale_embeddings;
   t.model.block.alpha0_other = alpha0;
   t.model.block.alpha0_attention = alpha0_attention > 0 ? alpha0_attention : alpha0;
-  Device device = device_name == "cuda" || (device_name == "auto" && cuda_is_available()) ? Device::cuda() : Device::cpu();
+  Device device = tools::pick_device(device_name);
 
   try {
-    std::optional<nn::SafeTensors> checkpoint;
+    std::optional<tools::Resume> checkpoint;
     if (!resume.empty()) {
-      checkpoint = nn::load_safetensors(resume);
-      auto it = checkpoint->metadata.find(kTraining);
-      DYT_CHECK(it != checkpoint->metadata.end(), "'{}' is not a train-gpt checkpoint (no '{}' metadata)", resume, kTraining);
+      checkpoint = tools::read_resume(resume, kTraining, "train-gpt");
       int64_t steps = t.steps;
-      t = nlohmann::json::parse(it->second).get<Training>();
+      t = checkpoint->settings.get<Training>();
       if (steps_option->count() > 0) t.steps = steps;
     }
     data::TextDataset data(t.data);
@@ -153,16 +152,15 @@ int main(int argc, char** argv) {
     nn::TrainingState state;
     state.generators = {{"batches", &batches}, {"model", &model.generator()}};
     if (checkpoint) {
-      auto vocabulary = nlohmann::json::parse(checkpoint->metadata.at(tools::kGptVocabulary)).get<std::vector<unsigned char>>();
-      DYT_CHECK(vocabulary == data.vocabulary().symbols(), "'{}' was trained on another vocabulary than '{}' has",
+      DYT_CHECK(tools::gpt_vocabulary(checkpoint->file) == data.vocabulary(), "'{}' was trained on another vocabulary than '{}' has",
                 resume, t.data);
-      nn::load_checkpoint(*checkpoint, model, &optimizer, state);
+      nn::load_checkpoint(checkpoint->file, model, &optimizer, state);
       DYT_CHECK(state.step <= t.steps, "'{}' is at step {}, past --steps {}", resume, state.step, t.steps);
       fmt::print("resuming from '{}' at step {}\n", resume, state.step);
     }
     state.metadata = tools::gpt_metadata(t.model, data.vocabulary());
     state.metadata[kTraining] = nlohmann::json(t).dump();
-    std::string checkpoint_path = (std::filesystem::path(out) / "checkpoint.safetensors").string();
+    tools::Checkpointer checkpointer(out, checkpoint_every, t.steps, argv[0]);
     tools::JsonlLog log((std::filesystem::path(out) / "log.jsonl").string(), state.step);
 
     fmt::print("data: {}\nmodel: GPT, {} parameters, width {}, {} layers, {} heads, context {}, norm {}{}\n"
@@ -206,24 +204,17 @@ int main(int argc, char** argv) {
                             {"tokens_per_s", tokens_per_s}};
       if (evaluate_now) row["val_loss"] = val;
       log.write(row);
-      if ((checkpoint_every > 0 && state.step % checkpoint_every == 0) || state.step == t.steps)
-        nn::save_checkpoint(checkpoint_path, model, &optimizer, state);
       progress.report(state.step,
                       fmt::format("loss {:.4f} lr {:.2e} |g| {:.3f} {:>8.0f} tok/s", loss_value, lr, grad_norm, tokens_per_s),
                       evaluate_now ? fmt::format("val {:.4f}", val) : "");
-      if (tools::stop_requested() && state.step < t.steps) {
-        nn::save_checkpoint(checkpoint_path, model, &optimizer, state);
-        fmt::print("\nstopped at step {}; checkpoint saved. To continue: {} --resume {}\n", state.step, argv[0],
-                   checkpoint_path);
-        return 130;
-      }
+      if (checkpointer.after_step(model, optimizer, state)) return 130;
     }
     if (std::isnan(val)) val = evaluate(model, data, t, device);
     Generator sample_gen(sample_seed);
     std::string text = data.vocabulary().decode(models::generate(model, data.vocabulary().encode("\n"), sampling, sample_gen));
     fmt::print("\nsample (temperature {}, top-k {}):\n{}\n\n", sampling.temperature, sampling.top_k, text);
     fmt::print("final: validation loss {:.4f} after {} steps ({} norm, {}, {}); checkpoint: {}\n", val, t.steps,
-               t.model.block.norm, device.str(), tools::duration(progress.elapsed_seconds()), checkpoint_path);
+               t.model.block.norm, device.str(), tools::duration(progress.elapsed_seconds()), checkpointer.path());
   } catch (const std::exception& e) {
     fmt::print(stderr, "train-gpt: {}\n", e.what());
     return 1;

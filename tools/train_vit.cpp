@@ -17,6 +17,7 @@
 #include "nn/optim.h"
 #include "tools/common/interrupt.h"
 #include "tools/common/progress.h"
+#include "tools/common/training_run.h"
 #include "tools/data/fashion_mnist.h"
 
 using namespace dytgrad;
@@ -35,18 +36,33 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Training, data, epochs, batch, w
 
 const std::string kTraining = "train-vit.training";
 
-// The rows of the training set for `step` (0-based): each epoch walks a permutation of its own seed,
-// so a resumed run needs nothing but the step to continue the same order.
-std::vector<int64_t> batch_rows(const Training& t, int64_t train_size, int64_t step) {
-  int64_t per_epoch = train_size / t.batch, epoch = step / per_epoch, start = step % per_epoch * t.batch;
-  Generator gen(t.seed * 1000003 + uint64_t(epoch));
-  std::vector<double> keys = Tensor::rand({train_size}, DType::Float64, Device::cpu(), &gen).to_vector<double>();
-  std::vector<int64_t> order(static_cast<size_t>(train_size));
-  std::iota(order.begin(), order.end(), 0);
-  std::partial_sort(order.begin(), order.begin() + start + t.batch, order.end(),
-                    [&](int64_t a, int64_t b) { return keys[size_t(a)] < keys[size_t(b)]; });
-  return {order.begin() + start, order.begin() + start + t.batch};
-}
+// The rows of the training set for each step: every epoch walks a permutation drawn from its own
+// seed, so a resumed run needs nothing but the step to continue the same order. The permutation
+// is drawn once per epoch (ties between keys, which 60k draws make likely, go by row number).
+class EpochOrder {
+ public:
+  EpochOrder(const Training& t, int64_t train_size) : seed_(t.seed), batch_(t.batch), size_(train_size) {}
+
+  std::vector<int64_t> rows(int64_t step) {
+    int64_t per_epoch = size_ / batch_, epoch = step / per_epoch, start = step % per_epoch * batch_;
+    if (epoch != epoch_) {
+      Generator gen(seed_ * 1000003 + uint64_t(epoch));
+      std::vector<double> keys = Tensor::rand({size_}, DType::Float64, Device::cpu(), &gen).to_vector<double>();
+      order_.resize(size_t(size_));
+      std::iota(order_.begin(), order_.end(), 0);
+      std::sort(order_.begin(), order_.end(), [&](int64_t a, int64_t b) {
+        return keys[size_t(a)] < keys[size_t(b)] || (keys[size_t(a)] == keys[size_t(b)] && a < b);
+      });
+      epoch_ = epoch;
+    }
+    return {order_.begin() + start, order_.begin() + start + batch_};
+  }
+
+ private:
+  uint64_t seed_;
+  int64_t batch_, size_, epoch_ = -1;
+  std::vector<int64_t> order_;
+};
 
 struct Evaluation {
   double loss = 0, accuracy = 0;
@@ -122,16 +138,14 @@ int main(int argc, char** argv) {
   t.model.block.norm = norm;
   t.model.block.alpha0_attention = t.model.block.alpha0_other = alpha0;
   t.model.block.causal = false;
-  Device device = device_name == "cuda" || (device_name == "auto" && cuda_is_available()) ? Device::cuda() : Device::cpu();
+  Device device = tools::pick_device(device_name);
 
   try {
-    std::optional<nn::SafeTensors> checkpoint;
+    std::optional<tools::Resume> checkpoint;
     if (!resume.empty()) {
-      checkpoint = nn::load_safetensors(resume);
-      auto it = checkpoint->metadata.find(kTraining);
-      DYT_CHECK(it != checkpoint->metadata.end(), "'{}' is not a train-vit checkpoint (no '{}' metadata)", resume, kTraining);
+      checkpoint = tools::read_resume(resume, kTraining, "train-vit");
       int64_t epochs = t.epochs;
-      t = nlohmann::json::parse(it->second).get<Training>();
+      t = checkpoint->settings.get<Training>();
       if (epochs_option->count() > 0) t.epochs = epochs;
     }
     data::LabeledImages train = data::load_fashion_mnist(t.data, "train"), test = data::load_fashion_mnist(t.data, "test");
@@ -149,12 +163,12 @@ int main(int argc, char** argv) {
     nn::TrainingState state;
     state.generators = {{"model", &model.generator()}};
     if (checkpoint) {
-      nn::load_checkpoint(*checkpoint, model, &optimizer, state);
+      nn::load_checkpoint(checkpoint->file, model, &optimizer, state);
       DYT_CHECK(state.step <= steps, "'{}' is at step {}, past the {} steps of {} epochs", resume, state.step, steps, t.epochs);
       fmt::print("resuming from '{}' at step {}\n", resume, state.step);
     }
     state.metadata = {{kTraining, nlohmann::json(t).dump()}, {"vit.config", nlohmann::json(t.model).dump()}};
-    std::string checkpoint_path = (std::filesystem::path(out) / "checkpoint.safetensors").string();
+    tools::Checkpointer checkpointer(out, checkpoint_every, steps, argv[0]);
     tools::JsonlLog log((std::filesystem::path(out) / "log.jsonl").string(), state.step);
 
     fmt::print("data: {} ({} train / {} test images of {}x{}, standardised with mean {:.4f} std {:.4f})\n"
@@ -167,12 +181,13 @@ int main(int argc, char** argv) {
                steps, t.batch, out);
     tools::Progress progress(state.step, steps);
     tools::install_stop_handler();
+    EpochOrder order(t, train.size());
     Evaluation result;
     bool evaluated = false;
     while (state.step < steps) {
       int64_t step = state.step;
       auto t0 = std::chrono::steady_clock::now();
-      auto [x, y] = data::image_batch(train, batch_rows(t, train.size(), step), mean, std, device);
+      auto [x, y] = data::image_batch(train, order.rows(step), mean, std, device);
       Tensor loss;
       {
         profiler::PhaseScope forward(profiler::Phase::Forward);  // names the phase in traces and NVTX
@@ -193,25 +208,18 @@ int main(int argc, char** argv) {
                             {"loss", loss_value}, {"lr", lr}, {"grad_norm", grad_norm}, {"images_per_s", images_per_s}};
       if (evaluate_now) row["test_loss"] = result.loss, row["test_accuracy"] = result.accuracy;
       log.write(row);
-      if ((checkpoint_every > 0 && state.step % checkpoint_every == 0) || state.step == steps)
-        nn::save_checkpoint(checkpoint_path, model, &optimizer, state);
       progress.report(state.step,
                       fmt::format("epoch {:.2f} loss {:.4f} lr {:.2e} |g| {:.3f} {:>6.0f} img/s",
                                   double(state.step) / double(steps_per_epoch), loss_value, lr, grad_norm, images_per_s),
                       evaluate_now ? fmt::format("test {:.2f}%", 100 * result.accuracy) : "");
-      if (tools::stop_requested() && state.step < steps) {
-        nn::save_checkpoint(checkpoint_path, model, &optimizer, state);
-        fmt::print("\nstopped at step {}; checkpoint saved. To continue: {} --resume {}\n", state.step, argv[0],
-                   checkpoint_path);
-        return 130;
-      }
+      if (checkpointer.after_step(model, optimizer, state)) return 130;
     }
     if (!evaluated) result = evaluate(model, test, mean, std, device);
     fmt::print("\nper class:");
     for (size_t k = 0; k < 10; ++k) fmt::print("  {} {:.1f}%", data::kFashionMnistClasses[k], 100 * result.class_accuracy[k]);
     fmt::print("\nfinal: test accuracy {:.2f}% (test loss {:.4f}) after {} epochs ({} norm, {}, {}); checkpoint: {}\n",
                100 * result.accuracy, result.loss, t.epochs, norm, device.str(),
-               tools::duration(progress.elapsed_seconds()), checkpoint_path);
+               tools::duration(progress.elapsed_seconds()), checkpointer.path());
   } catch (const std::exception& e) {
     fmt::print(stderr, "train-vit: {}\n", e.what());
     return 1;

@@ -10,14 +10,23 @@ std::map<std::string, std::string> gpt_metadata(const models::GPTConfig& config,
   return {{kGptConfig, nlohmann::json(config).dump()}, {kGptVocabulary, nlohmann::json(vocabulary.symbols()).dump()}};
 }
 
+namespace {
+const std::string& metadata(const nn::SafeTensors& file, const std::string& key) {
+  auto it = file.metadata.find(key);
+  DYT_CHECK(it != file.metadata.end(), "'{}' is not a GPT checkpoint of train-gpt (no '{}' metadata)", file.path, key);
+  return it->second;
+}
+}  // namespace
+
+data::CharVocabulary gpt_vocabulary(const nn::SafeTensors& file) {
+  return data::CharVocabulary(nlohmann::json::parse(metadata(file, kGptVocabulary)).get<std::vector<unsigned char>>());
+}
+
 LoadedGPT load_gpt(const std::string& path, Device device) {
   nn::SafeTensors file = nn::load_safetensors(path);
-  for (const std::string& key : {kGptConfig, kGptVocabulary})
-    DYT_CHECK(file.metadata.count(key), "'{}' is not a GPT checkpoint of train-gpt (no '{}' metadata)", path, key);
   LoadedGPT out;
-  auto config = nlohmann::json::parse(file.metadata.at(kGptConfig)).get<models::GPTConfig>();
-  out.vocabulary = data::CharVocabulary(
-      nlohmann::json::parse(file.metadata.at(kGptVocabulary)).get<std::vector<unsigned char>>());
+  auto config = nlohmann::json::parse(metadata(file, kGptConfig)).get<models::GPTConfig>();
+  out.vocabulary = gpt_vocabulary(file);
   DYT_CHECK(out.vocabulary.size() == config.vocab, "'{}': the vocabulary has {} symbols, the model {}", path,
             out.vocabulary.size(), config.vocab);
   out.model = std::make_unique<models::GPT>(config, 0);

@@ -23,6 +23,9 @@ struct LoadedGPT {
   int64_t step = 0;
 };
 
+// The vocabulary stored in a GPT checkpoint (an error naming the file if there is none).
+data::CharVocabulary gpt_vocabulary(const nn::SafeTensors& file);
+
 // Builds the model described by the checkpoint and loads its weights (no optimiser) onto `device`.
 LoadedGPT load_gpt(const std::string& path, Device device);
 

@@ -14,7 +14,6 @@ class CharVocabulary {
 
   int64_t size() const { return int64_t(symbols_.size()); }
   const std::vector<unsigned char>& symbols() const { return symbols_; }
-  bool contains(unsigned char byte) const { return ids_[byte] >= 0; }
   std::vector<int64_t> encode(const std::string& text) const;  // bytes not in the vocabulary are an error
   std::string decode(const std::vector<int64_t>& ids) const;
   bool operator==(const CharVocabulary& o) const { return symbols_ == o.symbols_; }

@@ -1,0 +1,35 @@
+#include "tools/common/training_run.h"
+
+#include <filesystem>
+
+#include "core/error.h"
+#include "core/tensor.h"
+#include "tools/common/interrupt.h"
+
+namespace dytgrad::tools {
+
+Device pick_device(const std::string& name) {
+  return name == "cuda" || (name == "auto" && cuda_is_available()) ? Device::cuda() : Device::cpu();
+}
+
+Resume read_resume(const std::string& path, const std::string& key, const std::string& program) {
+  Resume r{nn::load_safetensors(path), {}};
+  auto it = r.file.metadata.find(key);
+  DYT_CHECK(it != r.file.metadata.end(), "'{}' is not a {} checkpoint (no '{}' metadata)", path, program, key);
+  r.settings = nlohmann::json::parse(it->second);
+  return r;
+}
+
+Checkpointer::Checkpointer(const std::string& out, int64_t every, int64_t last_step, std::string program)
+    : path_((std::filesystem::path(out) / "checkpoint.safetensors").string()), program_(std::move(program)),
+      every_(every), last_step_(last_step) {}
+
+bool Checkpointer::after_step(const nn::Module& model, nn::AdamW& optimizer, const nn::TrainingState& state) {
+  bool stop = stop_requested() && state.step < last_step_;
+  if (stop || state.step == last_step_ || (every_ > 0 && state.step % every_ == 0))
+    nn::save_checkpoint(path_, model, &optimizer, state);
+  if (stop) fmt::print("\nstopped at step {}; checkpoint saved. To continue: {} --resume {}\n", state.step, program_, path_);
+  return stop;
+}
+
+}  // namespace dytgrad::tools

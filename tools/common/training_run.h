@@ -1,0 +1,38 @@
+// What train-gpt and train-vit share around their loops: the device flag, reading the checkpoint
+// a run resumes from, and saving checkpoints (on schedule, at the end, and when Ctrl-C asks).
+#pragma once
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "core/device.h"
+#include "nn/checkpoint.h"
+
+namespace dytgrad::tools {
+
+// "cpu", "cuda", or "auto" (CUDA when a GPU is visible).
+Device pick_device(const std::string& name);
+
+// A checkpoint to resume from and the program's settings stored in it under `key` (JSON); an error
+// naming `program` if the file has none.
+struct Resume {
+  nn::SafeTensors file;
+  nlohmann::json settings;
+};
+Resume read_resume(const std::string& path, const std::string& key, const std::string& program);
+
+// <out>/checkpoint.safetensors, written every `every` steps (0: never on schedule), at `last_step`,
+// and when a stop was requested (tools/common/interrupt.h).
+class Checkpointer {
+ public:
+  Checkpointer(const std::string& out, int64_t every, int64_t last_step, std::string program);
+  const std::string& path() const { return path_; }
+  // After each step: saves if due; returns true when the loop must stop (the checkpoint is saved
+  // and the command that resumes it printed).
+  bool after_step(const nn::Module& model, nn::AdamW& optimizer, const nn::TrainingState& state);
+
+ private:
+  std::string path_, program_;
+  int64_t every_, last_step_;
+};
+
+}  // namespace dytgrad::tools
