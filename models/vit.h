@@ -32,6 +32,8 @@ class ViT : public nn::Module {
   Generator& generator() { return generator_; }  // drew the initial weights; draws the dropout masks
   // The blocks, for the study's look at the norms' inputs and outputs.
   const std::vector<std::shared_ptr<nn::Block>>& blocks() const { return blocks_; }
+  // The norm before the head; replaceable, like the blocks' norms, so that the study can wrap it.
+  std::shared_ptr<nn::UnaryModule>& final_norm() { return final_norm_; }
   // images -> [batch, patches, channels * patch * patch], patches in row-major order of the grid
   Tensor patchify(const Tensor& images) const;
 

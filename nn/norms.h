@@ -22,6 +22,7 @@ class LayerNorm : public UnaryModule {
  public:
   explicit LayerNorm(int64_t dim, double eps = 1e-5);
   Tensor forward(const Tensor& x) override;
+  double eps() const { return eps_; }
   Tensor gamma, beta;
 
  private:
@@ -32,6 +33,7 @@ class RMSNorm : public UnaryModule {
  public:
   explicit RMSNorm(int64_t dim, double eps = 1e-6);
   Tensor forward(const Tensor& x) override;
+  double eps() const { return eps_; }
   Tensor gamma;
 
  private:

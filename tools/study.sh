@@ -5,9 +5,10 @@
 #   tools/study.sh alpha   ViT with DyT at alpha0 0.1, 1, 2, 4, 8 (0.5 is the default: vit-dyt)
 #   tools/study.sh all     all three
 # Environment: STUDY_DIR (default runs/study), BUILD_DIR (default build), VIT_EPOCHS (default 3),
-# GPT_STEPS (default 600), SEED (default 1); further arguments go to every training command.
+# GPT_STEPS (default 400), SEED (default 1); further arguments go to every training command.
 # Each run writes STUDY_DIR/<name>/{log.jsonl,checkpoint.safetensors,output.txt}; a run whose
-# output.txt ends with its final line is skipped, so an interrupted study continues where it was.
+# output.txt has its final line is skipped, and an interrupted run resumes from its last checkpoint,
+# so a stopped study continues where it was.
 # Then: tools/plot_study.sh draws the plots and tools/study_table.py prints the tables.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,8 +27,10 @@ run() {  # run NAME PROGRAM ARGS...
     return
   fi
   mkdir -p "$out"
-  echo "== $name: $program $* --out $out --seed $seed"
-  "$build/$program" "$@" --out "$out" --seed "$seed" > "$out/output.txt" 2>&1 || true
+  local resume=()
+  [ -f "$out/checkpoint.safetensors" ] && resume=(--resume "$out/checkpoint.safetensors")
+  echo "== $name: $program $* --out $out --seed $seed ${resume[*]}"
+  "$build/$program" "$@" --out "$out" --seed "$seed" "${resume[@]}" >> "$out/output.txt" 2>&1 || true
   grep '^final:' "$out/output.txt" || { echo "   failed, see $out/output.txt"; tail -3 "$out/output.txt"; }
 }
 
@@ -43,6 +46,6 @@ if [ "$what" = alpha ] || [ "$what" = all ]; then
 fi
 if [ "$what" = gpt ] || [ "$what" = all ]; then
   for norm in dyt layernorm rmsnorm none; do
-    run "gpt-$norm" train-gpt --norm "$norm" --steps "${GPT_STEPS:-600}" "$@"
+    run "gpt-$norm" train-gpt --norm "$norm" --steps "${GPT_STEPS:-400}" "$@"
   done
 fi

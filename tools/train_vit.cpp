@@ -18,6 +18,7 @@
 #include "tools/common/interrupt.h"
 #include "tools/common/progress.h"
 #include "tools/common/training_run.h"
+#include "tools/common/vit_checkpoint.h"
 #include "tools/data/fashion_mnist.h"
 
 using namespace dytgrad;
@@ -150,8 +151,7 @@ int main(int argc, char** argv) {
     }
     data::LabeledImages train = data::load_fashion_mnist(t.data, "train"), test = data::load_fashion_mnist(t.data, "test");
     // Standardise with the training set's statistics.
-    double mean = train.images.mean().item();
-    double std = std::sqrt(mul(train.images, train.images).mean().item() - mean * mean);
+    auto [mean, std] = data::pixel_statistics(train);
     int64_t steps_per_epoch = train.size() / t.batch, steps = t.epochs * steps_per_epoch;
     if (eval_every <= 0) eval_every = steps_per_epoch;
 
@@ -167,7 +167,7 @@ int main(int argc, char** argv) {
       DYT_CHECK(state.step <= steps, "'{}' is at step {}, past the {} steps of {} epochs", resume, state.step, steps, t.epochs);
       fmt::print("resuming from '{}' at step {}\n", resume, state.step);
     }
-    state.metadata = {{kTraining, nlohmann::json(t).dump()}, {"vit.config", nlohmann::json(t.model).dump()}};
+    state.metadata = {{kTraining, nlohmann::json(t).dump()}, {tools::kVitConfig, nlohmann::json(t.model).dump()}};
     tools::Checkpointer checkpointer(out, checkpoint_every, steps, argv[0]);
     tools::JsonlLog log((std::filesystem::path(out) / "log.jsonl").string(), state.step);
 

@@ -1,8 +1,10 @@
 #include "tools/data/fashion_mnist.h"
 
+#include <cmath>
 #include <filesystem>
 
 #include "core/error.h"
+#include "core/ops/ops.h"
 #include "tools/data/idx.h"
 
 namespace dytgrad::data {
@@ -34,6 +36,11 @@ LabeledImages load_fashion_mnist(const std::string& dir, const std::string& spli
     DYT_CHECK(ids[i] < 10, "Fashion-MNIST: '{}' gives label {} to image {}; labels are 0 to 9", label_path, ids[i], i);
   out.labels = Tensor::from_vector<int64_t>(ids, {labels.shape[0]});
   return out;
+}
+
+PixelStatistics pixel_statistics(const LabeledImages& data) {
+  double mean = data.images.mean().item();
+  return {mean, std::sqrt(mul(data.images, data.images).mean().item() - mean * mean)};
 }
 
 std::pair<Tensor, Tensor> image_batch(const LabeledImages& data, const std::vector<int64_t>& rows, double mean,

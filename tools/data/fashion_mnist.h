@@ -21,6 +21,12 @@ struct LabeledImages {
 // The files' shapes and labels are checked against each other; errors name the file.
 LabeledImages load_fashion_mnist(const std::string& dir, const std::string& split);
 
+// The mean and standard deviation of all pixels: the standardisation the ViT trains with.
+struct PixelStatistics {
+  double mean, std;
+};
+PixelStatistics pixel_statistics(const LabeledImages& data);
+
 // Images and labels at the given rows, images standardised with (x - mean) / std, on `device`.
 std::pair<Tensor, Tensor> image_batch(const LabeledImages& data, const std::vector<int64_t>& rows, double mean,
                                       double std, Device device);
