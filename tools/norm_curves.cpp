@@ -20,6 +20,7 @@
 #include "core/error.h"
 #include "core/ops/ops.h"
 #include "nn/norms.h"
+#include "tools/common/tanh_fit.h"
 #include "tools/common/vit_checkpoint.h"
 #include "tools/data/fashion_mnist.h"
 
@@ -46,30 +47,6 @@ Tensor before_affine(const nn::UnaryModule& norm, const Tensor& x) {
   if (auto* l = dynamic_cast<const nn::LayerNorm*>(&norm)) return layer_norm(x, ones, zeros, l->eps());
   if (auto* r = dynamic_cast<const nn::RMSNorm*>(&norm)) return rms_norm(x, ones, r->eps());
   return x;
-}
-
-struct Fit {
-  double a = NAN, k = NAN, r2_tanh = NAN, slope = NAN, r2_line = NAN;
-};
-
-// Least squares over the points: z = k tanh(a x) (a on a log grid from 1e-3 to 1e3, k in closed
-// form) and z = b x; r2 = 1 - residual / sum of z^2 (both curves pass through the origin).
-Fit fit_tanh(const std::vector<double>& x, const std::vector<double>& z) {
-  double zz = 0, xz = 0, xx = 0;
-  for (size_t i = 0; i < x.size(); ++i) zz += z[i] * z[i], xz += x[i] * z[i], xx += x[i] * x[i];
-  Fit f;
-  f.slope = xz / xx;
-  f.r2_line = xz * f.slope / zz;
-  for (int g = 0; g <= 600; ++g) {
-    double a = std::pow(10.0, -3.0 + g / 100.0), tz = 0, tt = 0;
-    for (size_t i = 0; i < x.size(); ++i) {
-      double t = std::tanh(a * x[i]);
-      tz += t * z[i], tt += t * t;
-    }
-    double r2 = tz * tz / (tt * zz);
-    if (!(r2 <= f.r2_tanh)) f.a = a, f.k = tz / tt, f.r2_tanh = r2;
-  }
-  return f;
 }
 
 struct Layer {
@@ -154,7 +131,7 @@ int main(int argc, char** argv) {
         points_file << "\n\n";
         auto* as_dyt = dynamic_cast<const nn::DyT*>(layers[i].recorded->norm.get());
         double alpha = as_dyt ? as_dyt->alpha.item() : NAN;
-        Fit f = fit_tanh(px, pz);
+        tools::TanhFit f = tools::fit_tanh(px, pz);
         layers_file << fmt::format("{} {} {:.6g} {:.6g} {:.6g} {:.6g} {:.6g} {:.6g} {:.6g} {:.6g}\n", i, layers[i].name, std,
                                    1 / std, alpha, f.a, f.k, f.r2_tanh, f.slope, f.r2_line);
         fmt::print("| {} | {:.3f} | {:.3f} | {} | {:.3f} | {:.3f} | {:.4f} | {:.4f} |\n", layers[i].name, std, 1 / std,
