@@ -3,9 +3,13 @@
 #   tools/study.sh vit     ViT on Fashion-MNIST with dyt, layernorm, rmsnorm, none
 #   tools/study.sh gpt     GPT on the fortunes with dyt, layernorm, rmsnorm, none
 #   tools/study.sh alpha   ViT with DyT at alpha0 0.1, 1, 2, 4, 8 (0.5 is the default: vit-dyt)
-#   tools/study.sh all     all three
+#   tools/study.sh gpt-dyt GPT with DyT at alpha0 1, 2, 8 (4 is the default: gpt-dyt), and without
+#                          the learnable scalar on the embeddings
+#   tools/study.sh long    ViT with LayerNorm and with DyT (alpha0 LONG_ALPHA0) for LONG_EPOCHS
+#   tools/study.sh all     all of them
 # Environment: STUDY_DIR (default runs/study), BUILD_DIR (default build), VIT_EPOCHS (default 3),
-# GPT_STEPS (default 400), SEED (default 1); further arguments go to every training command.
+# GPT_STEPS (default 400), LONG_EPOCHS (default 10), LONG_ALPHA0 (default 2), SEED (default 1);
+# further arguments go to every training command.
 # Each run writes STUDY_DIR/<name>/{log.jsonl,checkpoint.safetensors,output.txt}; a run whose
 # output.txt has its final line is skipped, and an interrupted run resumes from its last checkpoint,
 # so a stopped study continues where it was.
@@ -13,7 +17,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-}
-case "$what" in vit|gpt|alpha|all) shift ;; *) sed -n '2,11p' "$0" >&2; exit 2 ;; esac
+case "$what" in vit|gpt|alpha|gpt-dyt|long|all) shift ;; *) sed -n '2,15p' "$0" >&2; exit 2 ;; esac
 dir=${STUDY_DIR:-runs/study}
 build=${BUILD_DIR:-build}
 seed=${SEED:-1}
@@ -48,4 +52,14 @@ if [ "$what" = gpt ] || [ "$what" = all ]; then
   for norm in dyt layernorm rmsnorm none; do
     run "gpt-$norm" train-gpt --norm "$norm" --steps "${GPT_STEPS:-400}" "$@"
   done
+fi
+if [ "$what" = gpt-dyt ] || [ "$what" = all ]; then
+  for alpha in 1 2 8; do
+    run "gpt-dyt-alpha$alpha" train-gpt --norm dyt --alpha0 "$alpha" --steps "${GPT_STEPS:-400}" "$@"
+  done
+  run "gpt-dyt-unscaled" train-gpt --norm dyt --no-scale-embeddings --steps "${GPT_STEPS:-400}" "$@"
+fi
+if [ "$what" = long ] || [ "$what" = all ]; then
+  run "vit-long-layernorm" train-vit --norm layernorm --epochs "${LONG_EPOCHS:-10}" "$@"
+  run "vit-long-dyt" train-vit --norm dyt --alpha0 "${LONG_ALPHA0:-2}" --epochs "${LONG_EPOCHS:-10}" "$@"
 fi

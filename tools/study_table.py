@@ -27,53 +27,65 @@ def last_with(rows, key):
     return marked[-1] if marked else None
 
 
+def median(values):
+    values = sorted(values)
+    return values[len(values) // 2]
+
+
+def mean_loss_of_last(rows, n=50):
+    tail = rows[-n:]
+    return sum(r["loss"] for r in tail) / len(tail)
+
+
+def gpt_table(study, title, runs, reference="gpt-layernorm"):
+    """runs: (label, folder name); the gap is to the reference run's final validation loss."""
+    print(f"| {title} | steps | final validation loss | vs LayerNorm | training loss, last 50 steps | tokens/s (median) | finished |")
+    print("|---|---|---|---|---|---|---|")
+    ref = last_with(read_log(study / reference), "val_loss")
+    for label, name in runs:
+        rows = read_log(study / name)
+        last = last_with(rows, "val_loss")
+        if not last:
+            print(f"| {label} | - | not run | | | | |")
+            continue
+        gap = f"{100 * (last['val_loss'] / ref['val_loss'] - 1):+.1f}%" if ref else ""
+        print(f"| {label} | {last['step']} | {last['val_loss']:.4f} | {gap} | {mean_loss_of_last(rows):.4f} | "
+              f"{median(r['tokens_per_s'] for r in rows):.0f} | {'yes' if finished(study / name) else 'no'} |")
+    print()
+
+
+def vit_table(study, title, runs, reference="vit-layernorm"):
+    """runs: (label, folder name); the gap is to the reference run's test accuracy, in points."""
+    print(f"| {title} | epochs | test accuracy | vs LayerNorm (points) | test loss | training loss, last 50 steps | "
+          "images/s (median) | finished |")
+    print("|---|---|---|---|---|---|---|---|")
+    ref = last_with(read_log(study / reference), "test_accuracy")
+    for label, name in runs:
+        rows = read_log(study / name)
+        last = last_with(rows, "test_accuracy")
+        if not rows:
+            print(f"| {label} | - | not run | | | | | |")
+            continue
+        accuracy = f"{100 * last['test_accuracy']:.2f}%" if last else "-"
+        gap = f"{100 * (last['test_accuracy'] - ref['test_accuracy']):+.2f}" if last and ref else ""
+        test_loss = f"{last['test_loss']:.4f}" if last else "-"
+        print(f"| {label} | {rows[-1]['epoch']:.2f} | {accuracy} | {gap} | {test_loss} | {mean_loss_of_last(rows):.4f} | "
+              f"{median(r['images_per_s'] for r in rows):.0f} | {'yes' if finished(study / name) else 'no'} |")
+    print()
+
+
 def main():
     study = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "runs/study")
     norms = ["dyt", "layernorm", "rmsnorm", "none"]
-
-    print("| GPT, fortunes | steps | final validation loss | vs LayerNorm | tokens/s (median) | finished |")
-    print("|---|---|---|---|---|---|")
-    reference = last_with(read_log(study / "gpt-layernorm"), "val_loss")
-    for norm in norms:
-        rows = read_log(study / f"gpt-{norm}")
-        last = last_with(rows, "val_loss")
-        if not last:
-            print(f"| {norm} | - | not run | | | |")
-            continue
-        speed = sorted(r["tokens_per_s"] for r in rows)[len(rows) // 2]
-        gap = f"{100 * (last['val_loss'] / reference['val_loss'] - 1):+.1f}%" if reference else ""
-        print(f"| {norm} | {last['step']} | {last['val_loss']:.4f} | {gap} | {speed:.0f} | "
-              f"{'yes' if finished(study / f'gpt-{norm}') else 'no'} |")
-
-    print()
-    print("| ViT, Fashion-MNIST | epochs | test accuracy | vs LayerNorm (points) | test loss | images/s (median) | finished |")
-    print("|---|---|---|---|---|---|---|")
-    reference = last_with(read_log(study / "vit-layernorm"), "test_accuracy")
-    for norm in norms:
-        rows = read_log(study / f"vit-{norm}")
-        last = last_with(rows, "test_accuracy")
-        if not last:
-            print(f"| {norm} | - | not run | | | | |")
-            continue
-        speed = sorted(r["images_per_s"] for r in rows)[len(rows) // 2]
-        gap = f"{100 * (last['test_accuracy'] - reference['test_accuracy']):+.2f}" if reference else ""
-        print(f"| {norm} | {last['epoch']:.2f} | {100 * last['test_accuracy']:.2f}% | {gap} | {last['test_loss']:.4f} | "
-              f"{speed:.0f} | {'yes' if finished(study / f'vit-{norm}') else 'no'} |")
-
-    print()
-    print("| DyT alpha0 (ViT) | epochs | test accuracy | training loss, last 50 steps | finished |")
-    print("|---|---|---|---|---|")
-    for alpha in ["0.1", "0.5", "1", "2", "4", "8"]:
-        folder = study / ("vit-dyt" if alpha == "0.5" else f"vit-dyt-alpha{alpha}")
-        rows = read_log(folder)
-        last = last_with(rows, "test_accuracy")
-        if not rows:
-            print(f"| {alpha} | - | not run | | |")
-            continue
-        tail = rows[-50:]
-        loss = sum(r["loss"] for r in tail) / len(tail)
-        accuracy = f"{100 * last['test_accuracy']:.2f}%" if last else "-"
-        print(f"| {alpha} | {rows[-1]['epoch']:.2f} | {accuracy} | {loss:.4f} | {'yes' if finished(folder) else 'no'} |")
+    gpt_table(study, "GPT, fortunes", [(n, f"gpt-{n}") for n in norms])
+    gpt_table(study, "GPT, DyT variant", [("alpha0 1", "gpt-dyt-alpha1"), ("alpha0 2", "gpt-dyt-alpha2"),
+                                           ("alpha0 4 (default)", "gpt-dyt"), ("alpha0 8", "gpt-dyt-alpha8"),
+                                           ("alpha0 4, no embedding scalar", "gpt-dyt-unscaled")])
+    vit_table(study, "ViT, Fashion-MNIST", [(n, f"vit-{n}") for n in norms])
+    vit_table(study, "ViT, DyT alpha0", [(a, "vit-dyt" if a == "0.5" else f"vit-dyt-alpha{a}")
+                                          for a in ["0.1", "0.5", "1", "2", "4", "8"]])
+    vit_table(study, "ViT, longer", [("layernorm", "vit-long-layernorm"), ("dyt", "vit-long-dyt")],
+              reference="vit-long-layernorm")
 
 
 if __name__ == "__main__":
