@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # One GPU session for the profiler (issue 5), run on the GPU machine after tools/build_for_gpu.sh:
 #   bash tools/gpu_profile_session.sh      (binaries in .gpu/, results in $OUT or /tmp/profile)
-# 1. the profiler tests on the GPU; 2. train-gpt --profile, DyT and LayerNorm, side by side (the
-# norms' share of the step); 3. the cost of the profiler when off: the same run with a build
-# without it (-DDYTGRAD_PROFILER=OFF); 4. Nsight Compute on one op picked by its NVTX range;
-# 5. Nsight Systems, if installed. A table of the figures is printed last.
+# 1. the profiler tests on the GPU; 2. train-gpt --profile, DyT and LayerNorm, side by side
+# (tools/profile_norms.sh: the norms' share of the step); 3. the cost of the profiler when off:
+# the same run with a build without it (-DDYTGRAD_PROFILER=OFF); 4. Nsight Compute on one op
+# picked by its NVTX range; 5. Nsight Systems, if installed. The norms' share is printed last.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-.gpu}
@@ -22,12 +22,10 @@ date -u
 step "profiler tests on the GPU"
 "$BIN/dytgrad_tests" "[profiler]" 2>&1 | tail -n 3 || status=1
 
-for norm in dyt layernorm; do
-  step "train-gpt --profile 10, --norm $norm"
-  "$BIN/train-gpt" "${gpt[@]}" --norm "$norm" --steps 12 --profile 10 --out "$OUT/gpt-$norm" \
-    > "$OUT/profile-$norm.txt" 2>&1 || status=1
-  sed -n '/^profile of/,/in all/p' "$OUT/profile-$norm.txt"
-done
+step "train-gpt --profile 10, DyT and LayerNorm side by side (tools/profile_norms.sh)"
+BUILD_DIR="$BIN" OUT="$OUT/norms" STEPS=10 tools/profile_norms.sh --gpu-config --data "$BIN/fortunes" --device cuda \
+  > "$OUT/profile-norms.txt" 2>&1 || status=1
+cat "$OUT/profile-norms.txt"
 
 step "profiler off: step time with the profiler compiled in vs compiled out (200 steps each, twice)"
 for round in 1 2; do
@@ -58,14 +56,6 @@ else
   echo "nsys not found"
 fi
 
-step "summary: the norms' share of the GPU time of a step"
-python3 - "$OUT" <<'PY'
-import re, sys, pathlib
-for norm in ("dyt", "layernorm"):
-    text = (pathlib.Path(sys.argv[1]) / f"profile-{norm}.txt").read_text() if (pathlib.Path(sys.argv[1]) / f"profile-{norm}.txt").exists() else ""
-    rows = [l for l in text.splitlines() if re.match(r"\s*[0-9.]+%", l)]
-    total = next((float(l.split()[1]) for l in rows if "in all" in l), 0.0)
-    norm_ms = sum(float(l.split()[1]) for l in rows if re.search(r"(dyt|layer_norm)_(forward|backward)", l))
-    print(f"{norm:<10} GPU time of 10 steps {total:9.3f} ms   in the norms {norm_ms:8.3f} ms ({100 * norm_ms / total if total else 0:.1f}%)")
-PY
+step "summary: the norms' share of a step's GPU time"
+tail -n 2 "$OUT/profile-norms.txt"
 exit $status

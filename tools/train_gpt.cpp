@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <optional>
 #include <nlohmann/json.hpp>
@@ -54,13 +55,16 @@ double evaluate(models::GPT& model, const data::TextDataset& data, const Trainin
   return total / double(t.eval_batches);
 }
 
-// Ends the profiling window: the summary on the terminal, the trace in <out>/trace.json.
+// Ends the profiling window: the summary on the terminal and in <out>/profile.txt (which
+// tools/compare_profiles.py reads), the trace in <out>/trace.json.
 void report_profile(const std::string& out, int64_t steps) {
   profiler::stop();
   std::string trace = (std::filesystem::path(out) / "trace.json").string();
   profiler::write_chrome_trace(trace);
-  fmt::print("\nprofile of {} steps (kernel time by kernel and phase; trace: {}):\n{}\n", steps, trace,
-             profiler::summary());
+  std::string text = fmt::format("profile of {} steps (kernel time by kernel and phase; trace: {}):\n{}\n", steps, trace,
+                                 profiler::summary());
+  fmt::print("\n{}", text);
+  std::ofstream((std::filesystem::path(out) / "profile.txt").string()) << text;
 }
 
 }  // namespace
