@@ -4,6 +4,8 @@
 #   gpt-loss.png     training loss (mean of 20 steps) and validation loss per norm
 #   vit-loss.png     training loss (mean of 20 steps) and test accuracy per norm
 #   vit-alpha0.png   training loss of DyT for each alpha0
+#   gpt-dyt.png      validation loss of the GPT DyT variants (alpha0, embedding scalar) and LayerNorm
+#   vit-long.png     the longer ViT runs, LayerNorm and DyT: training loss and test accuracy
 set -euo pipefail
 cd "$(dirname "$0")/.."
 study=${1:-runs/study}
@@ -85,3 +87,31 @@ plot ${alpha_plot%, }
 GP
   echo "wrote $out/vit-alpha0.png"
 fi
+
+# Curves of named runs in one plot each: plot_runs OUTPUT TITLE X_FIELD FIELD WINDOW YLABEL RUN:LABEL...
+plot_runs() {
+  local output=$1 title=$2 x=$3 field=$4 window=$5 ylabel=$6 curves=""
+  shift 6
+  for entry in "$@"; do
+    local run=${entry%%:*} label=${entry#*:}
+    [ -f "$study/$run/log.jsonl" ] || continue
+    columns "$study/$run/log.jsonl" "$field" "$window" "$x" > "$tmp/$run-$field.dat"
+    [ -s "$tmp/$run-$field.dat" ] && curves+="'$tmp/$run-$field.dat' with linespoints lw 2 title '$label', "
+  done
+  [ -n "$curves" ] || return 0
+  gnuplot <<GP
+set terminal pngcairo size 800,450 font ",11"
+set output "$out/$output"
+set title "$title"
+set grid
+set xlabel "$x"
+set ylabel "$ylabel"
+plot ${curves%, }
+GP
+  echo "wrote $out/$output"
+}
+plot_runs gpt-dyt.png "GPT with DyT: variants against LayerNorm" step val_loss 1 "validation loss" \
+  gpt-layernorm:layernorm gpt-dyt-alpha1:"dyt alpha0 1" gpt-dyt-alpha2:"dyt alpha0 2" gpt-dyt:"dyt alpha0 4" \
+  gpt-dyt-alpha8:"dyt alpha0 8" gpt-dyt-unscaled:"dyt alpha0 4, no embedding scalar"
+plot_runs vit-long.png "ViT, the longer runs: test accuracy" epoch test_accuracy 1 "test accuracy" \
+  vit-long-layernorm:layernorm vit-long-dyt:"dyt (alpha0 2)"

@@ -2,7 +2,7 @@
 # The DyT study (docs/RESULTS.md): the same runs with each norm, and DyT's alpha0 sweep.
 #   tools/study.sh vit     ViT on Fashion-MNIST with dyt, layernorm, rmsnorm, none
 #   tools/study.sh gpt     GPT on the fortunes with dyt, layernorm, rmsnorm, none
-#   tools/study.sh alpha   ViT with DyT at alpha0 0.1, 1, 2, 4, 8 (0.5 is the default: vit-dyt)
+#   tools/study.sh alpha   ViT with DyT at alpha0 0.1, 1, 2, 4, 8 (0.5, the paper's, is vit-dyt)
 #   tools/study.sh gpt-dyt GPT with DyT at alpha0 1, 2, 8 (4 is the default: gpt-dyt), and without
 #                          the learnable scalar on the embeddings
 #   tools/study.sh long    ViT with LayerNorm and with DyT (alpha0 LONG_ALPHA0) for LONG_EPOCHS
@@ -40,11 +40,11 @@ run() {  # run NAME PROGRAM ARGS...
 
 if [ "$what" = vit ] || [ "$what" = all ]; then
   for norm in dyt layernorm rmsnorm none; do
-    run "vit-$norm" train-vit --norm "$norm" --epochs "${VIT_EPOCHS:-3}" "$@"
+    run "vit-$norm" train-vit --norm "$norm" --alpha0 0.5 --epochs "${VIT_EPOCHS:-3}" "$@"  # alpha0: DyT's, the paper's
   done
 fi
 if [ "$what" = alpha ] || [ "$what" = all ]; then
-  for alpha in 0.1 1 2 4 8; do  # 0.5, the default, is vit-dyt
+  for alpha in 0.1 1 2 4 8; do  # 0.5 is vit-dyt
     run "vit-dyt-alpha$alpha" train-vit --norm dyt --alpha0 "$alpha" --epochs "${VIT_EPOCHS:-3}" "$@"
   done
 fi

@@ -107,13 +107,15 @@ Evaluation evaluate(models::ViT& model, const data::LabeledImages& test, double 
 int main(int argc, char** argv) {
   Training t;
   std::string norm = "dyt", device_name = "auto", out = "runs/vit", resume;
-  double alpha0 = 0.5;
+  // alpha0 2, not the paper's 0.5: at this scale (width 64, 3 epochs) the study's sweep gave 75.3%,
+  // 83.5%, 84.6%, 85.6%, 84.9% test accuracy for alpha0 0.1, 0.5, 1, 2, 4 (docs/RESULTS.md).
+  double alpha0 = 2.0;
   int64_t checkpoint_every = 500, eval_every = 0;
   CLI::App app{"Train a ViT on Fashion-MNIST whose norms are DyT (or LayerNorm, RMSNorm, none)"};
   app.add_option("--data", t.data, "folder of the Fashion-MNIST IDX files")->capture_default_str();
   app.add_option("--norm", norm, "dyt, layernorm, rmsnorm or none")->capture_default_str()
       ->check(CLI::IsMember({"dyt", "layernorm", "rmsnorm", "none"}));
-  app.add_option("--alpha0", alpha0, "DyT's initial alpha (the paper uses 0.5 for ViT)")->capture_default_str();
+  app.add_option("--alpha0", alpha0, "DyT's initial alpha (the paper uses 0.5 for ViT; see docs/RESULTS.md)")->capture_default_str();
   app.add_option("--width", t.model.block.width, "model width")->capture_default_str();
   app.add_option("--layers", t.model.block.layers, "Transformer blocks")->capture_default_str();
   app.add_option("--heads", t.model.block.heads, "attention heads")->capture_default_str();
