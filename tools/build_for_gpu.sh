@@ -10,13 +10,18 @@ cmake --build build-cuda -j "$(nproc)"
 cmake -S . -B build-cuda-noprof -G Ninja -DCMAKE_BUILD_TYPE=Release -DDYTGRAD_CUDA=ON -DDYTGRAD_PROFILER=OFF \
   -DCMAKE_CUDA_ARCHITECTURES="${CUDA_ARCH:-90}" >/dev/null
 cmake --build build-cuda-noprof -j "$(nproc)" --target train-gpt
-mkdir -p .gpu
+# .gpu/ travels to the GPU machine (64 MiB at most with the tree): the binaries go xz-compressed
+# (a fifth of their size); the session scripts unpack them there.
+rm -rf .gpu && mkdir -p .gpu/staging
 cp build-cuda/dytgrad_tests build-cuda/bench-kernels build-cuda/demo build-cuda/train-gpt build-cuda/train-vit \
-  build-cuda/sample .gpu/
-cp build-cuda-noprof/train-gpt .gpu/train-gpt-noprof
-# The GPU machine has no fortunes package: a copy of the corpus (train-gpt --data .gpu/fortunes).
+  build-cuda/sample .gpu/staging/
+cp build-cuda-noprof/train-gpt .gpu/staging/train-gpt-noprof
+strip .gpu/staging/*
+tar -cJf .gpu/binaries.tar.xz -C .gpu/staging . && rm -rf .gpu/staging
+# The GPU machine has neither Debian's fortunes nor its Fashion-MNIST: copies of both
+# (--data .gpu/fortunes, --data .gpu/fashion-mnist).
 mkdir -p .gpu/fortunes
 find /usr/share/games/fortunes -maxdepth 1 -type f ! -name '*.dat' -exec cp {} .gpu/fortunes/ \;
+cp -r /usr/share/datasets/fashion-mnist .gpu/fashion-mnist
 [ -f ../shared/anchors/triton_dyt.py ] && cp ../shared/anchors/triton_dyt.py .gpu/
-strip .gpu/dytgrad_tests .gpu/bench-kernels .gpu/demo .gpu/train-gpt .gpu/train-vit .gpu/sample .gpu/train-gpt-noprof
 du -sh .gpu

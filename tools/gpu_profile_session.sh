@@ -11,6 +11,8 @@ BIN=${BIN:-.gpu}
 OUT=${OUT:-/tmp/profile}
 mkdir -p "$OUT"
 export LD_LIBRARY_PATH=/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
+# tools/build_for_gpu.sh ships the binaries compressed.
+[ -f "$BIN/binaries.tar.xz" ] && tar -xJf "$BIN/binaries.tar.xz" -C "$BIN"
 status=0
 step() { printf '\n== %s\n' "$1"; }
 gpt=("--gpu-config" "--data" "$BIN/fortunes" "--eval-every" "100000" "--sample-chars" "10" "--checkpoint-every" "0")

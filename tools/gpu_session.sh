@@ -12,6 +12,8 @@ BIN=${BIN:-.gpu}
 OUT=${OUT:-/tmp/dytgrad-gpu}
 mkdir -p "$OUT"
 export LD_LIBRARY_PATH=/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
+# tools/build_for_gpu.sh ships the binaries compressed.
+[ -f "$BIN/binaries.tar.xz" ] && tar -xJf "$BIN/binaries.tar.xz" -C "$BIN"
 status=0
 step() { echo; echo "== $*"; }
 

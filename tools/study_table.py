@@ -77,15 +77,32 @@ def vit_table(study, title, runs, reference="vit-layernorm"):
 def main():
     study = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "runs/study")
     norms = ["dyt", "layernorm", "rmsnorm", "none"]
-    gpt_table(study, "GPT, fortunes", [(n, f"gpt-{n}") for n in norms])
-    gpt_table(study, "GPT, DyT variant", [("alpha0 1", "gpt-dyt-alpha1"), ("alpha0 2", "gpt-dyt-alpha2"),
-                                           ("alpha0 4 (default)", "gpt-dyt"), ("alpha0 8", "gpt-dyt-alpha8"),
-                                           ("alpha0 4, no embedding scalar", "gpt-dyt-unscaled")])
-    vit_table(study, "ViT, Fashion-MNIST", [(n, f"vit-{n}") for n in norms])
-    vit_table(study, "ViT, DyT alpha0", [(a, "vit-dyt" if a == "0.5" else f"vit-dyt-alpha{a}")
-                                          for a in ["0.1", "0.5", "1", "2", "4", "8"]])
-    vit_table(study, "ViT, longer", [("layernorm", "vit-long-layernorm"), ("dyt", "vit-long-dyt")],
-              reference="vit-long-layernorm")
+    tables = [
+        (gpt_table, "GPT, fortunes", [(n, f"gpt-{n}") for n in norms], "gpt-layernorm"),
+        (gpt_table, "GPT, DyT variant", [("alpha0 1", "gpt-dyt-alpha1"), ("alpha0 2", "gpt-dyt-alpha2"),
+                                         ("alpha0 4 (default)", "gpt-dyt"), ("alpha0 8", "gpt-dyt-alpha8"),
+                                         ("alpha0 4, no embedding scalar", "gpt-dyt-unscaled")], "gpt-layernorm"),
+        (vit_table, "ViT, Fashion-MNIST", [(n, f"vit-{n}") for n in norms], "vit-layernorm"),
+        (vit_table, "ViT, DyT alpha0", [(a, "vit-dyt" if a == "0.5" else f"vit-dyt-alpha{a}")
+                                        for a in ["0.1", "0.5", "1", "2", "4", "8"]], "vit-layernorm"),
+        (vit_table, "ViT, longer", [("layernorm", "vit-long-layernorm"), ("dyt", "vit-long-dyt")],
+         "vit-long-layernorm"),
+        # tools/gpu_study_session.sh
+        (gpt_table, "GPT on a GPU (--gpu-config)", [(n, f"gpt-gpu-{n}") for n in norms], "gpt-gpu-layernorm"),
+        (gpt_table, "GPT on a GPU, untied head", [(n, f"gpt-gpu-{n}-untied") for n in norms], "gpt-gpu-layernorm-untied"),
+        (gpt_table, "GPT on a GPU, DyT variant",
+         [("alpha0 4, embedding scalar (default)", "gpt-gpu-dyt"), ("alpha0 4, no embedding scalar", "gpt-gpu-dyt-unscaled"),
+          ("alpha0 1, embedding scalar", "gpt-gpu-dyt-alpha1"), ("alpha0 1, no embedding scalar", "gpt-gpu-dyt-alpha1-unscaled"),
+          ("alpha0 4, embedding scalar, untied head", "gpt-gpu-dyt-untied"),
+          ("alpha0 1, no embedding scalar, untied head", "gpt-gpu-dyt-alpha1-unscaled-untied")],
+         "gpt-gpu-layernorm"),
+        (vit_table, "ViT on a GPU (--gpu-config)",
+         [("layernorm", "vit-gpu-layernorm"), ("dyt, alpha0 2", "vit-gpu-dyt"), ("dyt, alpha0 0.5", "vit-gpu-dyt-alpha0.5"),
+          ("rmsnorm", "vit-gpu-rmsnorm"), ("none", "vit-gpu-none")], "vit-gpu-layernorm"),
+    ]
+    for table, title, runs, reference in tables:
+        if any(read_log(study / name) for _, name in runs):
+            table(study, title, [(label, name) for label, name in runs if read_log(study / name)], reference)
 
 
 if __name__ == "__main__":

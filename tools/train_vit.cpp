@@ -116,17 +116,21 @@ int main(int argc, char** argv) {
   app.add_option("--norm", norm, "dyt, layernorm, rmsnorm or none")->capture_default_str()
       ->check(CLI::IsMember({"dyt", "layernorm", "rmsnorm", "none"}));
   app.add_option("--alpha0", alpha0, "DyT's initial alpha (the paper uses 0.5 for ViT; see docs/RESULTS.md)")->capture_default_str();
-  app.add_option("--width", t.model.block.width, "model width")->capture_default_str();
-  app.add_option("--layers", t.model.block.layers, "Transformer blocks")->capture_default_str();
-  app.add_option("--heads", t.model.block.heads, "attention heads")->capture_default_str();
-  app.add_option("--patch", t.model.patch_size, "patch side in pixels (a divisor of 28)")->capture_default_str();
+  auto* width_option = app.add_option("--width", t.model.block.width, "model width")->capture_default_str();
+  auto* layers_option = app.add_option("--layers", t.model.block.layers, "Transformer blocks")->capture_default_str();
+  auto* heads_option = app.add_option("--heads", t.model.block.heads, "attention heads")->capture_default_str();
+  auto* patch_option = app.add_option("--patch", t.model.patch_size, "patch side in pixels (a divisor of 28)")->capture_default_str();
   app.add_option("--pooling", t.model.pooling, "cls or mean")->capture_default_str()->check(CLI::IsMember({"cls", "mean"}));
-  app.add_option("--dropout", t.model.block.dropout, "dropout probability")->capture_default_str();
+  auto* dropout_option = app.add_option("--dropout", t.model.block.dropout, "dropout probability")->capture_default_str();
+  bool gpu_config = false;
+  app.add_flag("--gpu-config", gpu_config,
+               "a larger model for a GPU: width 192, 6 layers, 6 heads, patch 4, dropout 0.1, lr 1e-3, 500 warm-up "
+               "steps, 20 epochs (each unless given on the command line)");
   auto* epochs_option = app.add_option("--epochs", t.epochs, "passes over the 60k training images (with --resume: the new total)")->capture_default_str();
   app.add_option("--batch", t.batch, "images per step")->capture_default_str();
-  app.add_option("--lr", t.lr, "peak learning rate (warm-up, then cosine to --min-lr)")->capture_default_str();
+  auto* lr_option = app.add_option("--lr", t.lr, "peak learning rate (warm-up, then cosine to --min-lr)")->capture_default_str();
   app.add_option("--min-lr", t.min_lr, "final learning rate")->capture_default_str();
-  app.add_option("--warmup", t.warmup, "warm-up steps")->capture_default_str();
+  auto* warmup_option = app.add_option("--warmup", t.warmup, "warm-up steps")->capture_default_str();
   app.add_option("--weight-decay", t.weight_decay, "AdamW decoupled weight decay (matrices only)")->capture_default_str();
   app.add_option("--clip", t.clip, "global gradient-norm clipping")->capture_default_str();
   app.add_option("--seed", t.seed, "seed of the initialisation, batch order and dropout")->capture_default_str();
@@ -138,6 +142,19 @@ int main(int argc, char** argv) {
                  "checkpoint to continue from; the model and training settings come from it (only --epochs, --device "
                  "and --out are taken from the command line)");
   CLI11_PARSE(app, argc, argv);
+  if (gpu_config) {
+    auto unless_given = [](CLI::Option* option, auto& value, auto gpu_value) {
+      if (option->count() == 0) value = gpu_value;
+    };
+    unless_given(width_option, t.model.block.width, 192);
+    unless_given(layers_option, t.model.block.layers, 6);
+    unless_given(heads_option, t.model.block.heads, 6);
+    unless_given(patch_option, t.model.patch_size, 4);
+    unless_given(dropout_option, t.model.block.dropout, 0.1);
+    unless_given(lr_option, t.lr, 1e-3);
+    unless_given(warmup_option, t.warmup, 500);
+    unless_given(epochs_option, t.epochs, 20);
+  }
   t.model.block.norm = norm;
   t.model.block.alpha0_attention = t.model.block.alpha0_other = alpha0;
   t.model.block.causal = false;
