@@ -5,7 +5,9 @@
 #   vit-loss.png     training loss (mean of 20 steps) and test accuracy per norm
 #   vit-alpha0.png   training loss of DyT for each alpha0
 #   gpt-dyt.png      validation loss of the GPT DyT variants (alpha0, embedding scalar) and LayerNorm
-#   vit-long.png     the longer ViT runs, LayerNorm and DyT: training loss and test accuracy
+#   vit-long.png     the longer ViT runs, LayerNorm and DyT: test accuracy
+#   gpu-gpt.png      GPT --gpu-config (tools/gpu_study_session.sh): validation loss per norm and DyT variant
+#   gpu-vit.png      ViT --gpu-config: test accuracy, LayerNorm and DyT
 set -euo pipefail
 cd "$(dirname "$0")/.."
 study=${1:-runs/study}
@@ -15,13 +17,16 @@ command -v gnuplot >/dev/null || { echo "gnuplot is missing: apt-get install gnu
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
+# The log of a run folder (log.jsonl, or log.jsonl.gz as archived in docs/results/logs); empty if none.
+log_of() { for f in "$1/log.jsonl" "$1/log.jsonl.gz"; do [ -f "$f" ] && { echo "$f"; return; }; done; echo ""; }
+
 # JSONL -> whitespace columns: step, <field> (rows without the field are skipped), with a running
 # mean over `window` rows.
 columns() {  # columns LOG FIELD WINDOW X_FIELD
   python3 - "$@" <<'PY'
-import json, sys
+import gzip, json, sys
 path, field, window, x = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-rows = [json.loads(l) for l in open(path) if l.strip()]
+rows = [json.loads(l) for l in (gzip.open if path.endswith(".gz") else open)(path, "rt") if l.strip()]
 rows = [r for r in rows if field in r]
 for i, r in enumerate(rows):
     part = rows[max(0, i - window + 1): i + 1]
@@ -32,8 +37,8 @@ PY
 plots=""
 for norm in dyt layernorm rmsnorm none; do
   for task in gpt vit; do
-    log="$study/$task-$norm/log.jsonl"
-    [ -f "$log" ] || continue
+    log=$(log_of "$study/$task-$norm")
+    [ -n "$log" ] || continue
     x=step; [ $task = vit ] && x=epoch
     columns "$log" loss 20 $x > "$tmp/$task-$norm-train.dat"
     if [ $task = gpt ]; then columns "$log" val_loss 1 $x > "$tmp/$task-$norm-eval.dat"
@@ -42,7 +47,8 @@ for norm in dyt layernorm rmsnorm none; do
 done
 for alpha in 0.1 0.5 1 2 4 8; do
   folder="$study/vit-dyt-alpha$alpha"; [ $alpha = 0.5 ] && folder="$study/vit-dyt"
-  [ -f "$folder/log.jsonl" ] && columns "$folder/log.jsonl" loss 20 epoch > "$tmp/alpha-$alpha.dat"
+  log=$(log_of "$folder")
+  [ -n "$log" ] && columns "$log" loss 20 epoch > "$tmp/alpha-$alpha.dat"
 done
 
 plot_task() {  # plot_task TASK XLABEL EVAL_LABEL
@@ -93,9 +99,10 @@ plot_runs() {
   local output=$1 title=$2 x=$3 field=$4 window=$5 ylabel=$6 curves=""
   shift 6
   for entry in "$@"; do
-    local run=${entry%%:*} label=${entry#*:}
-    [ -f "$study/$run/log.jsonl" ] || continue
-    columns "$study/$run/log.jsonl" "$field" "$window" "$x" > "$tmp/$run-$field.dat"
+    local run=${entry%%:*} label=${entry#*:} log
+    log=$(log_of "$study/$run")
+    [ -n "$log" ] || continue
+    columns "$log" "$field" "$window" "$x" > "$tmp/$run-$field.dat"
     [ -s "$tmp/$run-$field.dat" ] && curves+="'$tmp/$run-$field.dat' with linespoints lw 2 title '$label', "
   done
   [ -n "$curves" ] || return 0
@@ -115,3 +122,9 @@ plot_runs gpt-dyt.png "GPT with DyT: variants against LayerNorm" step val_loss 1
   gpt-dyt-alpha8:"dyt alpha0 8" gpt-dyt-unscaled:"dyt alpha0 4, no embedding scalar"
 plot_runs vit-long.png "ViT, the longer runs: test accuracy" epoch test_accuracy 1 "test accuracy" \
   vit-long-layernorm:layernorm vit-long-dyt:"dyt (alpha0 2)"
+plot_runs gpu-gpt.png "GPT on an H100 (--gpu-config, 1000 steps)" step val_loss 1 "validation loss" \
+  gpt-gpu-layernorm:layernorm gpt-gpu-rmsnorm:rmsnorm gpt-gpu-none:none gpt-gpu-dyt:"dyt alpha0 4" \
+  gpt-gpu-dyt-alpha1:"dyt alpha0 1" gpt-gpu-dyt-unscaled:"dyt alpha0 4, no embedding scalar" \
+  gpt-gpu-dyt-alpha1-unscaled:"dyt alpha0 1, no embedding scalar"
+plot_runs gpu-vit.png "ViT on an H100 (--gpu-config, 20 epochs): test accuracy" epoch test_accuracy 1 "test accuracy" \
+  vit-gpu-layernorm:layernorm vit-gpu-dyt-alpha0.5:"dyt alpha0 0.5"

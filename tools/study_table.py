@@ -1,25 +1,30 @@
 #!/usr/bin/env python3
 """Prints the study's tables (markdown) from the runs of tools/study.sh.
 
-usage: tools/study_table.py [STUDY_DIR]   (default runs/study)
-Each run folder holds log.jsonl (one JSON object per step) and output.txt (the program's output,
-whose 'final:' line says the run finished). Python's standard library only.
+usage: tools/study_table.py [STUDY_DIR]   (default runs/study; the archived runs: docs/results/logs)
+Each run folder holds log.jsonl (one JSON object per step; or log.jsonl.gz) and output.txt (the
+program's output; or final.txt, its last line), whose 'final:' line says the run finished. Python's
+standard library only.
 """
+import gzip
 import json
 import pathlib
 import sys
 
 
 def read_log(folder):
-    path = folder / "log.jsonl"
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    for path, opener in [(folder / "log.jsonl", open), (folder / "log.jsonl.gz", gzip.open)]:
+        if path.exists():
+            with opener(path, "rt") as f:
+                return [json.loads(line) for line in f if line.strip()]
+    return []
 
 
 def finished(folder):
-    out = folder / "output.txt"
-    return out.exists() and any(line.startswith("final:") for line in out.read_text().splitlines())
+    for out in [folder / "output.txt", folder / "final.txt"]:
+        if out.exists() and any(line.startswith("final:") for line in out.read_text().replace("\r", "\n").splitlines()):
+            return True
+    return False
 
 
 def last_with(rows, key):
