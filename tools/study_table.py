@@ -22,7 +22,10 @@ def read_log(folder):
 
 def finished(folder):
     for out in [folder / "output.txt", folder / "final.txt"]:
-        if out.exists() and any(line.startswith("final:") for line in out.read_text().replace("\r", "\n").splitlines()):
+        if not out.exists():
+            continue
+        lines = out.read_text(errors="replace").replace("\r", "\n").splitlines()  # samples may not be UTF-8
+        if any(line.startswith("final:") for line in lines):
             return True
     return False
 
