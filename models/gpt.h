@@ -28,6 +28,9 @@ class GPT : public nn::Module {
   Tensor loss(const Tensor& idx, const Tensor& targets);
   const GPTConfig& config() const { return config_; }
   Generator& generator() { return generator_; }  // drew the initial weights; draws the dropout masks
+  // The blocks and the final norm, for the study's look at the norms' inputs (as in ViT).
+  const std::vector<std::shared_ptr<nn::Block>>& blocks() const { return blocks_; }
+  std::shared_ptr<nn::UnaryModule>& final_norm() { return final_norm_; }
 
  private:
   GPTConfig config_;

@@ -1,10 +1,14 @@
-// The study's look inside trained ViTs (the paper's Figures 2-4 and 8 at our scale): runs test
-// images through each checkpoint with every norm wrapped to record its input, then writes for
-// each norm layer
+// The study's look inside trained models (the paper's Figures 2-4 and 8 at our scale): runs test
+// images (a ViT checkpoint of train-vit) or validation text (a GPT checkpoint of train-gpt) through
+// each checkpoint with every norm wrapped to record its input, then writes for each norm layer
 //   - points (input x, output before the affine part) - LayerNorm's S-shaped, tanh-like curves;
 //   - the std of its input, 1/std, and DyT's learned alpha, which the paper finds tracks 1/std;
 //   - the best fit z = k tanh(a x) and the best line z = b x, with the share of variance each
-//     explains: how tanh-like the layer is, as a number.
+//     explains: how tanh-like the layer is, as a number;
+//   - the common part of its input: the root mean square over channels of each channel's mean over
+//     all tokens, over the root mean square of the input. 0: the tokens' vectors average out;
+//     1: every token carries the same vector. LayerNorm subtracts each token's mean; DyT passes a
+//     common part through its tanh as it is.
 // Files: <out>/<name>.points.dat (one gnuplot index per layer: channel, x, z) and
 // <out>/<name>.layers.dat (one row per layer); a markdown table goes to stdout.
 // tools/plot_norms.sh draws the pictures from them.
@@ -20,9 +24,12 @@
 #include "core/error.h"
 #include "core/ops/ops.h"
 #include "nn/norms.h"
+#include "tools/common/common_part.h"
+#include "tools/common/gpt_checkpoint.h"
 #include "tools/common/tanh_fit.h"
 #include "tools/common/vit_checkpoint.h"
 #include "tools/data/fashion_mnist.h"
+#include "tools/data/text_dataset.h"
 
 using namespace dytgrad;
 
@@ -54,63 +61,102 @@ struct Layer {
   RecordedNorm* recorded;
 };
 
+// Wraps every norm of a model (blocks' norms, then the final one) to record its input.
+std::vector<Layer> wrap_norms(const std::vector<std::shared_ptr<nn::Block>>& blocks, std::shared_ptr<nn::UnaryModule>& final_norm) {
+  std::vector<Layer> layers;
+  auto wrap = [&](std::shared_ptr<nn::UnaryModule>& slot, std::string layer_name) {
+    auto recorded = std::make_shared<RecordedNorm>(slot);
+    slot = recorded;
+    layers.push_back({std::move(layer_name), recorded.get()});
+  };
+  for (size_t b = 0; b < blocks.size(); ++b) {
+    wrap(blocks[b]->norm_attention, fmt::format("block{}.attention", b));
+    wrap(blocks[b]->norm_mlp, fmt::format("block{}.mlp", b));
+  }
+  wrap(final_norm, "final");
+  return layers;
+}
+
+// A model loaded from a checkpoint with its norms wrapped, and run once on `samples` inputs.
+struct RecordedModel {
+  std::string norm, input_description;
+  int64_t step = 0;
+  std::vector<Layer> layers;
+  std::shared_ptr<void> keep_alive;  // the model
+};
+
+RecordedModel record_vit(const std::string& path, const std::string& data_dir, int64_t samples) {
+  data::LabeledImages train = data::load_fashion_mnist(data_dir, "train"), test = data::load_fashion_mnist(data_dir, "test");
+  auto statistics = data::pixel_statistics(train);
+  std::vector<int64_t> rows(static_cast<size_t>(samples));
+  std::iota(rows.begin(), rows.end(), 0);
+  Tensor x = data::image_batch(test, rows, statistics.mean, statistics.std, Device::cpu()).first;
+  auto loaded = tools::load_vit(path, Device::cpu());
+  std::shared_ptr<models::ViT> model(std::move(loaded.model));
+  RecordedModel out{model->config().block.norm, fmt::format("{} test images", samples), loaded.step,
+                    wrap_norms(model->blocks(), model->final_norm()), model};
+  NoGradGuard no_grad;
+  model->eval();
+  model->forward(x);
+  return out;
+}
+
+RecordedModel record_gpt(const std::string& path, const std::string& text_path, int64_t samples, uint64_t seed) {
+  auto loaded = tools::load_gpt(path, Device::cpu());
+  data::TextDataset text(text_path);
+  DYT_CHECK(text.vocabulary() == loaded.vocabulary, "'{}': the text in '{}' has another vocabulary ({} symbols) than the model's ({})",
+            path, text_path, text.vocab_size(), loaded.vocabulary.size());
+  std::shared_ptr<models::GPT> model(std::move(loaded.model));
+  int64_t time = model->config().block_size;
+  Generator gen(seed);
+  Tensor x = text.batch(true, samples, time, gen, Device::cpu()).first;
+  RecordedModel out{model->config().block.norm, fmt::format("{} validation windows of {} characters", samples, time),
+                    loaded.step, wrap_norms(model->blocks(), model->final_norm()), model};
+  NoGradGuard no_grad;
+  model->eval();
+  model->forward(x);
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::string> checkpoints;
-  std::string data_dir = data::kFashionMnistDir, out = "runs/norm-curves";
-  int64_t images = 256, points = 20000;
+  std::string data_dir = data::kFashionMnistDir, text_path = "/usr/share/games/fortunes", out = "runs/norm-curves";
+  int64_t images = 256, windows = 16, points = 20000;
   uint64_t seed = 1;
-  CLI::App app{"Record the inputs and outputs of every norm of trained ViTs (train-vit checkpoints): points for "
-               "the S-curve plots, input std, DyT's alpha, tanh fits"};
-  app.add_option("checkpoints", checkpoints, "train-vit checkpoints; each is named after its folder")->required();
-  app.add_option("--data", data_dir, "folder of the Fashion-MNIST IDX files")->capture_default_str();
-  app.add_option("--images", images, "test images to run through each model")->capture_default_str()->check(CLI::Range(1, 10000));
+  CLI::App app{"Record the inputs and outputs of every norm of trained ViTs and GPTs (train-vit and train-gpt "
+               "checkpoints): points for the S-curve plots, input std, DyT's alpha, tanh fits, the inputs' common part"};
+  app.add_option("checkpoints", checkpoints, "train-vit or train-gpt checkpoints; each is named after its folder")->required();
+  app.add_option("--data", data_dir, "folder of the Fashion-MNIST IDX files (ViT checkpoints)")->capture_default_str();
+  app.add_option("--text", text_path, "the GPT's training text, file or folder (GPT checkpoints)")->capture_default_str();
+  app.add_option("--images", images, "test images to run through each ViT")->capture_default_str()->check(CLI::Range(1, 10000));
+  app.add_option("--windows", windows, "validation windows (of the model's context) to run through each GPT")
+      ->capture_default_str()->check(CLI::Range(1, 4096));
   app.add_option("--points", points, "points per layer written and fitted (drawn at random)")->capture_default_str()
       ->check(CLI::Range(10, 10000000));
-  app.add_option("--seed", seed, "seed of the drawing of the points")->capture_default_str();
+  app.add_option("--seed", seed, "seed of the drawing of the points and of the GPT's windows")->capture_default_str();
   app.add_option("--out", out, "folder for the .dat files")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   try {
-    data::LabeledImages train = data::load_fashion_mnist(data_dir, "train"), test = data::load_fashion_mnist(data_dir, "test");
-    auto statistics = data::pixel_statistics(train);
-    std::vector<int64_t> rows(static_cast<size_t>(images));
-    std::iota(rows.begin(), rows.end(), 0);
-    Tensor x = data::image_batch(test, rows, statistics.mean, statistics.std, Device::cpu()).first;
     std::filesystem::create_directories(out);
-
     for (const std::string& path : checkpoints) {
       std::string name = std::filesystem::absolute(path).parent_path().filename().string();
-      auto loaded = tools::load_vit(path, Device::cpu());
-      models::ViT& model = *loaded.model;
-      std::vector<Layer> layers;
-      auto wrap = [&](std::shared_ptr<nn::UnaryModule>& slot, std::string layer_name) {
-        auto recorded = std::make_shared<RecordedNorm>(slot);
-        slot = recorded;
-        layers.push_back({std::move(layer_name), recorded.get()});
-      };
-      for (size_t b = 0; b < model.blocks().size(); ++b) {
-        wrap(model.blocks()[b]->norm_attention, fmt::format("block{}.attention", b));
-        wrap(model.blocks()[b]->norm_mlp, fmt::format("block{}.mlp", b));
-      }
-      wrap(model.final_norm(), "final");
-      {
-        NoGradGuard no_grad;
-        model.eval();
-        model.forward(x);
-      }
-
-      const std::string norm = model.config().block.norm;
+      bool is_gpt = nn::load_safetensors(path).metadata.count(tools::kGptConfig) > 0;
+      RecordedModel model = is_gpt ? record_gpt(path, text_path, windows, seed) : record_vit(path, data_dir, images);
+      const std::string& norm = model.norm;
+      std::vector<Layer>& layers = model.layers;
       std::ofstream points_file(std::filesystem::path(out) / (name + ".points.dat"));
       std::ofstream layers_file(std::filesystem::path(out) / (name + ".layers.dat"));
       DYT_CHECK(points_file && layers_file, "cannot write into '{}'", out);
-      points_file << "# " << path << ": norm " << norm << ", " << images << " test images; per layer (gnuplot index): channel x z\n";
+      points_file << "# " << path << ": norm " << norm << ", " << model.input_description
+                  << "; per layer (gnuplot index): channel x z\n";
       layers_file << "# " << path << ": norm " << norm << "\n# index name input_std inverse_std alpha tanh_a tanh_k r2_tanh "
-                  << "line_slope r2_line\n";
-      fmt::print("\n{} ({} norm, step {}): {} test images\n\n", name, norm, loaded.step, images);
-      fmt::print("| layer | input std | 1/std | alpha | fit k tanh(a x): a | k | R^2 | fit b x: R^2 |\n");
-      fmt::print("|---|---|---|---|---|---|---|---|\n");
+                  << "line_slope r2_line common_part\n";
+      fmt::print("\n{} ({} norm, step {}): {}\n\n", name, norm, model.step, model.input_description);
+      fmt::print("| layer | input std | 1/std | alpha | fit k tanh(a x): a | k | R^2 | fit b x: R^2 | common part |\n");
+      fmt::print("|---|---|---|---|---|---|---|---|---|\n");
       std::mt19937_64 draw(seed);
       for (size_t i = 0; i < layers.size(); ++i) {
         const Tensor& input = layers[i].recorded->input;
@@ -132,10 +178,11 @@ int main(int argc, char** argv) {
         auto* as_dyt = dynamic_cast<const nn::DyT*>(layers[i].recorded->norm.get());
         double alpha = as_dyt ? as_dyt->alpha.item() : NAN;
         tools::TanhFit f = tools::fit_tanh(px, pz);
-        layers_file << fmt::format("{} {} {:.6g} {:.6g} {:.6g} {:.6g} {:.6g} {:.6g} {:.6g} {:.6g}\n", i, layers[i].name, std,
-                                   1 / std, alpha, f.a, f.k, f.r2_tanh, f.slope, f.r2_line);
-        fmt::print("| {} | {:.3f} | {:.3f} | {} | {:.3f} | {:.3f} | {:.4f} | {:.4f} |\n", layers[i].name, std, 1 / std,
-                   as_dyt ? fmt::format("{:.3f}", alpha) : "-", f.a, f.k, f.r2_tanh, f.r2_line);
+        double common = tools::common_part(in, channels);
+        layers_file << fmt::format("{} {} {:.6g} {:.6g} {:.6g} {:.6g} {:.6g} {:.6g} {:.6g} {:.6g} {:.6g}\n", i, layers[i].name,
+                                   std, 1 / std, alpha, f.a, f.k, f.r2_tanh, f.slope, f.r2_line, common);
+        fmt::print("| {} | {:.3f} | {:.3f} | {} | {:.3f} | {:.3f} | {:.4f} | {:.4f} | {:.3f} |\n", layers[i].name, std, 1 / std,
+                   as_dyt ? fmt::format("{:.3f}", alpha) : "-", f.a, f.k, f.r2_tanh, f.r2_line, common);
       }
       DYT_CHECK(points_file.good() && layers_file.good(), "writing into '{}' failed", out);
     }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The study's pipeline end to end on two tiny GPT runs: train-gpt -> tools/archive_runs.sh ->
-# tools/study_table.py reading the archive (gzip logs, final.txt). CTest checks the printed table.
+# tools/study_table.py reading the archive (gzip logs, final.txt) -> norm-curves on the checkpoints.
+# Fails (exit status) unless the table has the finished DyT run and norm-curves a row for the final norm.
 # usage: tests/tools/study_pipeline.sh BUILD_DIR WORK_DIR
 set -euo pipefail
 build=$1 work=$2
@@ -14,4 +15,9 @@ for norm in dyt layernorm; do
 done
 bash "$root/tools/archive_runs.sh" "$work/archive" "$work/runs/gpt-dyt" "$work/runs/gpt-layernorm"
 grep -q '^final: validation loss' "$work/archive/gpt-dyt/final.txt"
-python3 "$root/tools/study_table.py" "$work/archive"
+python3 "$root/tools/study_table.py" "$work/archive" | tee "$work/table.md"
+grep -Eq '^\| dyt \| 4 \| [0-9.]+ \| [-+][0-9.]+% \|.*\| yes \|$' "$work/table.md"
+# The look inside a GPT: norm-curves on the two tiny checkpoints prints a row per norm layer.
+"$build/norm-curves" "$work/runs/gpt-dyt/checkpoint.safetensors" "$work/runs/gpt-layernorm/checkpoint.safetensors" \
+  --windows 2 --points 200 --out "$work/norm-curves" | tee "$work/norm-curves.md"
+[ "$(grep -Ec '^\| final \| [0-9.]+ \|' "$work/norm-curves.md")" = 2 ]
