@@ -5,6 +5,8 @@
 //   - the std of its input, 1/std, and DyT's learned alpha, which the paper finds tracks 1/std;
 //   - the best fit z = k tanh(a x) and the best line z = b x, with the share of variance each
 //     explains: how tanh-like the layer is, as a number;
+//   - for DyT, the share of its inputs in tanh's flat ends (|tanh(alpha x)| > 0.96, |alpha x| > 2),
+//     where the gradient through it is under 8% of its value at 0;
 //   - the common part of its input: the root mean square over channels of each channel's mean over
 //     all tokens, over the root mean square of the input. 0: the tokens' vectors average out;
 //     1: every token carries the same vector. LayerNorm subtracts each token's mean; DyT passes a
@@ -153,10 +155,10 @@ int main(int argc, char** argv) {
       points_file << "# " << path << ": norm " << norm << ", " << model.input_description
                   << "; per layer (gnuplot index): channel x z\n";
       layers_file << "# " << path << ": norm " << norm << "\n# index name input_std inverse_std alpha tanh_a tanh_k r2_tanh "
-                  << "line_slope r2_line common_part\n";
+                  << "line_slope r2_line common_part saturated\n";
       fmt::print("\n{} ({} norm, step {}): {}\n\n", name, norm, model.step, model.input_description);
-      fmt::print("| layer | input std | 1/std | alpha | fit k tanh(a x): a | k | R^2 | fit b x: R^2 | common part |\n");
-      fmt::print("|---|---|---|---|---|---|---|---|---|\n");
+      fmt::print("| layer | input std | 1/std | alpha | fit k tanh(a x): a | k | R^2 | fit b x: R^2 | common part | saturated |\n");
+      fmt::print("|---|---|---|---|---|---|---|---|---|---|\n");
       std::mt19937_64 draw(seed);
       for (size_t i = 0; i < layers.size(); ++i) {
         const Tensor& input = layers[i].recorded->input;
@@ -179,10 +181,17 @@ int main(int argc, char** argv) {
         double alpha = as_dyt ? as_dyt->alpha.item() : NAN;
         tools::TanhFit f = tools::fit_tanh(px, pz);
         double common = tools::common_part(in, channels);
-        layers_file << fmt::format("{} {} {:.6g} {:.6g} {:.6g} {:.6g} {:.6g} {:.6g} {:.6g} {:.6g} {:.6g}\n", i, layers[i].name,
-                                   std, 1 / std, alpha, f.a, f.k, f.r2_tanh, f.slope, f.r2_line, common);
-        fmt::print("| {} | {:.3f} | {:.3f} | {} | {:.3f} | {:.3f} | {:.4f} | {:.4f} | {:.3f} |\n", layers[i].name, std, 1 / std,
-                   as_dyt ? fmt::format("{:.3f}", alpha) : "-", f.a, f.k, f.r2_tanh, f.r2_line, common);
+        double saturated = NAN;
+        if (as_dyt) {
+          int64_t flat = 0;
+          for (float z : normalized) flat += std::abs(z) > 0.96f;
+          saturated = double(flat) / double(normalized.size());
+        }
+        layers_file << fmt::format("{} {} {:.6g} {:.6g} {:.6g} {:.6g} {:.6g} {:.6g} {:.6g} {:.6g} {:.6g} {:.6g}\n", i,
+                                   layers[i].name, std, 1 / std, alpha, f.a, f.k, f.r2_tanh, f.slope, f.r2_line, common, saturated);
+        fmt::print("| {} | {:.3f} | {:.3f} | {} | {:.3f} | {:.3f} | {:.4f} | {:.4f} | {:.3f} | {} |\n", layers[i].name, std,
+                   1 / std, as_dyt ? fmt::format("{:.3f}", alpha) : "-", f.a, f.k, f.r2_tanh, f.r2_line, common,
+                   as_dyt ? fmt::format("{:.1f}%", 100 * saturated) : "-");
       }
       DYT_CHECK(points_file.good() && layers_file.good(), "writing into '{}' failed", out);
     }
