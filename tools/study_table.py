@@ -95,6 +95,12 @@ def main():
                                         for a in ["0.1", "0.5", "1", "2", "4", "8"]], "vit-layernorm"),
         (vit_table, "ViT, longer", [("layernorm", "vit-long-layernorm"), ("dyt", "vit-long-dyt")],
          "vit-long-layernorm"),
+        # The README's default GPT (build/train-gpt with no flags but these), 600 steps on the CPU.
+        (gpt_table, "GPT, the CPU default (600 steps)",
+         [("dyt (default: alpha0 4, lr 2e-3)", "gpt-default-dyt"), ("dyt, lr 1e-3", "gpt-default-dyt-lr1e-3"),
+          ("dyt, lr 5e-4", "gpt-default-dyt-lr5e-4"), ("dyt, alpha0 0.5", "gpt-default-dyt-alpha0.5"),
+          ("dyt, alpha0 0.25", "gpt-default-dyt-alpha0.25"), ("layernorm", "gpt-default-layernorm")],
+         "gpt-default-layernorm"),
         # tools/gpu_study_session.sh
         (gpt_table, "GPT on a GPU (--gpu-config)", [(n, f"gpt-gpu-{n}") for n in norms], "gpt-gpu-layernorm"),
         (gpt_table, "GPT on a GPU, untied head", [(n, f"gpt-gpu-{n}-untied") for n in norms], "gpt-gpu-layernorm-untied"),
