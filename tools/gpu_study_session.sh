@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # The study's GPU runs (issue 4's larger configs), in one call on the GPU machine:
 #   BIN=.gpu OUT=/tmp/study bash tools/gpu_study_session.sh [RUN...]
-# RUN is gpt-gpu-<norm>[-alpha<a>][-unscaled][-untied] (train-gpt --gpu-config; -unscaled: no
-# learnable scalar on the embeddings; -untied: a separate output matrix) or vit-gpu-<norm>[-alpha<a>] (train-vit --gpu-config); default: all four
-# norms of the GPT and the ViT with LayerNorm and DyT. The runs go one after another (five at once on
-# an H100 each ran at a fifth of the speed: nothing gained); whatever is still running when BUDGET_S
-# seconds have passed since the start is stopped with SIGINT (it saves a checkpoint; its log says how
-# far it got) and the runs after it are skipped. $BIN holds the binaries, fortunes/ and fashion-mnist/ (the GPU machine has neither
-# Debian package). Each run's log.jsonl and output.txt land in $OUT/<run>/ (checkpoints stay in
-# $WORK); the tables of tools/study_table.py are printed last.
+# RUN names a run:
+#   gpt-gpu-<norm>[-alpha<a>][-unscaled][-untied]  train-gpt --gpu-config (-unscaled: no learnable
+#                                                  scalar on the embeddings; -untied: an output matrix)
+#   vit-gpu-<norm>[-alpha<a>]                      train-vit --gpu-config
+# Default: the GPT with all four norms, the ViT with LayerNorm and DyT. The runs go one after
+# another (five at once on an H100 each ran at a fifth of the speed: nothing gained); whatever is
+# still running BUDGET_S seconds after the start is stopped with SIGINT (it saves a checkpoint; its
+# log says how far it got) and the runs after it are skipped. $BIN holds the binaries, fortunes/
+# and fashion-mnist/ (tools/build_for_gpu.sh; the GPU machine has neither Debian package). Each
+# run's command.txt, output.txt and log.jsonl land in $OUT/<run>/ (checkpoints stay in $WORK); the
+# tables of tools/study_table.py are printed last. The device tool brings back only a few files:
+# tar $OUT into one. Back here: tools/archive_runs.sh docs/results/logs <the runs>.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-.gpu}

@@ -124,7 +124,7 @@ RecordedModel record_gpt(const std::string& path, const std::string& text_path, 
 
 int main(int argc, char** argv) {
   std::vector<std::string> checkpoints;
-  std::string data_dir = data::kFashionMnistDir, text_path = "/usr/share/games/fortunes", out = "runs/norm-curves";
+  std::string data_dir = data::kFashionMnistDir, text_path = data::kFortunesDir, out = "runs/norm-curves";
   int64_t images = 256, windows = 16, points = 20000;
   uint64_t seed = 1;
   CLI::App app{"Record the inputs and outputs of every norm of trained ViTs and GPTs (train-vit and train-gpt "

@@ -13,6 +13,9 @@
 
 namespace dytgrad::data {
 
+// Where Debian's `fortunes` package puts the English fortunes: the default corpus.
+inline const std::string kFortunesDir = "/usr/share/games/fortunes";
+
 class TextDataset {
  public:
   TextDataset(const std::string& path, double validation_fraction = 0.1);
