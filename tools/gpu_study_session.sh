@@ -21,6 +21,7 @@ WORK=${WORK:-/tmp/study-work}
 BUDGET_S=${BUDGET_S:-540}
 VIT_EPOCHS=${VIT_EPOCHS:-20}
 GPT_STEPS=${GPT_STEPS:-2000}
+GPT_LR=${GPT_LR:-2e-3}  # every norm at the same learning rate (train-gpt's own default is lower for DyT)
 export LD_LIBRARY_PATH=/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
 # tools/build_for_gpu.sh ships the binaries compressed.
 [ -f "$BIN/binaries.tar.xz" ] && tar -xJf "$BIN/binaries.tar.xz" -C "$BIN"
@@ -38,7 +39,7 @@ command_of() {
   [[ $name == *-unscaled* ]] && unscaled="--no-scale-embeddings"
   [[ $name == *-untied* ]] && untied="--untied-head"
   case $name in
-    gpt-gpu-*) echo "$BIN/train-gpt --gpu-config --steps $GPT_STEPS --norm $norm $alpha $unscaled $untied --data $BIN/fortunes" ;;
+    gpt-gpu-*) echo "$BIN/train-gpt --gpu-config --steps $GPT_STEPS --lr $GPT_LR --norm $norm $alpha $unscaled $untied --data $BIN/fortunes" ;;
     vit-gpu-*) echo "$BIN/train-vit --gpu-config --epochs $VIT_EPOCHS --norm $norm $alpha --data $BIN/fashion-mnist" ;;
     *) echo "unknown run '$name' (expected gpt-gpu-<norm>[-alpha<a>][-unscaled][-untied] or vit-gpu-<norm>[-alpha<a>])" >&2; return 1 ;;
   esac

@@ -8,7 +8,8 @@
 #   tools/study.sh long    ViT with LayerNorm and with DyT (alpha0 LONG_ALPHA0) for LONG_EPOCHS
 #   tools/study.sh all     all of them
 # Environment: STUDY_DIR (default runs/study), BUILD_DIR (default build), VIT_EPOCHS (default 3),
-# GPT_STEPS (default 400), LONG_EPOCHS (default 10), LONG_ALPHA0 (default 2), SEED (default 1);
+# GPT_STEPS (default 400), GPT_LR (default 2e-3, for every norm), LONG_EPOCHS (default 10),
+# LONG_ALPHA0 (default 2), SEED (default 1);
 # further arguments go to every training command.
 # Each run writes STUDY_DIR/<name>/{log.jsonl,checkpoint.safetensors,output.txt}; a run whose
 # output.txt has its final line is skipped, and an interrupted run resumes from its last checkpoint,
@@ -20,6 +21,8 @@ what=${1:-}
 case "$what" in vit|gpt|alpha|gpt-dyt|long|all) shift ;; *) sed -n '2,15p' "$0" >&2; exit 2 ;; esac
 dir=${STUDY_DIR:-runs/study}
 build=${BUILD_DIR:-build}
+# Every norm at the same learning rate (train-gpt's own default is lower for DyT).
+gpt_lr=${GPT_LR:-2e-3}
 seed=${SEED:-1}
 
 run() {  # run NAME PROGRAM ARGS...
@@ -50,14 +53,14 @@ if [ "$what" = alpha ] || [ "$what" = all ]; then
 fi
 if [ "$what" = gpt ] || [ "$what" = all ]; then
   for norm in dyt layernorm rmsnorm none; do
-    run "gpt-$norm" train-gpt --norm "$norm" --steps "${GPT_STEPS:-400}" "$@"
+    run "gpt-$norm" train-gpt --norm "$norm" --steps "${GPT_STEPS:-400}" --lr "$gpt_lr" "$@"
   done
 fi
 if [ "$what" = gpt-dyt ] || [ "$what" = all ]; then
   for alpha in 1 2 8; do
-    run "gpt-dyt-alpha$alpha" train-gpt --norm dyt --alpha0 "$alpha" --steps "${GPT_STEPS:-400}" "$@"
+    run "gpt-dyt-alpha$alpha" train-gpt --norm dyt --alpha0 "$alpha" --steps "${GPT_STEPS:-400}" --lr "$gpt_lr" "$@"
   done
-  run "gpt-dyt-unscaled" train-gpt --norm dyt --no-scale-embeddings --steps "${GPT_STEPS:-400}" "$@"
+  run "gpt-dyt-unscaled" train-gpt --norm dyt --no-scale-embeddings --steps "${GPT_STEPS:-400}" --lr "$gpt_lr" "$@"
 fi
 if [ "$what" = long ] || [ "$what" = all ]; then
   run "vit-long-layernorm" train-vit --norm layernorm --epochs "${LONG_EPOCHS:-10}" "$@"

@@ -97,9 +97,10 @@ def main():
          "vit-long-layernorm"),
         # The README's default GPT (build/train-gpt with no flags but these), 600 steps on the CPU.
         (gpt_table, "GPT, the CPU default (600 steps)",
-         [("dyt (default: alpha0 4, lr 2e-3)", "gpt-default-dyt"), ("dyt, lr 1e-3", "gpt-default-dyt-lr1e-3"),
+         [("dyt, lr 2e-3 (the earlier default)", "gpt-default-dyt"), ("dyt, lr 1e-3 (the default now)", "gpt-default-dyt-lr1e-3"),
           ("dyt, lr 5e-4", "gpt-default-dyt-lr5e-4"), ("dyt, alpha0 0.5", "gpt-default-dyt-alpha0.5"),
-          ("dyt, alpha0 0.25", "gpt-default-dyt-alpha0.25"), ("layernorm", "gpt-default-layernorm")],
+          ("dyt, alpha0 0.25", "gpt-default-dyt-alpha0.25"), ("dyt, lr 1e-3, seed 2", "gpt-default-dyt-lr1e-3-seed2"),
+          ("layernorm", "gpt-default-layernorm"), ("layernorm, lr 1e-3", "gpt-default-layernorm-lr1e-3")],
          "gpt-default-layernorm"),
         # tools/gpu_study_session.sh
         (gpt_table, "GPT on a GPU (--gpu-config)", [(n, f"gpt-gpu-{n}") for n in norms], "gpt-gpu-layernorm"),
