@@ -61,14 +61,8 @@ void load_checkpoint(const SafeTensors& file, Module& model, AdamW* optimizer, T
     DYT_CHECK(optimizer_state || expected.count(name), "load_checkpoint: '{}' holds a tensor '{}' that the model "
               "does not have: a checkpoint of another model?", file.path, name);
   }
-  auto metadata_entry = [&](const std::string& key) {
-    auto it = file.metadata.find(key);
-    DYT_CHECK(it != file.metadata.end(), "load_checkpoint: '{}' lacks the metadata '{}': not a dytgrad checkpoint",
-              file.path, key);
-    return it->second;
-  };
-  int64_t step = std::stoll(metadata_entry(kStep));
-  nlohmann::json generators = nlohmann::json::parse(metadata_entry(kGenerators));
+  int64_t step = std::stoll(metadata_entry(file, kStep, "a dytgrad checkpoint"));
+  nlohmann::json generators = nlohmann::json::parse(metadata_entry(file, kGenerators, "a dytgrad checkpoint"));
   for (const auto& [name, gen] : state.generators)
     DYT_CHECK(generators.contains(name), "load_checkpoint: '{}' has no state for the generator '{}'", file.path, name);
 
@@ -89,6 +83,18 @@ void load_checkpoint(const SafeTensors& file, Module& model, AdamW* optimizer, T
   }
   state.step = step;
   state.metadata = file.metadata;
+}
+
+int64_t load_weights(const SafeTensors& file, Module& model) {
+  TrainingState state;
+  load_checkpoint(file, model, nullptr, state);
+  return state.step;
+}
+
+const std::string& metadata_entry(const SafeTensors& file, const std::string& key, const std::string& what) {
+  auto it = file.metadata.find(key);
+  DYT_CHECK(it != file.metadata.end(), "'{}' is not {} (it has no '{}' metadata)", file.path, what, key);
+  return it->second;
 }
 
 }  // namespace dytgrad::nn

@@ -34,4 +34,12 @@ void save_checkpoint(const std::string& path, const Module& model, AdamW* optimi
 // naming it, and nothing is changed unless the whole file fits.
 void load_checkpoint(const SafeTensors& file, Module& model, AdamW* optimizer, TrainingState& state);
 
+// The weights alone, for a model that is used rather than trained further; returns the step they
+// were saved at.
+int64_t load_weights(const SafeTensors& file, Module& model);
+
+// The metadata entry `key`, or an error naming the file and what it is not (`what`, e.g. "a GPT
+// checkpoint of train-gpt").
+const std::string& metadata_entry(const SafeTensors& file, const std::string& key, const std::string& what);
+
 }  // namespace dytgrad::nn

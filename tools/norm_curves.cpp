@@ -20,11 +20,13 @@
 #include <filesystem>
 #include <fstream>
 #include <numeric>
+#include <optional>
 #include <random>
 
 #include "core/autograd/grad_mode.h"
 #include "core/error.h"
 #include "core/ops/ops.h"
+#include "nn/checkpoint.h"
 #include "nn/norms.h"
 #include "tools/common/common_part.h"
 #include "tools/common/gpt_checkpoint.h"
@@ -87,27 +89,30 @@ struct RecordedModel {
   std::shared_ptr<void> keep_alive;  // the model
 };
 
-RecordedModel record_vit(const std::string& path, const std::string& data_dir, int64_t samples) {
+// The first `samples` test images, standardised with the training set's statistics.
+Tensor test_images(const std::string& data_dir, int64_t samples) {
   data::LabeledImages train = data::load_fashion_mnist(data_dir, "train"), test = data::load_fashion_mnist(data_dir, "test");
   auto statistics = data::pixel_statistics(train);
   std::vector<int64_t> rows(static_cast<size_t>(samples));
   std::iota(rows.begin(), rows.end(), 0);
-  Tensor x = data::image_batch(test, rows, statistics.mean, statistics.std, Device::cpu()).first;
-  auto loaded = tools::load_vit(path, Device::cpu());
+  return data::image_batch(test, rows, statistics.mean, statistics.std, Device::cpu()).first;
+}
+
+RecordedModel record_vit(const nn::SafeTensors& file, const Tensor& images) {
+  auto loaded = tools::load_vit(file, Device::cpu());
   std::shared_ptr<models::ViT> model(std::move(loaded.model));
-  RecordedModel out{model->config().block.norm, fmt::format("{} test images", samples), loaded.step,
+  RecordedModel out{model->config().block.norm, fmt::format("{} test images", images.size(0)), loaded.step,
                     wrap_norms(model->blocks(), model->final_norm()), model};
   NoGradGuard no_grad;
   model->eval();
-  model->forward(x);
+  model->forward(images);
   return out;
 }
 
-RecordedModel record_gpt(const std::string& path, const std::string& text_path, int64_t samples, uint64_t seed) {
-  auto loaded = tools::load_gpt(path, Device::cpu());
-  data::TextDataset text(text_path);
-  DYT_CHECK(text.vocabulary() == loaded.vocabulary, "'{}': the text in '{}' has another vocabulary ({} symbols) than the model's ({})",
-            path, text_path, text.vocab_size(), loaded.vocabulary.size());
+RecordedModel record_gpt(const nn::SafeTensors& file, const data::TextDataset& text, int64_t samples, uint64_t seed) {
+  auto loaded = tools::load_gpt(file, Device::cpu());
+  DYT_CHECK(text.vocabulary() == loaded.vocabulary, "'{}': the text {} has another vocabulary ({} symbols) than the model's ({})",
+            file.path, text.description(), text.vocab_size(), loaded.vocabulary.size());
   std::shared_ptr<models::GPT> model(std::move(loaded.model));
   int64_t time = model->config().block_size;
   Generator gen(seed);
@@ -143,10 +148,19 @@ int main(int argc, char** argv) {
 
   try {
     std::filesystem::create_directories(out);
+    std::optional<Tensor> vit_input;        // made for the first ViT
+    std::optional<data::TextDataset> text;  // read for the first GPT
     for (const std::string& path : checkpoints) {
       std::string name = std::filesystem::absolute(path).parent_path().filename().string();
-      bool is_gpt = nn::load_safetensors(path).metadata.count(tools::kGptConfig) > 0;
-      RecordedModel model = is_gpt ? record_gpt(path, text_path, windows, seed) : record_vit(path, data_dir, images);
+      nn::SafeTensors file = nn::load_safetensors(path);
+      RecordedModel model;
+      if (file.metadata.count(tools::kGptConfig)) {
+        if (!text) text.emplace(text_path);
+        model = record_gpt(file, *text, windows, seed);
+      } else {
+        if (!vit_input) vit_input = test_images(data_dir, images);
+        model = record_vit(file, *vit_input);
+      }
       const std::string& norm = model.norm;
       std::vector<Layer>& layers = model.layers;
       std::ofstream points_file(std::filesystem::path(out) / (name + ".points.dat"));

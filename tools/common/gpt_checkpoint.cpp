@@ -12,9 +12,7 @@ std::map<std::string, std::string> gpt_metadata(const models::GPTConfig& config,
 
 namespace {
 const std::string& metadata(const nn::SafeTensors& file, const std::string& key) {
-  auto it = file.metadata.find(key);
-  DYT_CHECK(it != file.metadata.end(), "'{}' is not a GPT checkpoint of train-gpt (no '{}' metadata)", file.path, key);
-  return it->second;
+  return nn::metadata_entry(file, key, "a GPT checkpoint of train-gpt");
 }
 }  // namespace
 
@@ -22,19 +20,18 @@ data::CharVocabulary gpt_vocabulary(const nn::SafeTensors& file) {
   return data::CharVocabulary(nlohmann::json::parse(metadata(file, kGptVocabulary)).get<std::vector<unsigned char>>());
 }
 
-LoadedGPT load_gpt(const std::string& path, Device device) {
-  nn::SafeTensors file = nn::load_safetensors(path);
+LoadedGPT load_gpt(const nn::SafeTensors& file, Device device) {
   LoadedGPT out;
   auto config = nlohmann::json::parse(metadata(file, kGptConfig)).get<models::GPTConfig>();
   out.vocabulary = gpt_vocabulary(file);
-  DYT_CHECK(out.vocabulary.size() == config.vocab, "'{}': the vocabulary has {} symbols, the model {}", path,
+  DYT_CHECK(out.vocabulary.size() == config.vocab, "'{}': the vocabulary has {} symbols, the model {}", file.path,
             out.vocabulary.size(), config.vocab);
   out.model = std::make_unique<models::GPT>(config, 0);
   out.model->to(device);
-  nn::TrainingState state;
-  nn::load_checkpoint(file, *out.model, nullptr, state);
-  out.step = state.step;
+  out.step = nn::load_weights(file, *out.model);
   return out;
 }
+
+LoadedGPT load_gpt(const std::string& path, Device device) { return load_gpt(nn::load_safetensors(path), device); }
 
 }  // namespace dytgrad::tools

@@ -27,6 +27,7 @@ struct LoadedGPT {
 data::CharVocabulary gpt_vocabulary(const nn::SafeTensors& file);
 
 // Builds the model described by the checkpoint and loads its weights (no optimiser) onto `device`.
+LoadedGPT load_gpt(const nn::SafeTensors& file, Device device);
 LoadedGPT load_gpt(const std::string& path, Device device);
 
 }  // namespace dytgrad::tools

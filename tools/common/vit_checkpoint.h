@@ -6,6 +6,7 @@
 #include <string>
 
 #include "models/vit.h"
+#include "nn/safetensors.h"
 
 namespace dytgrad::tools {
 
@@ -17,6 +18,7 @@ struct LoadedViT {
 };
 
 // Builds the model described by the checkpoint and loads its weights (no optimiser) onto `device`.
+LoadedViT load_vit(const nn::SafeTensors& file, Device device);
 LoadedViT load_vit(const std::string& path, Device device);
 
 }  // namespace dytgrad::tools
