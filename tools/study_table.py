@@ -6,12 +6,14 @@ Each run folder holds log.jsonl (one JSON object per step; or log.jsonl.gz) and 
 program's output; or final.txt, its last line), whose 'final:' line says the run finished. Python's
 standard library only.
 """
+import functools
 import gzip
 import json
 import pathlib
 import sys
 
 
+@functools.lru_cache(maxsize=None)  # main() asks which runs exist, then the tables read them
 def read_log(folder):
     for path, opener in [(folder / "log.jsonl", open), (folder / "log.jsonl.gz", gzip.open)]:
         if path.exists():
