@@ -17,27 +17,34 @@ using std::tanh;
 #endif
 
 // gelu, tanh approximation: 0.5 x (1 + tanh(u)), u = c (x + 0.044715 x^3), c = sqrt(2 / pi).
-template <class T> DYT_HOST_DEVICE inline T gelu_value(T x) {
+// Each formula is split at t = tanh(u), so that the CPU can compute the tanh of a whole block at
+// once (kernels/cpu/vector_math.h) and finish each element from its t.
+template <class T> DYT_HOST_DEVICE inline T gelu_inner(T x) {
   const T c = T(0.7978845608028654), a = T(0.044715);
-  T u = c * (x + a * x * x * x);
-  return T(0.5) * x * (T(1) + tanh(u));
+  return c * (x + a * x * x * x);
 }
 
-// d gelu/dx = 0.5 (1 + t) + 0.5 x (1 - t^2) u',  t = tanh(u), u' = c (1 + 3 a x^2).
-template <class T> DYT_HOST_DEVICE inline T gelu_grad_value(T x) {
+template <class T> DYT_HOST_DEVICE inline T gelu_from_tanh(T x, T t) { return T(0.5) * x * (T(1) + t); }
+
+// d gelu/dx = 0.5 (1 + t) + 0.5 x (1 - t^2) u',  u' = c (1 + 3 a x^2).
+template <class T> DYT_HOST_DEVICE inline T gelu_grad_from_tanh(T x, T t) {
   const T c = T(0.7978845608028654), a = T(0.044715);
-  T t = tanh(c * (x + a * x * x * x));
   T du = c * (T(1) + T(3) * a * x * x);
   return T(0.5) * (T(1) + t) + T(0.5) * x * (T(1) - t * t) * du;
 }
 
 // d^2 gelu/dx^2 = (1 - t^2) u' + 0.5 x (1 - t^2) (u'' - 2 t u'^2),  u'' = 6 c a x.
-template <class T> DYT_HOST_DEVICE inline T gelu_grad2_value(T x) {
+template <class T> DYT_HOST_DEVICE inline T gelu_grad2_from_tanh(T x, T t) {
   const T c = T(0.7978845608028654), a = T(0.044715);
-  T t = tanh(c * (x + a * x * x * x));
   T s = T(1) - t * t;
   T du = c * (T(1) + T(3) * a * x * x), ddu = T(6) * c * a * x;
   return s * du + T(0.5) * x * s * (ddu - T(2) * t * du * du);
+}
+
+template <class T> DYT_HOST_DEVICE inline T gelu_value(T x) { return gelu_from_tanh(x, tanh(gelu_inner(x))); }
+template <class T> DYT_HOST_DEVICE inline T gelu_grad_value(T x) { return gelu_grad_from_tanh(x, tanh(gelu_inner(x))); }
+template <class T> DYT_HOST_DEVICE inline T gelu_grad2_value(T x) {
+  return gelu_grad2_from_tanh(x, tanh(gelu_inner(x)));
 }
 
 template <class T> DYT_HOST_DEVICE inline T unary_value(UnaryOp op, T x, T scalar) {

@@ -46,6 +46,31 @@ TEST_CASE("attention gradients (fused backward) and second derivatives", "[atten
   }
 }
 
+TEST_CASE("attention over several tiles: forward and gradients match the materialised formula", "[attention]") {
+  // Lengths past the CPU kernel's 64-row tiles, not multiples of them, and more keys than queries:
+  // partial tiles, causal tiles that cross the diagonal, tiles skipped above it.
+  struct Case { int64_t tq, tk; bool causal; };
+  for (Case c : {Case{150, 150, true}, Case{150, 150, false}, Case{70, 130, false}, Case{65, 129, true}}) {
+    INFO("tq " << c.tq << " tk " << c.tk << " causal " << c.causal);
+    Tensor q = test::leaf({2, c.tq, 12}), k = test::leaf({2, c.tk, 12}), v = test::leaf({2, c.tk, 12});
+    Tensor dout = Tensor::randn({2, c.tq, 12}, DType::Float64);
+    auto grads_of = [&](const Tensor& out, const std::vector<Tensor>& in) { return grad({sum(mul(out, dout))}, in); };
+    Tensor expected = attention_reference(q, k, v, c.causal);
+    auto expected_grads = grads_of(expected, {q, k, v});
+    Tensor got = scaled_dot_product_attention(q, k, v, c.causal);
+    REQUIRE_CLOSE(got, expected, 1e-13);
+    auto got_grads = grads_of(got, {q, k, v});
+    for (int i = 0; i < 3; ++i) REQUIRE_CLOSE(got_grads[size_t(i)], expected_grads[size_t(i)], 1e-13);
+    // float32 against the float64 formula
+    auto f32 = [](const Tensor& t) { return t.detach().to(DType::Float32).requires_grad_(); };
+    Tensor q32 = f32(q), k32 = f32(k), v32 = f32(v);
+    Tensor got32 = scaled_dot_product_attention(q32, k32, v32, c.causal);
+    REQUIRE_CLOSE(got32, expected, 3e-6);
+    auto grads32 = grad({sum(mul(got32, dout.to(DType::Float32)))}, {q32, k32, v32});
+    for (int i = 0; i < 3; ++i) REQUIRE_CLOSE(grads32[size_t(i)], expected_grads[size_t(i)], 3e-6);
+  }
+}
+
 TEST_CASE("embedding looks up rows and scatters gradients back, repeated indices add", "[embedding][gradcheck]") {
   Tensor w = Tensor::randn({5, 3}, DType::Float64);
   Tensor idx = Tensor::from_vector<int64_t>({4, 0, 4, 2}, {2, 2});

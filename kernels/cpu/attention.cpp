@@ -1,44 +1,85 @@
-// CPU attention: the reference the fused CUDA kernel is checked against. One (head, query row) at
-// a time: scores, max, exp, sum, logsumexp, weighted sum of v. Backward recomputes each
-// probability row from the saved logsumexp:
-//   p_j = exp(s_j - lse),  dp_j = dO . v_j,  D = dO . O,  ds_j = p_j (dp_j - D)
-//   dq += scale * ds_j k_j,  dk_j += scale * ds_j q,  dv_j += p_j dO
-// Heads run in parallel; within a head the order is fixed, so results are deterministic.
+// CPU attention, tiled like the CUDA kernel (flash attention): per (batch, head), queries in tiles
+// of kTile rows against keys in tiles of kTile rows, each tile's two products through the BLAS.
+// Nothing of size tq x tk is kept: the forward saves the logsumexp of each score row, and the
+// backward recomputes each tile's probabilities from it. Causal tiles wholly above the diagonal
+// are skipped. (batch, head) pairs run in parallel, and each pair's order is fixed, so the results
+// are the same for any number of threads.
+//
+// Forward, per query tile, with a running max m and sum l per row (an online softmax):
+//   S = scale Q K_j^T                          (BLAS, tile x tile x d)
+//   m' = max(m, rowmax S),  P = exp(S - m'),  c = exp(m - m')
+//   l = c l + rowsum P,  O = c O + P V_j       (BLAS)
+//   finally O = O / l,  logsumexp = m + log l
+// Backward, D = rowsum(dO * O), per (query tile, key tile):
+//   P = exp(scale Q K_j^T - logsumexp),  dV_j += P^T dO,  dP = dO V_j^T,
+//   dS = P (dP - D),  dQ += scale dS K_j,  dK_j += scale dS^T Q          (five BLAS calls)
+// Traffic: q, k, v read once per query tile (L2-resident at these sizes), out and dq/dk/dv written
+// once; the work is 4 tq tk d FLOPs forward and 8 tq tk d backward (halved when causal, less the
+// skipped tiles).
 #include "kernels/attention.h"
 
+#include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <vector>
+
+#include "kernels/cpu/blas.h"
+#include "kernels/cpu/vector_math.h"
 
 namespace dytgrad::kernels::cpu {
 
 namespace {
-int64_t visible_keys(const AttentionShape& s, int64_t i) { return s.causal ? std::min(i + 1, s.tk) : s.tk; }
+
+constexpr int64_t kTile = 64;
+
+// Keys [0, end) that some query of the tile [q0, q0 + rows) may see; causal: key j <= query i.
+int64_t visible_end(const AttentionShape& s, int64_t q0, int64_t rows) {
+  return s.causal ? std::min(s.tk, q0 + rows) : s.tk;
+}
+
+// Sets the scores of keys above the diagonal to -inf in a tile that crosses it.
+template <class T> void mask_tile(const AttentionShape& s, int64_t q0, int64_t rows, int64_t k0, int64_t cols, T* S) {
+  if (!s.causal || k0 + cols - 1 <= q0) return;
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = std::max<int64_t>(0, q0 + i + 1 - k0); j < cols; ++j) S[i * kTile + j] = T(-INFINITY);
+}
+
 }  // namespace
 
 template <class T>
 void attention_forward(const AttentionShape& s, const T* q, const T* k, const T* v, T* out, T* logsumexp) {
+  const T scale = T(s.scale);
 #pragma omp parallel for schedule(static)
   for (int64_t h = 0; h < s.heads; ++h) {
-    std::vector<double> scores(size_t(s.tk)), acc(size_t(s.d));
+    std::vector<T> S(size_t(kTile * kTile)), acc(size_t(kTile * s.d)), m(kTile), l(kTile);
     const T *qh = q + h * s.tq * s.d, *kh = k + h * s.tk * s.d, *vh = v + h * s.tk * s.d;
-    for (int64_t i = 0; i < s.tq; ++i) {
-      int64_t n = visible_keys(s, i);
-      double m = -INFINITY, sum = 0;
-      for (int64_t j = 0; j < n; ++j) {
-        double dot = 0;
-        for (int64_t c = 0; c < s.d; ++c) dot += double(qh[i * s.d + c]) * double(kh[j * s.d + c]);
-        scores[j] = dot * s.scale;
-        m = std::max(m, scores[j]);
+    for (int64_t q0 = 0; q0 < s.tq; q0 += kTile) {
+      int64_t rows = std::min(kTile, s.tq - q0), end = visible_end(s, q0, rows);
+      std::fill(m.begin(), m.end(), T(-INFINITY));
+      std::fill(l.begin(), l.end(), T(0));
+      std::fill(acc.begin(), acc.end(), T(0));
+      for (int64_t k0 = 0; k0 < end; k0 += kTile) {
+        int64_t cols = std::min(kTile, end - k0);
+        blas::gemm(false, true, rows, cols, s.d, scale, qh + q0 * s.d, s.d, kh + k0 * s.d, s.d, T(0), S.data(), kTile);
+        mask_tile(s, q0, rows, k0, cols, S.data());
+        for (int64_t i = 0; i < rows; ++i) {
+          T* Si = S.data() + i * kTile;
+          T m_new = std::max(m[i], *std::max_element(Si, Si + cols));
+          if (m_new == T(-INFINITY)) continue;  // every key of the row masked so far: nothing to add
+          for (int64_t j = 0; j < cols; ++j) Si[j] -= m_new;
+          vector_math::exp(Si, Si, cols);
+          T row_sum = 0, correction = std::exp(m[i] - m_new);
+          for (int64_t j = 0; j < cols; ++j) row_sum += Si[j];
+          l[i] = correction * l[i] + row_sum;
+          m[i] = m_new;
+          for (int64_t c = 0; c < s.d; ++c) acc[i * s.d + c] *= correction;
+        }
+        blas::gemm(false, false, rows, s.d, cols, T(1), S.data(), kTile, vh + k0 * s.d, s.d, T(1), acc.data(), s.d);
       }
-      std::fill(acc.begin(), acc.end(), 0.0);
-      for (int64_t j = 0; j < n; ++j) {
-        double p = std::exp(scores[j] - m);
-        sum += p;
-        for (int64_t c = 0; c < s.d; ++c) acc[c] += p * double(vh[j * s.d + c]);
+      for (int64_t i = 0; i < rows; ++i) {
+        T* oi = out + (h * s.tq + q0 + i) * s.d;
+        for (int64_t c = 0; c < s.d; ++c) oi[c] = acc[i * s.d + c] / l[i];
+        logsumexp[h * s.tq + q0 + i] = m[i] + std::log(l[i]);
       }
-      for (int64_t c = 0; c < s.d; ++c) out[(h * s.tq + i) * s.d + c] = T(acc[c] / sum);
-      logsumexp[h * s.tq + i] = T(m + std::log(sum));
     }
   }
 }
@@ -46,34 +87,42 @@ void attention_forward(const AttentionShape& s, const T* q, const T* k, const T*
 template <class T>
 void attention_backward(const AttentionShape& s, const T* q, const T* k, const T* v, const T* out,
                         const T* logsumexp, const T* dout, T* dq, T* dk, T* dv) {
+  const T scale = T(s.scale);
 #pragma omp parallel for schedule(static)
   for (int64_t h = 0; h < s.heads; ++h) {
+    std::vector<T> P(size_t(kTile * kTile)), dS(size_t(kTile * kTile)), D(size_t(s.tq));
     int64_t qo = h * s.tq * s.d, ko = h * s.tk * s.d;
-    std::vector<double> dqa(size_t(s.d)), dka(size_t(s.tk * s.d), 0.0), dva(size_t(s.tk * s.d), 0.0);
+    const T *qh = q + qo, *kh = k + ko, *vh = v + ko, *gh = dout + qo, *lse = logsumexp + h * s.tq;
+    T *dqh = dq + qo, *dkh = dk + ko, *dvh = dv + ko;
+    std::fill(dqh, dqh + s.tq * s.d, T(0));
+    std::fill(dkh, dkh + s.tk * s.d, T(0));
+    std::fill(dvh, dvh + s.tk * s.d, T(0));
     for (int64_t i = 0; i < s.tq; ++i) {
-      const T *qi = q + qo + i * s.d, *oi = out + qo + i * s.d, *gi = dout + qo + i * s.d;
-      double lse = double(logsumexp[h * s.tq + i]), D = 0;
-      for (int64_t c = 0; c < s.d; ++c) D += double(gi[c]) * double(oi[c]);
-      std::fill(dqa.begin(), dqa.end(), 0.0);
-      for (int64_t j = 0; j < visible_keys(s, i); ++j) {
-        const T *kj = k + ko + j * s.d, *vj = v + ko + j * s.d;
-        double dot = 0, dp = 0;
-        for (int64_t c = 0; c < s.d; ++c) {
-          dot += double(qi[c]) * double(kj[c]);
-          dp += double(gi[c]) * double(vj[c]);
-        }
-        double p = std::exp(dot * s.scale - lse), ds = p * (dp - D) * s.scale;
-        for (int64_t c = 0; c < s.d; ++c) {
-          dqa[c] += ds * double(kj[c]);
-          dka[j * s.d + c] += ds * double(qi[c]);
-          dva[j * s.d + c] += p * double(gi[c]);
-        }
-      }
-      for (int64_t c = 0; c < s.d; ++c) dq[qo + i * s.d + c] = T(dqa[c]);
+      T sum = 0;
+      for (int64_t c = 0; c < s.d; ++c) sum += gh[i * s.d + c] * out[qo + i * s.d + c];
+      D[size_t(i)] = sum;
     }
-    for (int64_t e = 0; e < s.tk * s.d; ++e) {
-      dk[ko + e] = T(dka[e]);
-      dv[ko + e] = T(dva[e]);
+    for (int64_t q0 = 0; q0 < s.tq; q0 += kTile) {
+      int64_t rows = std::min(kTile, s.tq - q0), end = visible_end(s, q0, rows);
+      const T *qt = qh + q0 * s.d, *gt = gh + q0 * s.d;
+      for (int64_t k0 = 0; k0 < end; k0 += kTile) {
+        int64_t cols = std::min(kTile, end - k0);
+        blas::gemm(false, true, rows, cols, s.d, scale, qt, s.d, kh + k0 * s.d, s.d, T(0), P.data(), kTile);
+        mask_tile(s, q0, rows, k0, cols, P.data());
+        for (int64_t i = 0; i < rows; ++i) {
+          T* Pi = P.data() + i * kTile;
+          for (int64_t j = 0; j < cols; ++j) Pi[j] -= lse[q0 + i];
+          vector_math::exp(Pi, Pi, cols);
+        }
+        blas::gemm(true, false, cols, s.d, rows, T(1), P.data(), kTile, gt, s.d, T(1), dvh + k0 * s.d, s.d);
+        blas::gemm(false, true, rows, cols, s.d, T(1), gt, s.d, vh + k0 * s.d, s.d, T(0), dS.data(), kTile);
+        for (int64_t i = 0; i < rows; ++i)
+          for (int64_t j = 0; j < cols; ++j)
+            dS[i * kTile + j] = P[i * kTile + j] * (dS[i * kTile + j] - D[size_t(q0 + i)]);
+        blas::gemm(false, false, rows, s.d, cols, scale, dS.data(), kTile, kh + k0 * s.d, s.d, T(1), dqh + q0 * s.d,
+                   s.d);
+        blas::gemm(true, false, cols, s.d, rows, scale, dS.data(), kTile, qt, s.d, T(1), dkh + k0 * s.d, s.d);
+      }
     }
   }
 }

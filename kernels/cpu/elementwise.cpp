@@ -1,18 +1,70 @@
 // CPU elementwise kernels: one loop each, a contiguous fast path, and the strided walk of
-// ElementwiseLayout by rows otherwise (kernels/cpu/strided_rows.h).
+// ElementwiseLayout by rows otherwise (kernels/cpu/strided_rows.h). tanh, exp, log and the gelu
+// family go through vector_math (SLEEF), a block at a time.
 #include "kernels/elementwise.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/cpu/parallel.h"
 #include "kernels/cpu/strided_rows.h"
+#include "kernels/cpu/vector_math.h"
 #include "kernels/scalar_math.h"
 
 namespace dytgrad::kernels::cpu {
 
-template <class T> void unary(UnaryOp op, const T* x, T* y, int64_t n, double scalar) {
+namespace {
+
+// y = f(x) elementwise, one plain loop per f (the op is picked outside the loop).
+template <class T, class F> void map_each(const T* x, T* y, int64_t n, F f) {
   DYT_PARALLEL_FOR(n)
-  for (int64_t i = 0; i < n; ++i) y[i] = unary_value<T>(op, x[i], T(scalar));
+  for (int64_t i = 0; i < n; ++i) y[i] = f(x[i]);
+}
+
+// The transcendental ops, a block of vector_math::kBlock elements at a time:
+// block(x, y, count) fills y[0, count) from x[0, count).
+template <class T, class Block> void map_blocks(const T* x, T* y, int64_t n, Block block) {
+  int64_t blocks = (n + vector_math::kBlock - 1) / vector_math::kBlock;
+  DYT_PARALLEL_FOR(n)
+  for (int64_t b = 0; b < blocks; ++b) {
+    int64_t first = b * vector_math::kBlock;
+    block(x + first, y + first, std::min(vector_math::kBlock, n - first));
+  }
+}
+
+// The gelu family: u = gelu_inner(x) for the block, t = tanh(u) at once, then finish(x, t).
+// (GCC cannot see that the first loop fills t[0, count) before tanh reads it, and says so.)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+template <class T, class Finish> void gelu_blocks(const T* x, T* y, int64_t n, Finish finish) {
+  map_blocks(x, y, n, [finish](const T* xb, T* yb, int64_t count) {
+    T t[vector_math::kBlock];
+    for (int64_t i = 0; i < count; ++i) t[i] = gelu_inner(xb[i]);
+    vector_math::tanh(t, t, count);
+    for (int64_t i = 0; i < count; ++i) yb[i] = finish(xb[i], t[i]);
+  });
+}
+#pragma GCC diagnostic pop
+
+}  // namespace
+
+template <class T> void unary(UnaryOp op, const T* x, T* y, int64_t n, double scalar) {
+  const T s = T(scalar);
+  switch (op) {
+    case UnaryOp::Exp: return map_blocks(x, y, n, [](const T* a, T* b, int64_t k) { vector_math::exp(a, b, k); });
+    case UnaryOp::Log: return map_blocks(x, y, n, [](const T* a, T* b, int64_t k) { vector_math::log(a, b, k); });
+    case UnaryOp::Tanh: return map_blocks(x, y, n, [](const T* a, T* b, int64_t k) { vector_math::tanh(a, b, k); });
+    case UnaryOp::Gelu: return gelu_blocks(x, y, n, gelu_from_tanh<T>);
+    case UnaryOp::GeluGrad: return gelu_blocks(x, y, n, gelu_grad_from_tanh<T>);
+    case UnaryOp::GeluGrad2: return gelu_blocks(x, y, n, gelu_grad2_from_tanh<T>);
+    case UnaryOp::Neg: return map_each(x, y, n, [](T v) { return -v; });
+    case UnaryOp::Sqrt: return map_each(x, y, n, [](T v) { return std::sqrt(v); });
+    case UnaryOp::Relu: return map_each(x, y, n, [](T v) { return v > T(0) ? v : T(0); });
+    case UnaryOp::Step: return map_each(x, y, n, [](T v) { return v > T(0) ? T(1) : T(0); });
+    case UnaryOp::AddScalar: return map_each(x, y, n, [s](T v) { return v + s; });
+    case UnaryOp::MulScalar: return map_each(x, y, n, [s](T v) { return v * s; });
+    case UnaryOp::PowScalar: return map_each(x, y, n, [s](T v) { return unary_value(UnaryOp::PowScalar, v, s); });
+  }
 }
 
 // One run of a binary op: unit strides and a broadcast scalar operand get loops of their own.

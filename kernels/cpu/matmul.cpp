@@ -5,32 +5,24 @@
 #include "kernels/matmul.h"
 
 #include <algorithm>
-#include <cblas.h>
 #include <omp.h>
+
+#include "kernels/cpu/blas.h"
 
 namespace dytgrad::kernels::cpu {
 
 namespace {
-void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, const GemmShape& s, const float* a, const float* b, float* c) {
-  cblas_sgemm(CblasRowMajor, ta, tb, int(s.m), int(s.n), int(s.k), 1.0f, a, int(s.lda), b, int(s.ldb), 0.0f, c,
-              int(s.ldc));
-}
-void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, const GemmShape& s, const double* a, const double* b, double* c) {
-  cblas_dgemm(CblasRowMajor, ta, tb, int(s.m), int(s.n), int(s.k), 1.0, a, int(s.lda), b, int(s.ldb), 0.0, c,
-              int(s.ldc));
+template <class T> void gemm(const GemmShape& s, const T* a, const T* b, T* c) {
+  blas::gemm(s.transpose_a, s.transpose_b, s.m, s.n, s.k, T(1), a, s.lda, b, s.ldb, T(0), c, s.ldc);
 }
 }  // namespace
 
 template <class T> void gemm_batched(const GemmShape& s, const T* a, const T* b, T* c) {
-  static const bool single_threaded_blas = (openblas_set_num_threads(1), true);
-  (void)single_threaded_blas;
-  CBLAS_TRANSPOSE ta = s.transpose_a ? CblasTrans : CblasNoTrans;
-  CBLAS_TRANSPOSE tb = s.transpose_b ? CblasTrans : CblasNoTrans;
   int64_t threads = omp_get_max_threads(), flops = 2 * s.m * s.n * s.k;
   bool parallel = threads > 1 && flops * s.batch >= (int64_t(1) << 20);
   if (!parallel || s.batch >= threads) {
 #pragma omp parallel for if (parallel) schedule(static)
-    for (int64_t i = 0; i < s.batch; ++i) gemm(ta, tb, s, a + i * s.stride_a, b + i * s.stride_b, c + i * s.stride_c);
+    for (int64_t i = 0; i < s.batch; ++i) gemm(s, a + i * s.stride_a, b + i * s.stride_b, c + i * s.stride_c);
     return;
   }
   // Few large GEMMs: each thread computes a block of C's rows (rows r of C need rows r of op(A)).
@@ -43,7 +35,7 @@ template <class T> void gemm_batched(const GemmShape& s, const T* a, const T* b,
       GemmShape block = s;
       block.m = rows;
       const T* a_rows = a + i * s.stride_a + (s.transpose_a ? first : first * s.lda);  // A^T: rows of op(A) are columns
-      gemm(ta, tb, block, a_rows, b + i * s.stride_b, c + i * s.stride_c + first * s.ldc);
+      gemm(block, a_rows, b + i * s.stride_b, c + i * s.stride_c + first * s.ldc);
     }
   }
 }

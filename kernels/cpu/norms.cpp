@@ -1,42 +1,68 @@
 // CPU DyT, LayerNorm and RMSNorm, row by row. Parameter gradients (summed over rows) accumulate in
-// double per column; threads split the columns, so the sums are deterministic.
+// double per column.
 #include "kernels/norms.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
+#include "kernels/cpu/column_sums.h"
 #include "kernels/cpu/parallel.h"
+#include "kernels/cpu/vector_math.h"
 
 namespace dytgrad::kernels::cpu {
 
+// DyT forward: y = gamma * tanh(alpha x) + beta. Reads x, writes y (8 bytes an element in float32),
+// a block of a row at a time: scale, tanh (vector_math), affine, each a plain loop over L1.
 template <class T>
 void dyt_forward(const T* x, const T* alpha, const T* gamma, const T* beta, T* y, int64_t rows, int64_t cols) {
   const T a = *alpha;
   DYT_PARALLEL_FOR(rows * cols)
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < cols; ++c) y[r * cols + c] = gamma[c] * std::tanh(a * x[r * cols + c]) + beta[c];
+  for (int64_t r = 0; r < rows; ++r) {
+    T t[vector_math::kBlock];
+    for (int64_t c0 = 0; c0 < cols; c0 += vector_math::kBlock) {
+      int64_t n = std::min(vector_math::kBlock, cols - c0);
+      const T* xr = x + r * cols + c0;
+      T* yr = y + r * cols + c0;
+      for (int64_t i = 0; i < n; ++i) t[i] = a * xr[i];
+      vector_math::tanh(t, t, n);
+      for (int64_t i = 0; i < n; ++i) yr[i] = gamma[c0 + i] * t[i] + beta[c0 + i];
+    }
+  }
 }
 
+// DyT backward, t = tanh(alpha x), g = dy gamma (1 - t^2):
+//   dx = alpha g,  dalpha = sum x g,  dgamma = sum_rows dy t,  dbeta = sum_rows dy.
+// Reads x and dy, writes dx (12 bytes an element in float32), recomputing t. The three parameter
+// gradients are column sums (column_sums.h: fixed row blocks, so any thread count gives the same
+// bits); dalpha is summed per column first, then over the columns, so every loop vectorises.
 template <class T>
 void dyt_backward(const T* x, const T* alpha, const T* gamma, const T* dy, T* dx, T* dalpha, T* dgamma, T* dbeta,
                   int64_t rows, int64_t cols) {
   const T a = *alpha;
+  std::vector<double> sums(size_t(3 * cols));  // [dgamma | dbeta | dalpha by column]
+  column_sums(rows, 3 * cols, sums.data(), [&](int64_t first, int64_t end, double* partial) {
+    double *sg = partial, *sb = partial + cols, *sa = partial + 2 * cols;
+    T t[vector_math::kBlock];
+    for (int64_t r = first; r < end; ++r)
+      for (int64_t c0 = 0; c0 < cols; c0 += vector_math::kBlock) {
+        int64_t n = std::min(vector_math::kBlock, cols - c0), o = r * cols + c0;
+        for (int64_t i = 0; i < n; ++i) t[i] = a * x[o + i];
+        vector_math::tanh(t, t, n);
+        for (int64_t i = 0; i < n; ++i) {
+          T g = dy[o + i] * gamma[c0 + i] * (T(1) - t[i] * t[i]);
+          dx[o + i] = a * g;
+          sa[c0 + i] += double(g * x[o + i]);
+          sg[c0 + i] += double(dy[o + i] * t[i]);
+          sb[c0 + i] += double(dy[o + i]);
+        }
+      }
+  });
   double alpha_sum = 0;
-#pragma omp parallel for reduction(+ : alpha_sum) if (rows * cols > kParallelGrain) schedule(static)
   for (int64_t c = 0; c < cols; ++c) {
-    double sg = 0, sb = 0, sa = 0;
-    for (int64_t r = 0; r < rows; ++r) {
-      int64_t i = r * cols + c;
-      T t = std::tanh(a * x[i]);
-      T dt = dy[i] * gamma[c] * (T(1) - t * t);  // d/d(alpha x)
-      dx[i] = dt * a;
-      sa += double(dt) * double(x[i]);
-      sg += double(dy[i]) * double(t);
-      sb += double(dy[i]);
-    }
-    dgamma[c] = T(sg);
-    dbeta[c] = T(sb);
-    alpha_sum += sa;
+    dgamma[c] = T(sums[size_t(c)]);
+    dbeta[c] = T(sums[size_t(cols + c)]);
+    alpha_sum += sums[size_t(2 * cols + c)];
   }
   *dalpha = T(alpha_sum);
 }

@@ -1,19 +1,53 @@
 // CPU reductions over the middle dim of [outer, reduce, inner]. Sums accumulate in double.
 #include "kernels/reduce.h"
 
+#include <vector>
+
+#include "kernels/cpu/column_sums.h"
 #include "kernels/cpu/parallel.h"
 
 namespace dytgrad::kernels::cpu {
 
+namespace {
+// Sum of a contiguous run in double, four interleaved accumulators (a fixed order: deterministic).
+template <class T> double sum_run(const T* p, int64_t n) {
+  double acc[4] = {0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4)
+    for (int lane = 0; lane < 4; ++lane) acc[lane] += double(p[i + lane]);
+  for (; i < n; ++i) acc[0] += double(p[i]);
+  return (acc[0] + acc[1]) + (acc[2] + acc[3]);
+}
+
+// Adds rows [first, end) of a [rows, inner] block to acc[0, inner), row by row (unit stride).
+template <class T> void add_rows(const T* x, int64_t first, int64_t end, int64_t inner, double* acc) {
+  for (int64_t r = first; r < end; ++r)
+    for (int64_t i = 0; i < inner; ++i) acc[i] += double(x[r * inner + i]);
+}
+}  // namespace
+
+// Three shapes, each walking memory in order: sums of contiguous runs (inner == 1); one [reduce,
+// inner] slab summed over its rows by blocks of rows in parallel (outer == 1: a bias gradient);
+// else each slab by one thread. Every result is the same for any number of threads.
 template <class T> void sum_dim(const T* x, T* y, int64_t outer, int64_t reduce, int64_t inner, double scale) {
+  if (inner == 1) {
+    DYT_PARALLEL_FOR(outer * reduce)
+    for (int64_t o = 0; o < outer; ++o) y[o] = T(sum_run(x + o * reduce, reduce) * scale);
+    return;
+  }
+  if (outer == 1) {
+    std::vector<double> acc(static_cast<size_t>(inner));
+    column_sums(reduce, inner, acc.data(),
+                [&](int64_t first, int64_t end, double* partial) { add_rows(x, first, end, inner, partial); });
+    for (int64_t i = 0; i < inner; ++i) y[i] = T(acc[size_t(i)] * scale);
+    return;
+  }
   DYT_PARALLEL_FOR(outer * reduce * inner)
-  for (int64_t o = 0; o < outer; ++o)
-    for (int64_t i = 0; i < inner; ++i) {
-      double acc = 0;
-      const T* p = x + o * reduce * inner + i;
-      for (int64_t r = 0; r < reduce; ++r) acc += double(p[r * inner]);
-      y[o * inner + i] = T(acc * scale);
-    }
+  for (int64_t o = 0; o < outer; ++o) {
+    std::vector<double> acc(size_t(inner), 0.0);
+    add_rows(x + o * reduce * inner, 0, reduce, inner, acc.data());
+    for (int64_t i = 0; i < inner; ++i) y[o * inner + i] = T(acc[size_t(i)] * scale);
+  }
 }
 
 template <class T> void max_dim(const T* x, T* y, int64_t* index, int64_t outer, int64_t reduce, int64_t inner) {
