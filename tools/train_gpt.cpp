@@ -112,6 +112,8 @@ int main(int argc, char** argv) {
   app.add_option("--eval-every", t.eval_every, "steps between validation evaluations")->capture_default_str();
   app.add_option("--eval-batches", t.eval_batches, "batches per validation evaluation")->capture_default_str();
   app.add_option("--device", device_name, "cpu, cuda or auto")->capture_default_str()->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+  int threads = 0;
+  app.add_option("--threads", threads, tools::kThreadsHelp)->check(CLI::PositiveNumber);
   app.add_option("--out", out, "folder for log.jsonl and checkpoint.safetensors")->capture_default_str();
   app.add_option("--checkpoint-every", checkpoint_every, "steps between checkpoints (0: only at the end)")->capture_default_str();
   app.add_option("--resume", resume,
@@ -140,6 +142,7 @@ int main(int argc, char** argv) {
   t.model.block.alpha0_other = alpha0;
   t.model.block.alpha0_attention = alpha0_attention > 0 ? alpha0_attention : alpha0;
   Device device = tools::pick_device(device_name);
+  tools::use_threads(threads);
 
   try {
     std::optional<tools::Resume> checkpoint;
@@ -179,7 +182,7 @@ int main(int argc, char** argv) {
                    ? fmt::format(" (alpha0 {} / {}{})", t.model.block.alpha0_attention, t.model.block.alpha0_other,
                                  t.model.scale_embeddings ? ", embeddings x learnable sqrt(width)" : "")
                    : "",
-               device.str(), t.steps, t.batch, t.model.block_size, out);
+               tools::device_description(device), t.steps, t.batch, t.model.block_size, out);
     tools::Progress progress(state.step, t.steps);
     int64_t first_step = state.step;
     tools::install_stop_handler();

@@ -136,6 +136,8 @@ int main(int argc, char** argv) {
   app.add_option("--seed", t.seed, "seed of the initialisation, batch order and dropout")->capture_default_str();
   app.add_option("--eval-every", eval_every, "steps between test evaluations (0: after each epoch)")->capture_default_str();
   app.add_option("--device", device_name, "cpu, cuda or auto")->capture_default_str()->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+  int threads = 0;
+  app.add_option("--threads", threads, tools::kThreadsHelp)->check(CLI::PositiveNumber);
   app.add_option("--out", out, "folder for log.jsonl and checkpoint.safetensors")->capture_default_str();
   app.add_option("--checkpoint-every", checkpoint_every, "steps between checkpoints (0: only at the end)")->capture_default_str();
   app.add_option("--resume", resume,
@@ -159,6 +161,7 @@ int main(int argc, char** argv) {
   t.model.block.alpha0_attention = t.model.block.alpha0_other = alpha0;
   t.model.block.causal = false;
   Device device = tools::pick_device(device_name);
+  tools::use_threads(threads);
 
   try {
     std::optional<tools::Resume> checkpoint;
@@ -196,7 +199,7 @@ int main(int argc, char** argv) {
                t.data, train.size(), test.size(), t.model.image_size, t.model.image_size, mean, std,
                model.num_parameters(), t.model.block.width, t.model.block.layers, t.model.block.heads,
                t.model.patches(), t.model.patch_size, t.model.patch_size, t.model.pooling, norm,
-               norm == "dyt" ? fmt::format(" (alpha0 {})", t.model.block.alpha0_other) : "", device.str(), t.epochs,
+               norm == "dyt" ? fmt::format(" (alpha0 {})", t.model.block.alpha0_other) : "", tools::device_description(device), t.epochs,
                steps, t.batch, out);
     tools::Progress progress(state.step, steps);
     tools::install_stop_handler();

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "kernels/cpu/blas.h"
+#include "kernels/cpu/threads.h"
 #include "kernels/cpu/vector_math.h"
 
 namespace dytgrad::kernels::cpu {
@@ -48,7 +49,7 @@ template <class T> void mask_tile(const AttentionShape& s, int64_t q0, int64_t r
 template <class T>
 void attention_forward(const AttentionShape& s, const T* q, const T* k, const T* v, T* out, T* logsumexp) {
   const T scale = T(s.scale);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for num_threads(threads()) schedule(static)
   for (int64_t h = 0; h < s.heads; ++h) {
     std::vector<T> S(size_t(kTile * kTile)), acc(size_t(kTile * s.d)), m(kTile), l(kTile);
     const T *qh = q + h * s.tq * s.d, *kh = k + h * s.tk * s.d, *vh = v + h * s.tk * s.d;
@@ -88,7 +89,7 @@ template <class T>
 void attention_backward(const AttentionShape& s, const T* q, const T* k, const T* v, const T* out,
                         const T* logsumexp, const T* dout, T* dq, T* dk, T* dv) {
   const T scale = T(s.scale);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for num_threads(threads()) schedule(static)
   for (int64_t h = 0; h < s.heads; ++h) {
     std::vector<T> P(size_t(kTile * kTile)), dS(size_t(kTile * kTile)), D(size_t(s.tq));
     int64_t qo = h * s.tq * s.d, ko = h * s.tk * s.d;

@@ -141,7 +141,7 @@ template <class T> void arange(T* y, int64_t n, double start, double step) {
 
 template <class T> bool any_nonfinite(const T* x, int64_t n) {
   bool found = false;
-#pragma omp parallel for reduction(|| : found) if (n > kParallelGrain)
+#pragma omp parallel for reduction(|| : found) if (n > kParallelGrain) num_threads(threads())
   for (int64_t i = 0; i < n; ++i) found = found || !std::isfinite(x[i]);
   return found;
 }

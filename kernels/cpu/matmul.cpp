@@ -5,9 +5,8 @@
 #include "kernels/matmul.h"
 
 #include <algorithm>
-#include <omp.h>
-
 #include "kernels/cpu/blas.h"
+#include "kernels/cpu/threads.h"
 
 namespace dytgrad::kernels::cpu {
 
@@ -18,17 +17,17 @@ template <class T> void gemm(const GemmShape& s, const T* a, const T* b, T* c) {
 }  // namespace
 
 template <class T> void gemm_batched(const GemmShape& s, const T* a, const T* b, T* c) {
-  int64_t threads = omp_get_max_threads(), flops = 2 * s.m * s.n * s.k;
+  int64_t threads = cpu::threads(), flops = 2 * s.m * s.n * s.k;
   bool parallel = threads > 1 && flops * s.batch >= (int64_t(1) << 20);
   if (!parallel || s.batch >= threads) {
-#pragma omp parallel for if (parallel) schedule(static)
+#pragma omp parallel for if (parallel) num_threads(threads) schedule(static)
     for (int64_t i = 0; i < s.batch; ++i) gemm(s, a + i * s.stride_a, b + i * s.stride_b, c + i * s.stride_c);
     return;
   }
   // Few large GEMMs: each thread computes a block of C's rows (rows r of C need rows r of op(A)).
   int64_t rows_per_thread = (s.m + threads - 1) / threads;
   for (int64_t i = 0; i < s.batch; ++i) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for num_threads(threads) schedule(static)
     for (int64_t t = 0; t < threads; ++t) {
       int64_t first = t * rows_per_thread, rows = std::min(s.m, first + rows_per_thread) - first;
       if (rows <= 0) continue;

@@ -1,15 +1,28 @@
 #include "tools/common/training_run.h"
 
 #include <filesystem>
+#include <fmt/format.h>
 
 #include "core/error.h"
 #include "core/tensor.h"
+#include "kernels/cpu/threads.h"
 #include "tools/common/interrupt.h"
 
 namespace dytgrad::tools {
 
 Device pick_device(const std::string& name) {
   return name == "cuda" || (name == "auto" && cuda_is_available()) ? Device::cuda() : Device::cpu();
+}
+
+int use_threads(int requested) {
+  if (requested > 0) kernels::cpu::set_threads(requested);
+  return kernels::cpu::threads();
+}
+
+std::string device_description(Device device) {
+  if (!device.is_cpu()) return device.str();
+  int n = kernels::cpu::threads();
+  return fmt::format("{} ({} thread{})", device.str(), n, n == 1 ? "" : "s");
 }
 
 Resume read_resume(const std::string& path, const std::string& key, const std::string& program) {

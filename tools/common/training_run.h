@@ -12,6 +12,14 @@ namespace dytgrad::tools {
 // "cpu", "cuda", or "auto" (CUDA when a GPU is visible).
 Device pick_device(const std::string& name);
 
+// The --threads flag: CPU threads for the kernels when > 0, else the default of
+// kernels/cpu/threads.h (DYTGRAD_THREADS, else the CPUs this process may use). Returns the count.
+constexpr const char* kThreadsHelp = "CPU threads (default: DYTGRAD_THREADS, else every CPU this process may use)";
+int use_threads(int requested);
+
+// "cpu (2 threads)" or "cuda": how a program names where it runs.
+std::string device_description(Device device);
+
 // A checkpoint to resume from and the program's settings stored in it under `key` (JSON); an error
 // naming `program` if the file has none.
 struct Resume {
