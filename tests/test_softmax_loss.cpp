@@ -61,3 +61,22 @@ TEST_CASE("cross_entropy gradients, ignore_index, second derivatives", "[loss][g
   auto g = x.grad().to_vector<double>();
   for (int c = 0; c < 6; ++c) REQUIRE((g[6 + c] == 0 && g[18 + c] == 0));
 }
+
+TEST_CASE("float32 softmax, log_softmax and cross_entropy on wide rows match float64", "[softmax][loss]") {
+  // 1300 columns: the CPU kernels work through a row in blocks of 512 (vector_math::kBlock), with a tail.
+  Tensor x = mul(Tensor::randn({37, 1300}, DType::Float64), 4.0), dy = Tensor::randn({37, 1300}, DType::Float64);
+  Tensor targets = Tensor::randint(0, 1300, {37});
+  auto x32 = [&] { return x.to(DType::Float32).requires_grad_(); };
+  Tensor xd = x.detach().requires_grad_();
+  for (bool log : {false, true}) {
+    INFO("log " << log);
+    auto op = [log](const Tensor& t) { return log ? log_softmax(t, -1) : softmax(t, -1); };
+    Tensor a = x32(), ya = op(a), yd = op(xd);
+    REQUIRE_CLOSE(ya, yd, 2e-6);
+    auto ga = grad({ya}, {a}, {dy.to(DType::Float32)}), gd = grad({yd}, {xd}, {dy});
+    REQUIRE_CLOSE(ga[0], gd[0], 2e-6);
+  }
+  Tensor a = x32(), la = cross_entropy(a, targets), ld = cross_entropy(xd, targets);
+  REQUIRE(la.item() == Approx(ld.item()).epsilon(1e-6));
+  REQUIRE_CLOSE(grad({la}, {a})[0], grad({ld}, {xd})[0], 2e-6);
+}

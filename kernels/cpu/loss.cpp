@@ -1,9 +1,14 @@
 // CPU cross-entropy: per row, the logsumexp and the loss; backward writes softmax - onehot.
+// exp through vector_math (SLEEF), a block of the row at a time; sums in double (row_math.h).
+// Forward reads the logits twice (max, exp); backward reads them once and writes dlogits.
 #include "kernels/loss.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/cpu/parallel.h"
+#include "kernels/cpu/row_math.h"
+#include "kernels/cpu/vector_math.h"
 
 namespace dytgrad::kernels::cpu {
 
@@ -15,10 +20,15 @@ int64_t cross_entropy_forward(const T* logits, const int64_t* targets, T* row_lo
   DYT_PARALLEL_FOR(rows * cols)
   for (int64_t r = 0; r < rows; ++r) {
     const T* x = logits + r * cols;
-    double m = -INFINITY, s = 0;
-    for (int64_t c = 0; c < cols; ++c) m = std::max(m, double(x[c]));
-    for (int64_t c = 0; c < cols; ++c) s += std::exp(double(x[c]) - m);
-    double lse = m + std::log(s);
+    T m = row_max(x, cols), e[vector_math::kBlock];
+    double sum = 0;
+    for (int64_t c0 = 0; c0 < cols; c0 += vector_math::kBlock) {
+      int64_t n = std::min(vector_math::kBlock, cols - c0);
+      for (int64_t i = 0; i < n; ++i) e[i] = x[c0 + i] - m;
+      vector_math::exp(e, e, n);
+      sum += row_sum(e, n);
+    }
+    double lse = double(m) + std::log(sum);
     logsumexp[r] = T(lse);
     row_loss[r] = targets[r] == ignore_index ? T(0) : T(lse - double(x[targets[r]]));
   }
@@ -33,11 +43,15 @@ void cross_entropy_backward(const T* logits, const int64_t* targets, const T* lo
   for (int64_t r = 0; r < rows; ++r) {
     const T* x = logits + r * cols;
     T* d = dlogits + r * cols;
-    bool ignored = targets[r] == ignore_index;
-    for (int64_t c = 0; c < cols; ++c) {
-      double p = std::exp(double(x[c]) - double(logsumexp[r]));
-      d[c] = ignored ? T(0) : T(scale * (p - (c == targets[r] ? 1.0 : 0.0)));
+    if (targets[r] == ignore_index) {
+      std::fill(d, d + cols, T(0));
+      continue;
     }
+    const T lse = logsumexp[r], s = T(scale);
+    for (int64_t c = 0; c < cols; ++c) d[c] = x[c] - lse;
+    vector_math::exp(d, d, cols);
+    for (int64_t c = 0; c < cols; ++c) d[c] *= s;
+    d[targets[r]] -= s;
   }
 }
 

@@ -104,16 +104,20 @@ void layer_norm_backward(const T* x, const T* gamma, const T* mean, const T* rst
       dx[r * cols + c] = T(rs * (g - sg - xhat * sgx));
     }
   }
-  DYT_PARALLEL_FOR(rows * cols)
-  for (int64_t c = 0; c < cols; ++c) {
-    double sg = 0, sb = 0;
-    for (int64_t r = 0; r < rows; ++r) {
-      double xhat = (double(x[r * cols + c]) - double(mean[r])) * double(rstd[r]);
-      sg += double(dy[r * cols + c]) * xhat;
-      sb += double(dy[r * cols + c]);
+  std::vector<double> sums(size_t(2 * cols));  // [dgamma | dbeta]
+  column_sums(rows, 2 * cols, sums.data(), [&](int64_t first, int64_t end, double* partial) {
+    for (int64_t r = first; r < end; ++r) {
+      double m = double(mean[r]), rs = double(rstd[r]);
+      for (int64_t c = 0; c < cols; ++c) {
+        double g = double(dy[r * cols + c]);
+        partial[c] += g * (double(x[r * cols + c]) - m) * rs;
+        partial[cols + c] += g;
+      }
     }
-    dgamma[c] = T(sg);
-    dbeta[c] = T(sb);
+  });
+  for (int64_t c = 0; c < cols; ++c) {
+    dgamma[c] = T(sums[size_t(c)]);
+    dbeta[c] = T(sums[size_t(cols + c)]);
   }
 }
 
@@ -145,12 +149,14 @@ void rms_norm_backward(const T* x, const T* gamma, const T* rstd, const T* dy, T
       dx[r * cols + c] = T(rs * (g - xhat * sgx));
     }
   }
-  DYT_PARALLEL_FOR(rows * cols)
-  for (int64_t c = 0; c < cols; ++c) {
-    double sg = 0;
-    for (int64_t r = 0; r < rows; ++r) sg += double(dy[r * cols + c]) * double(x[r * cols + c]) * double(rstd[r]);
-    dgamma[c] = T(sg);
-  }
+  std::vector<double> sums(static_cast<size_t>(cols));
+  column_sums(rows, cols, sums.data(), [&](int64_t first, int64_t end, double* partial) {
+    for (int64_t r = first; r < end; ++r) {
+      double rs = double(rstd[r]);
+      for (int64_t c = 0; c < cols; ++c) partial[c] += double(dy[r * cols + c]) * double(x[r * cols + c]) * rs;
+    }
+  });
+  for (int64_t c = 0; c < cols; ++c) dgamma[c] = T(sums[size_t(c)]);
 }
 
 #define DYT_INSTANTIATE_NORMS(T)                                                                               \
