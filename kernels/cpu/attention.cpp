@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "kernels/cpu/blas.h"
+#include "kernels/cpu/row_math.h"
 #include "kernels/cpu/threads.h"
 #include "kernels/cpu/vector_math.h"
 
@@ -64,13 +65,12 @@ void attention_forward(const AttentionShape& s, const T* q, const T* k, const T*
         mask_tile(s, q0, rows, k0, cols, S.data());
         for (int64_t i = 0; i < rows; ++i) {
           T* Si = S.data() + i * kTile;
-          T m_new = std::max(m[i], *std::max_element(Si, Si + cols));
+          T m_new = std::max(m[i], row_max(Si, cols));
           if (m_new == T(-INFINITY)) continue;  // every key of the row masked so far: nothing to add
           for (int64_t j = 0; j < cols; ++j) Si[j] -= m_new;
           vector_math::exp(Si, Si, cols);
-          T row_sum = 0, correction = std::exp(m[i] - m_new);
-          for (int64_t j = 0; j < cols; ++j) row_sum += Si[j];
-          l[i] = correction * l[i] + row_sum;
+          T correction = std::exp(m[i] - m_new);
+          l[i] = correction * l[i] + T(row_sum(Si, cols));
           m[i] = m_new;
           for (int64_t c = 0; c < s.d; ++c) acc[i * s.d + c] *= correction;
         }

@@ -54,9 +54,10 @@ template <class T> void unary(UnaryOp op, const T* x, T* y, int64_t n, double sc
     case UnaryOp::Exp: return map_blocks(x, y, n, [](const T* a, T* b, int64_t k) { vector_math::exp(a, b, k); });
     case UnaryOp::Log: return map_blocks(x, y, n, [](const T* a, T* b, int64_t k) { vector_math::log(a, b, k); });
     case UnaryOp::Tanh: return map_blocks(x, y, n, [](const T* a, T* b, int64_t k) { vector_math::tanh(a, b, k); });
-    case UnaryOp::Gelu: return gelu_blocks(x, y, n, gelu_from_tanh<T>);
-    case UnaryOp::GeluGrad: return gelu_blocks(x, y, n, gelu_grad_from_tanh<T>);
-    case UnaryOp::GeluGrad2: return gelu_blocks(x, y, n, gelu_grad2_from_tanh<T>);
+    // (lambdas, not function pointers, so that the finishing loops inline and vectorise)
+    case UnaryOp::Gelu: return gelu_blocks(x, y, n, [](T v, T t) { return gelu_from_tanh(v, t); });
+    case UnaryOp::GeluGrad: return gelu_blocks(x, y, n, [](T v, T t) { return gelu_grad_from_tanh(v, t); });
+    case UnaryOp::GeluGrad2: return gelu_blocks(x, y, n, [](T v, T t) { return gelu_grad2_from_tanh(v, t); });
     case UnaryOp::Neg: return map_each(x, y, n, [](T v) { return -v; });
     case UnaryOp::Sqrt: return map_each(x, y, n, [](T v) { return std::sqrt(v); });
     case UnaryOp::Relu: return map_each(x, y, n, [](T v) { return v > T(0) ? v : T(0); });
