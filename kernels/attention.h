@@ -23,4 +23,31 @@ struct AttentionShape {
 namespace cpu { DYT_DECLARE_ATTENTION_KERNELS }
 namespace cuda { DYT_DECLARE_ATTENTION_KERNELS }
 
+// Where one operand's heads lie in memory: head n (n < heads) starts at
+//   base + (n / heads_per_batch) * batch_stride + (n % heads_per_batch) * head_stride
+// and its rows are row_stride apart, the d values of each row contiguous. Contiguous [heads, t, d]
+// is {1, t d, 0, d}; the q of a packed [batch, t, 3 width] qkv with H heads of d = width / H is
+// {H, 3 t width, d, 3 width} (k and v: the same from base + width and base + 2 width).
+struct AttentionLayout {
+  int64_t heads_per_batch = 1, batch_stride = 0, head_stride = 0, row_stride = 0;
+  int64_t offset(int64_t head) const {
+    return (head / heads_per_batch) * batch_stride + (head % heads_per_batch) * head_stride;
+  }
+};
+
+struct AttentionLayouts {
+  AttentionLayout q, kv, out;  // k and v share one; dq, dk, dv are laid out as q, k, v; dout as out
+};
+
+// The CPU kernels over any such layouts (on CUDA the packed case runs the contiguous kernels after
+// a split; core/ops/attention.cpp). logsumexp is contiguous [heads, tq]; dq, dk, dv are overwritten.
+namespace cpu {
+template <class T>
+void attention_forward_strided(const AttentionShape& s, const AttentionLayouts& L, const T* q, const T* k, const T* v,
+                               T* out, T* logsumexp);
+template <class T>
+void attention_backward_strided(const AttentionShape& s, const AttentionLayouts& L, const T* q, const T* k,
+                                const T* v, const T* out, const T* logsumexp, const T* dout, T* dq, T* dk, T* dv);
+}  // namespace cpu
+
 }  // namespace dytgrad::kernels

@@ -20,11 +20,8 @@ SelfAttention::SelfAttention(const BlockConfig& c, Generator* gen) : heads_(c.he
 }
 
 Tensor SelfAttention::forward(const Tensor& x) {
-  int64_t batch = x.size(0), time = x.size(1), width = x.size(2), head_dim = width / heads_;
-  auto qkv = split(qkv_->forward(x), width, 2);  // three [batch, time, width]
-  auto heads = [&](const Tensor& t) { return t.reshape({batch, time, heads_, head_dim}).transpose(1, 2); };
-  Tensor y = scaled_dot_product_attention(heads(qkv[0]), heads(qkv[1]), heads(qkv[2]), causal_);
-  return dropout_->forward(projection_->forward(y.transpose(1, 2).reshape({batch, time, width})));
+  Tensor y = self_attention(qkv_->forward(x), heads_, causal_);  // [batch, time, width]
+  return dropout_->forward(projection_->forward(y));
 }
 
 MLP::MLP(const BlockConfig& c, Generator* gen) {

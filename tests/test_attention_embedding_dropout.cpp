@@ -71,6 +71,37 @@ TEST_CASE("attention over several tiles: forward and gradients match the materia
   }
 }
 
+TEST_CASE("self_attention on packed qkv equals split + attention per head + merge", "[attention]") {
+  // The reference: the same composition a model would write, through scaled_dot_product_attention.
+  auto reference = [](const Tensor& qkv, int64_t heads, bool causal) {
+    int64_t b = qkv.size(0), t = qkv.size(1), w = qkv.size(2) / 3;
+    auto parts = split(qkv, w, 2);
+    auto apart = [&](const Tensor& p) { return p.reshape({b, t, heads, w / heads}).transpose(1, 2); };
+    return scaled_dot_product_attention(apart(parts[0]), apart(parts[1]), apart(parts[2]), causal)
+        .transpose(1, 2)
+        .reshape({b, t, w});
+  };
+  struct Case { int64_t batch, time, heads, d; bool causal; };
+  for (Case c : {Case{2, 150, 3, 8, true}, Case{3, 70, 2, 5, false}, Case{1, 1, 1, 4, true}}) {
+    INFO("batch " << c.batch << " time " << c.time << " heads " << c.heads << " d " << c.d << " causal " << c.causal);
+    Tensor qkv = leaf({c.batch, c.time, 3 * c.heads * c.d});
+    Tensor dout = Tensor::randn({c.batch, c.time, c.heads * c.d}, DType::Float64);
+    Tensor expected = reference(qkv, c.heads, c.causal), got = self_attention(qkv, c.heads, c.causal);
+    REQUIRE_CLOSE(got, expected, 1e-13);
+    REQUIRE_CLOSE(grad({got}, {qkv}, {dout})[0], grad({expected}, {qkv}, {dout})[0], 1e-13);
+    Tensor qkv32 = qkv.detach().to(DType::Float32).requires_grad_();
+    Tensor got32 = self_attention(qkv32, c.heads, c.causal);
+    REQUIRE_CLOSE(got32, expected, 3e-6);
+    REQUIRE_CLOSE(grad({got32}, {qkv32}, {dout.to(DType::Float32)})[0], grad({expected}, {qkv}, {dout})[0], 3e-6);
+  }
+  Fn f = [](auto& in) { return self_attention(in[0], 2, true); };
+  REQUIRE_GRADCHECK(f, leaf({2, 5, 12}));
+  REQUIRE_GRADCHECK(f, strided_leaf({12, 5, 2}).permute({2, 1, 0}));
+  REQUIRE_GRADGRADCHECK(f, leaf({1, 3, 6}));
+  REQUIRE_THROWS_WITH(self_attention(leaf({2, 5, 12}), 5, true), Catch::Contains("multiple of heads 5"));
+  REQUIRE_THROWS_WITH(self_attention(leaf({5, 12}), 2, true), Catch::Contains("expected qkv [batch, time, 3 width]"));
+}
+
 TEST_CASE("embedding looks up rows and scatters gradients back, repeated indices add", "[embedding][gradcheck]") {
   Tensor w = Tensor::randn({5, 3}, DType::Float64);
   Tensor idx = Tensor::from_vector<int64_t>({4, 0, 4, 2}, {2, 2});

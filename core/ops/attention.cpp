@@ -79,4 +79,63 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
   });
 }
 
+namespace {
+
+// self_attention as other ops: split, heads apart, scaled_dot_product_attention, heads merged.
+Tensor self_attention_composite(const Tensor& qkv, int64_t heads, bool causal) {
+  int64_t batch = qkv.size(0), time = qkv.size(1), width = qkv.size(2) / 3;
+  auto parts = split(qkv, width, 2);
+  auto apart = [&](const Tensor& t) { return t.reshape({batch, time, heads, width / heads}).transpose(1, 2); };
+  Tensor y = scaled_dot_product_attention(apart(parts[0]), apart(parts[1]), apart(parts[2]), causal);
+  return y.transpose(1, 2).reshape({batch, time, width});
+}
+
+}  // namespace
+
+Tensor self_attention(const Tensor& qkv, int64_t heads, bool causal) {
+  const char* op = "self_attention";
+  DYT_CHECK(qkv.dim() == 3, "{}: expected qkv [batch, time, 3 width], got shape {}", op, shape_str(qkv.shape()));
+  DYT_CHECK(heads > 0 && qkv.size(2) % (3 * heads) == 0,
+            "{}: the last dim of qkv (shape {}) must be 3 x width with width a multiple of heads {}", op,
+            shape_str(qkv.shape()), heads);
+  // CUDA runs the composite (its kernels want contiguous heads); so does the CPU under create_graph.
+  if (!qkv.device().is_cpu() || qkv.numel() == 0) return self_attention_composite(qkv, heads, causal);
+  int64_t batch = qkv.size(0), time = qkv.size(1), width = qkv.size(2) / 3, d = width / heads;
+  kernels::AttentionShape s;
+  s.heads = batch * heads, s.tq = s.tk = time, s.d = d, s.causal = causal;
+  s.scale = 1.0 / std::sqrt(double(d));
+  // q of head (b, h) at qkv[b, 0, h d], rows 3 width apart; k and v width and 2 width further on.
+  kernels::AttentionLayouts layouts;
+  layouts.q = layouts.kv = {heads, time * 3 * width, d, 3 * width};
+  layouts.out = {heads, time * width, d, width};
+  Tensor qkvc = qkv.contiguous();
+  Tensor out = make_tensor({batch, time, width}, qkv.dtype(), qkv.device());
+  Tensor lse = make_tensor({batch * heads, time}, qkv.dtype(), qkv.device());
+  dispatch_floating(qkv.dtype(), op, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* base = qkvc.data<T>();
+    DYT_CPU_CALL(attention_forward_strided<T>, s, layouts, base, base + width, base + 2 * width, out.data<T>(),
+                 lse.data<T>());
+  });
+  Tensor out_data = out.detach();
+  return record_op(op, {qkv}, out, {qkvc, out_data, lse},
+                   [s, layouts, heads, causal, width](const Tensor& g, const std::vector<Tensor>& saved) {
+    if (GradMode::is_enabled())
+      return differentiate_composite(
+          [heads, causal](const std::vector<Tensor>& in) { return self_attention_composite(in[0], heads, causal); },
+          {saved[0]}, g);
+    const Tensor &qkv = saved[0], &out = saved[1], &lse = saved[2];
+    Tensor gc = g.contiguous();
+    Tensor dqkv = make_tensor(qkv.shape(), qkv.dtype(), qkv.device());
+    dispatch_floating(qkv.dtype(), "self_attention", [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      const T* base = qkv.data<T>();
+      T* dbase = dqkv.data<T>();
+      DYT_CPU_CALL(attention_backward_strided<T>, s, layouts, base, base + width, base + 2 * width, out.data<T>(),
+                   lse.data<T>(), gc.data<T>(), dbase, dbase + width, dbase + 2 * width);
+    });
+    return std::vector<Tensor>{dqkv};
+  });
+}
+
 }  // namespace dytgrad

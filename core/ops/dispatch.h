@@ -27,6 +27,19 @@
 #define DYT_CALL(device, fn, ...) DYT_UNTIMED_CALL(device, fn, __VA_ARGS__)
 #endif
 
+// DYT_CPU_CALL(kernel<T>, args...): a kernel that only the CPU backend has (on CUDA the op runs as
+// other ops), timed and marked like DYT_CALL.
+#ifdef DYTGRAD_PROFILER
+#define DYT_CPU_CALL(fn, ...)                                                            \
+  ([&]() -> decltype(auto) {                                                             \
+    static const char* const dyt_kernel_name = ::dytgrad::profiler::kernel_name(#fn);  \
+    ::dytgrad::profiler::KernelRange dyt_kernel_range(::dytgrad::Device::cpu(), dyt_kernel_name); \
+    return ::dytgrad::kernels::cpu::fn(__VA_ARGS__);                                     \
+  }())
+#else
+#define DYT_CPU_CALL(fn, ...) ::dytgrad::kernels::cpu::fn(__VA_ARGS__)
+#endif
+
 namespace dytgrad {
 
 inline void require_cpu(Device d) {

@@ -85,5 +85,10 @@ Tensor rms_norm(const Tensor& x, const Tensor& gamma, double eps = 1e-6);
 
 // ---- attention (core/ops/attention.cpp): q [..., tq, d], k and v [..., tk, d] ----
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, bool causal);
+// Multi-head self-attention on a packed qkv [batch, time, 3 width] (q, k, v side by side, as one
+// Linear makes them; each split into `heads` heads of width / heads) -> [batch, time, width], the
+// heads side by side. Equal to splitting, attending per head and merging; on the CPU one kernel
+// reads qkv in place and writes the gradient of qkv in place (no copies, no split backward).
+Tensor self_attention(const Tensor& qkv, int64_t heads, bool causal);
 
 }  // namespace dytgrad

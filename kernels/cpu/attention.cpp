@@ -3,7 +3,8 @@
 // Nothing of size tq x tk is kept: the forward saves the logsumexp of each score row, and the
 // backward recomputes each tile's probabilities from it. Causal tiles wholly above the diagonal
 // are skipped. (batch, head) pairs run in parallel, and each pair's order is fixed, so the results
-// are the same for any number of threads.
+// are the same for any number of threads. Each operand may lie anywhere a row stride reaches
+// (kernels/attention.h: AttentionLayout), so the GPT's packed qkv is read where the Linear wrote it.
 //
 // Forward, per query tile, with a running max m and sum l per row (an online softmax):
 //   S = scale Q K_j^T                          (BLAS, tile x tile x d)
@@ -48,12 +49,15 @@ template <class T> void mask_tile(const AttentionShape& s, int64_t q0, int64_t r
 }  // namespace
 
 template <class T>
-void attention_forward(const AttentionShape& s, const T* q, const T* k, const T* v, T* out, T* logsumexp) {
+void attention_forward_strided(const AttentionShape& s, const AttentionLayouts& L, const T* q, const T* k, const T* v,
+                               T* out, T* logsumexp) {
   const T scale = T(s.scale);
+  const int64_t ldq = L.q.row_stride, ldkv = L.kv.row_stride, ldo = L.out.row_stride;
 #pragma omp parallel for num_threads(threads()) schedule(static)
   for (int64_t h = 0; h < s.heads; ++h) {
     std::vector<T> S(size_t(kTile * kTile)), acc(size_t(kTile * s.d)), m(kTile), l(kTile);
-    const T *qh = q + h * s.tq * s.d, *kh = k + h * s.tk * s.d, *vh = v + h * s.tk * s.d;
+    const T *qh = q + L.q.offset(h), *kh = k + L.kv.offset(h), *vh = v + L.kv.offset(h);
+    T* oh = out + L.out.offset(h);
     for (int64_t q0 = 0; q0 < s.tq; q0 += kTile) {
       int64_t rows = std::min(kTile, s.tq - q0), end = visible_end(s, q0, rows);
       std::fill(m.begin(), m.end(), T(-INFINITY));
@@ -61,7 +65,7 @@ void attention_forward(const AttentionShape& s, const T* q, const T* k, const T*
       std::fill(acc.begin(), acc.end(), T(0));
       for (int64_t k0 = 0; k0 < end; k0 += kTile) {
         int64_t cols = std::min(kTile, end - k0);
-        blas::gemm(false, true, rows, cols, s.d, scale, qh + q0 * s.d, s.d, kh + k0 * s.d, s.d, T(0), S.data(), kTile);
+        blas::gemm(false, true, rows, cols, s.d, scale, qh + q0 * ldq, ldq, kh + k0 * ldkv, ldkv, T(0), S.data(), kTile);
         mask_tile(s, q0, rows, k0, cols, S.data());
         for (int64_t i = 0; i < rows; ++i) {
           T* Si = S.data() + i * kTile;
@@ -74,10 +78,10 @@ void attention_forward(const AttentionShape& s, const T* q, const T* k, const T*
           m[i] = m_new;
           for (int64_t c = 0; c < s.d; ++c) acc[i * s.d + c] *= correction;
         }
-        blas::gemm(false, false, rows, s.d, cols, T(1), S.data(), kTile, vh + k0 * s.d, s.d, T(1), acc.data(), s.d);
+        blas::gemm(false, false, rows, s.d, cols, T(1), S.data(), kTile, vh + k0 * ldkv, ldkv, T(1), acc.data(), s.d);
       }
       for (int64_t i = 0; i < rows; ++i) {
-        T* oi = out + (h * s.tq + q0 + i) * s.d;
+        T* oi = oh + (q0 + i) * ldo;
         for (int64_t c = 0; c < s.d; ++c) oi[c] = acc[i * s.d + c] / l[i];
         logsumexp[h * s.tq + q0 + i] = m[i] + std::log(l[i]);
       }
@@ -86,46 +90,67 @@ void attention_forward(const AttentionShape& s, const T* q, const T* k, const T*
 }
 
 template <class T>
-void attention_backward(const AttentionShape& s, const T* q, const T* k, const T* v, const T* out,
-                        const T* logsumexp, const T* dout, T* dq, T* dk, T* dv) {
+void attention_backward_strided(const AttentionShape& s, const AttentionLayouts& L, const T* q, const T* k,
+                                const T* v, const T* out, const T* logsumexp, const T* dout, T* dq, T* dk, T* dv) {
   const T scale = T(s.scale);
+  const int64_t ldq = L.q.row_stride, ldkv = L.kv.row_stride, ldo = L.out.row_stride;
 #pragma omp parallel for num_threads(threads()) schedule(static)
   for (int64_t h = 0; h < s.heads; ++h) {
     std::vector<T> P(size_t(kTile * kTile)), dS(size_t(kTile * kTile)), D(size_t(s.tq));
-    int64_t qo = h * s.tq * s.d, ko = h * s.tk * s.d;
-    const T *qh = q + qo, *kh = k + ko, *vh = v + ko, *gh = dout + qo, *lse = logsumexp + h * s.tq;
-    T *dqh = dq + qo, *dkh = dk + ko, *dvh = dv + ko;
-    std::fill(dqh, dqh + s.tq * s.d, T(0));
-    std::fill(dkh, dkh + s.tk * s.d, T(0));
-    std::fill(dvh, dvh + s.tk * s.d, T(0));
+    const T *qh = q + L.q.offset(h), *kh = k + L.kv.offset(h), *vh = v + L.kv.offset(h);
+    const T *oh = out + L.out.offset(h), *gh = dout + L.out.offset(h), *lse = logsumexp + h * s.tq;
+    T *dqh = dq + L.q.offset(h), *dkh = dk + L.kv.offset(h), *dvh = dv + L.kv.offset(h);
+    for (int64_t i = 0; i < s.tq; ++i) std::fill(dqh + i * ldq, dqh + i * ldq + s.d, T(0));
+    for (int64_t j = 0; j < s.tk; ++j) {
+      std::fill(dkh + j * ldkv, dkh + j * ldkv + s.d, T(0));
+      std::fill(dvh + j * ldkv, dvh + j * ldkv + s.d, T(0));
+    }
     for (int64_t i = 0; i < s.tq; ++i) {
       T sum = 0;
-      for (int64_t c = 0; c < s.d; ++c) sum += gh[i * s.d + c] * out[qo + i * s.d + c];
+      for (int64_t c = 0; c < s.d; ++c) sum += gh[i * ldo + c] * oh[i * ldo + c];
       D[size_t(i)] = sum;
     }
     for (int64_t q0 = 0; q0 < s.tq; q0 += kTile) {
       int64_t rows = std::min(kTile, s.tq - q0), end = visible_end(s, q0, rows);
-      const T *qt = qh + q0 * s.d, *gt = gh + q0 * s.d;
+      const T *qt = qh + q0 * ldq, *gt = gh + q0 * ldo;
       for (int64_t k0 = 0; k0 < end; k0 += kTile) {
         int64_t cols = std::min(kTile, end - k0);
-        blas::gemm(false, true, rows, cols, s.d, scale, qt, s.d, kh + k0 * s.d, s.d, T(0), P.data(), kTile);
+        const T *kt = kh + k0 * ldkv, *vt = vh + k0 * ldkv;
+        blas::gemm(false, true, rows, cols, s.d, scale, qt, ldq, kt, ldkv, T(0), P.data(), kTile);
         mask_tile(s, q0, rows, k0, cols, P.data());
         for (int64_t i = 0; i < rows; ++i) {
           T* Pi = P.data() + i * kTile;
           for (int64_t j = 0; j < cols; ++j) Pi[j] -= lse[q0 + i];
           vector_math::exp(Pi, Pi, cols);
         }
-        blas::gemm(true, false, cols, s.d, rows, T(1), P.data(), kTile, gt, s.d, T(1), dvh + k0 * s.d, s.d);
-        blas::gemm(false, true, rows, cols, s.d, T(1), gt, s.d, vh + k0 * s.d, s.d, T(0), dS.data(), kTile);
+        blas::gemm(true, false, cols, s.d, rows, T(1), P.data(), kTile, gt, ldo, T(1), dvh + k0 * ldkv, ldkv);
+        blas::gemm(false, true, rows, cols, s.d, T(1), gt, ldo, vt, ldkv, T(0), dS.data(), kTile);
         for (int64_t i = 0; i < rows; ++i)
           for (int64_t j = 0; j < cols; ++j)
             dS[i * kTile + j] = P[i * kTile + j] * (dS[i * kTile + j] - D[size_t(q0 + i)]);
-        blas::gemm(false, false, rows, s.d, cols, scale, dS.data(), kTile, kh + k0 * s.d, s.d, T(1), dqh + q0 * s.d,
-                   s.d);
-        blas::gemm(true, false, cols, s.d, rows, scale, dS.data(), kTile, qt, s.d, T(1), dkh + k0 * s.d, s.d);
+        blas::gemm(false, false, rows, s.d, cols, scale, dS.data(), kTile, kt, ldkv, T(1), dqh + q0 * ldq, ldq);
+        blas::gemm(true, false, cols, s.d, rows, scale, dS.data(), kTile, qt, ldq, T(1), dkh + k0 * ldkv, ldkv);
       }
     }
   }
+}
+
+namespace {
+// Contiguous [heads, tq, d] queries and outputs, [heads, tk, d] keys and values.
+AttentionLayouts contiguous_layouts(const AttentionShape& s) {
+  return {{1, s.tq * s.d, 0, s.d}, {1, s.tk * s.d, 0, s.d}, {1, s.tq * s.d, 0, s.d}};
+}
+}  // namespace
+
+template <class T>
+void attention_forward(const AttentionShape& s, const T* q, const T* k, const T* v, T* out, T* logsumexp) {
+  attention_forward_strided(s, contiguous_layouts(s), q, k, v, out, logsumexp);
+}
+
+template <class T>
+void attention_backward(const AttentionShape& s, const T* q, const T* k, const T* v, const T* out,
+                        const T* logsumexp, const T* dout, T* dq, T* dk, T* dv) {
+  attention_backward_strided(s, contiguous_layouts(s), q, k, v, out, logsumexp, dout, dq, dk, dv);
 }
 
 template void attention_forward<float>(const AttentionShape&, const float*, const float*, const float*, float*, float*);
@@ -135,5 +160,15 @@ template void attention_backward<float>(const AttentionShape&, const float*, con
                                         const float*, const float*, float*, float*, float*);
 template void attention_backward<double>(const AttentionShape&, const double*, const double*, const double*,
                                          const double*, const double*, const double*, double*, double*, double*);
+template void attention_forward_strided<float>(const AttentionShape&, const AttentionLayouts&, const float*,
+                                               const float*, const float*, float*, float*);
+template void attention_forward_strided<double>(const AttentionShape&, const AttentionLayouts&, const double*,
+                                                const double*, const double*, double*, double*);
+template void attention_backward_strided<float>(const AttentionShape&, const AttentionLayouts&, const float*,
+                                                const float*, const float*, const float*, const float*, const float*,
+                                                float*, float*, float*);
+template void attention_backward_strided<double>(const AttentionShape&, const AttentionLayouts&, const double*,
+                                                 const double*, const double*, const double*, const double*,
+                                                 const double*, double*, double*, double*);
 
 }  // namespace dytgrad::kernels::cpu
