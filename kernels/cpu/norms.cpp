@@ -31,32 +31,46 @@ void dyt_forward(const T* x, const T* alpha, const T* gamma, const T* beta, T* y
   }
 }
 
+// One run of at most vector_math::kBlock elements of a row of the DyT backward: dx, and the
+// run's contributions to the column sums of dy t, dy and g x. (A function of its own, with
+// __restrict pointers, so that GCC vectorises it: inside the lambda below it did not.)
+template <class T>
+void dyt_backward_run(const T* __restrict x, const T* __restrict dy, const T* __restrict gamma, T a,
+                      T* __restrict dx, T* __restrict sum_dy_t, T* __restrict sum_dy, T* __restrict sum_g_x,
+                      int64_t n) {
+  T t[vector_math::kBlock];
+  for (int64_t i = 0; i < n; ++i) t[i] = a * x[i];
+  vector_math::tanh(t, t, n);
+  for (int64_t i = 0; i < n; ++i) {
+    T g = dy[i] * gamma[i] * (T(1) - t[i] * t[i]);
+    dx[i] = a * g;
+    sum_g_x[i] += g * x[i];
+    sum_dy_t[i] += dy[i] * t[i];
+    sum_dy[i] += dy[i];
+  }
+}
+
 // DyT backward, t = tanh(alpha x), g = dy gamma (1 - t^2):
 //   dx = alpha g,  dalpha = sum x g,  dgamma = sum_rows dy t,  dbeta = sum_rows dy.
 // Reads x and dy, writes dx (12 bytes an element in float32), recomputing t. The three parameter
 // gradients are column sums (column_sums.h: fixed row blocks, so any thread count gives the same
-// bits); dalpha is summed per column first, then over the columns, so every loop vectorises.
+// bits; within a block of 64 rows in T, across blocks in double); dalpha is summed per column
+// first, then over the columns, so every loop vectorises.
 template <class T>
 void dyt_backward(const T* x, const T* alpha, const T* gamma, const T* dy, T* dx, T* dalpha, T* dgamma, T* dbeta,
                   int64_t rows, int64_t cols) {
   const T a = *alpha;
   std::vector<double> sums(size_t(3 * cols));  // [dgamma | dbeta | dalpha by column]
   column_sums(rows, 3 * cols, sums.data(), [&](int64_t first, int64_t end, double* partial) {
-    double *sg = partial, *sb = partial + cols, *sa = partial + 2 * cols;
-    T t[vector_math::kBlock];
+    // the block's sums in T (at most kRowsPerSumBlock terms each), then added to the double partials
+    std::vector<T> block(size_t(3 * cols), T(0));
     for (int64_t r = first; r < end; ++r)
       for (int64_t c0 = 0; c0 < cols; c0 += vector_math::kBlock) {
-        int64_t n = std::min(vector_math::kBlock, cols - c0), o = r * cols + c0;
-        for (int64_t i = 0; i < n; ++i) t[i] = a * x[o + i];
-        vector_math::tanh(t, t, n);
-        for (int64_t i = 0; i < n; ++i) {
-          T g = dy[o + i] * gamma[c0 + i] * (T(1) - t[i] * t[i]);
-          dx[o + i] = a * g;
-          sa[c0 + i] += double(g * x[o + i]);
-          sg[c0 + i] += double(dy[o + i] * t[i]);
-          sb[c0 + i] += double(dy[o + i]);
-        }
+        int64_t o = r * cols + c0;
+        dyt_backward_run(x + o, dy + o, gamma + c0, a, dx + o, block.data() + c0, block.data() + cols + c0,
+                         block.data() + 2 * cols + c0, std::min(vector_math::kBlock, cols - c0));
       }
+    for (int64_t j = 0; j < 3 * cols; ++j) partial[j] += double(block[size_t(j)]);
   });
   double alpha_sum = 0;
   for (int64_t c = 0; c < cols; ++c) {
