@@ -7,9 +7,11 @@
 
 namespace dytgrad::kernels {
 
-namespace cpu {
+namespace cpu {  // blocks of 1 MiB and more are cached (kernels/cpu/memory.cpp)
 void* allocate(size_t bytes);
 void release(void* ptr);
+void empty_cache();     // frees the cached blocks
+size_t cached_bytes();  // held by the cache, free for reuse
 }  // namespace cpu
 
 namespace cuda {
