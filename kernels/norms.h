@@ -14,6 +14,10 @@ namespace dytgrad::kernels {
   template <class T> void dyt_backward(const T* x, const T* alpha, const T* gamma, const T* dy,  \
                                        T* dx, T* dalpha, T* dgamma, T* dbeta, int64_t rows,      \
                                        int64_t cols);                                            \
+  /* residual add + DyT in one pass: sum = x + y, out = gamma * tanh(alpha sum) + beta */        \
+  template <class T> void add_dyt_forward(const T* x, const T* y, const T* alpha, const T* gamma,\
+                                          const T* beta, T* sum, T* out, int64_t rows,           \
+                                          int64_t cols);                                         \
   /* y = (x - mean) * rstd * gamma + beta; mean and rstd per row saved */                        \
   template <class T> void layer_norm_forward(const T* x, const T* gamma, const T* beta, T* y,    \
                                              T* mean, T* rstd, int64_t rows, int64_t cols,       \

@@ -25,6 +25,12 @@ bool is_norm_kind(const std::string& kind) {
   return kind == "dyt" || kind == "layernorm" || kind == "rmsnorm" || kind == "none";
 }
 
+std::pair<Tensor, Tensor> add_then_norm(const Tensor& x, const Tensor& y, UnaryModule& norm) {
+  if (auto* d = dynamic_cast<DyT*>(&norm)) return add_dyt(x, y, d->alpha, d->gamma, d->beta);
+  Tensor sum = add(x, y);
+  return {sum, norm.forward(sum)};
+}
+
 std::shared_ptr<UnaryModule> make_norm(const std::string& kind, int64_t dim, double alpha0) {
   if (kind == "dyt") return std::make_shared<DyT>(dim, alpha0);
   if (kind == "layernorm") return std::make_shared<LayerNorm>(dim);

@@ -6,6 +6,7 @@
 #pragma once
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "nn/module.h"
 
@@ -44,6 +45,10 @@ class Identity : public UnaryModule {
  public:
   Tensor forward(const Tensor& x) override { return x; }
 };
+
+// A residual add and the norm after it: {sum, norm(sum)} with sum = x + y. For DyT, one fused op
+// (add_dyt: one pass over memory instead of two); for the others, add then the norm.
+std::pair<Tensor, Tensor> add_then_norm(const Tensor& x, const Tensor& y, UnaryModule& norm);
 
 // The norm named `kind` (see above) for `dim` features; alpha0 is used by "dyt" only.
 std::shared_ptr<UnaryModule> make_norm(const std::string& kind, int64_t dim, double alpha0);

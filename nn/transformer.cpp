@@ -40,8 +40,8 @@ Block::Block(const BlockConfig& c, Generator* gen) {
 }
 
 Tensor Block::forward(const Tensor& x) {
-  Tensor h = add(x, attention_->forward(norm_attention->forward(x)));
-  return add(h, mlp_->forward(norm_mlp->forward(h)));
+  auto [h, h_normed] = add_then_norm(x, attention_->forward(norm_attention->forward(x)), *norm_mlp);
+  return add(h, mlp_->forward(h_normed));
 }
 
 }  // namespace dytgrad::nn

@@ -221,6 +221,23 @@ TEST_CASE("cuda: dyt, layer_norm, rms_norm (vectorised and generic paths)", "[cu
   for (int i = 0; i < 3; ++i) REQUIRE(r1[i].to_vector<float>() == r2[i].to_vector<float>());
 }
 
+TEST_CASE("cuda: add_dyt, add then dyt (the default) and the fused kernel", "[cuda][parity]") {
+  REQUIRE_GPU();
+  Fn both = [](auto& in) {
+    auto [sum, out] = add_dyt(in[0], in[1], in[2], in[3], in[4]);
+    return add(mul(sum, 0.3), out);
+  };
+  for (bool fused : {false, true}) {
+    set_cuda_add_dyt_kernel(fused);
+    for (Shape s : std::vector<Shape>{{1, 4}, {37, 19}, {3, 5, 7}, {301, 768}}) {
+      int64_t c = s.back();
+      INFO("fused " << fused << " shape " << shape_str(s));
+      check_parity("add_dyt", both, {cpu_input(s), cpu_input(s), cpu_input({1}), cpu_input({c}), cpu_input({c})}, 2e-6, 1e-5);
+    }
+  }
+  set_cuda_add_dyt_kernel(false);
+}
+
 TEST_CASE("cuda: attention, causal and not, head dims 32, 64, 128", "[cuda][parity][shared_memory]") {
   REQUIRE_GPU();
   for (bool causal : {false, true})

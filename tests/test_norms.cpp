@@ -36,6 +36,40 @@ TEST_CASE("dyt gradients for x, alpha, gamma, beta, and second derivatives", "[n
   REQUIRE_GRADGRADCHECK(only_x, x);
 }
 
+TEST_CASE("add_dyt: the sum and DyT of it in one op, equal to add then dyt, with gradients", "[norms][dyt]") {
+  for (auto [rows, cols] : {std::pair<int64_t, int64_t>{37, 19}, {5, 1300}}) {  // 1300: blocks of 512 and a tail
+    INFO("rows " << rows << " cols " << cols);
+    Tensor x = leaf({rows, cols}), y = leaf({rows, cols}), a = leaf({1}), g = leaf({cols}), b = leaf({cols});
+    auto [sum, out] = add_dyt(x, y, a, g, b);
+    Tensor ref_sum = add(x, y), ref_out = dyt_reference(ref_sum, a, g, b);
+    REQUIRE_CLOSE(sum, ref_sum, 0.0);
+    REQUIRE_CLOSE(out, ref_out, 1e-15);
+    // Gradients through both outputs, against the composite of basic ops.
+    Tensor up_sum = Tensor::randn({rows, cols}, DType::Float64), up_out = Tensor::randn({rows, cols}, DType::Float64);
+    auto got = grad({sum, out}, {x, y, a, g, b}, {up_sum, up_out});
+    auto expected = grad({ref_sum, ref_out}, {x, y, a, g, b}, {up_sum, up_out});
+    for (size_t i = 0; i < got.size(); ++i) {
+      INFO("input " << i);
+      REQUIRE_CLOSE(got[i], expected[i], 1e-13);
+    }
+    auto f32 = [](const Tensor& t) { return t.detach().to(DType::Float32); };
+    auto [sum32, out32] = add_dyt(f32(x), f32(y), f32(a), f32(g), f32(b));
+    REQUIRE_CLOSE(sum32, ref_sum, 1e-6);
+    REQUIRE_CLOSE(out32, ref_out, 1e-6);
+  }
+  Fn both = [](auto& in) {
+    auto [sum, out] = add_dyt(in[0], in[1], in[2], in[3], in[4]);
+    return add(mul(sum, 0.3), out);
+  };
+  REQUIRE_GRADCHECK(both, leaf({4, 5}), leaf({4, 5}), leaf({1}), leaf({5}), leaf({5}));
+  REQUIRE_GRADCHECK(both, strided_leaf({2, 3, 5}), leaf({2, 3, 5}), leaf({}), leaf({5}), leaf({5}));
+  REQUIRE_GRADGRADCHECK(both, leaf({3, 4}), leaf({3, 4}), leaf({1}), leaf({4}), leaf({4}));
+  REQUIRE_THROWS_WITH(add_dyt(leaf({3, 4}), leaf({4, 3}), leaf({1}), leaf({3}), leaf({3})),
+                      Catch::Contains("add_dyt: x and y must have the same shape, got [3, 4] and [4, 3]"));
+  REQUIRE_THROWS_WITH(add_dyt(leaf({3, 4}), leaf({3, 4}), leaf({2}), leaf({4}), leaf({4})),
+                      Catch::Contains("add_dyt: alpha must have one element"));
+}
+
 TEST_CASE("layer_norm and rms_norm forward against the composite formulas", "[norms]") {
   Tensor x = add(mul(Tensor::randn({23, 31}, DType::Float64), 2.0), 0.5);
   Tensor g = Tensor::randn({31}, DType::Float64), b = Tensor::randn({31}, DType::Float64);

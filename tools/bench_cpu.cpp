@@ -150,6 +150,10 @@ int main(int argc, char** argv) {
     bytes_row("dyt forward", shape, "read x, write y", 2 * pass, [&] { dyt(x, alpha, gamma, beta); });
     bytes_row("dyt forward+backward", shape, "5 passes", 5 * pass,
               [&] { forward_backward([&] { return dyt(xg, alpha, gamma, beta); }, {xg, alpha, gamma, beta}, dy); });
+    Tensor residual = randn({n, c});
+    bytes_row("add + dyt forward", shape, "add, then dyt: 5 passes", 5 * pass, [&] { dyt(add(x, residual), alpha, gamma, beta); });
+    bytes_row("add_dyt forward (fused)", shape, "read x, y, write sum, out", 4 * pass,
+              [&] { add_dyt(x, residual, alpha, gamma, beta); });
     bytes_row("layer_norm forward", shape, "read x, write y", 2 * pass, [&] { layer_norm(x, gamma, beta); });
     bytes_row("layer_norm forward+backward", shape, "5 passes", 5 * pass,
               [&] { forward_backward([&] { return layer_norm(xg, gamma, beta); }, {xg, gamma, beta}, dy); });

@@ -84,6 +84,8 @@ if not args.no_kernels:
     g = torch.randn(c, requires_grad=True)
     with torch.no_grad():
         row("dyt forward", "4096x768", lambda: dyt(x))
+        res = torch.randn(n, c)
+        row("add + dyt forward", "4096x768", lambda: dyt(x + res))
         row("layer_norm forward", "4096x768", lambda: ln(x))
         row("rms_norm forward", "4096x768", lambda: rms_norm(x, g))
         row("gelu forward", "4096x768", lambda: F.gelu(x, approximate="tanh"))

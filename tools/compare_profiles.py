@@ -4,7 +4,7 @@
 usage: tools/compare_profiles.py RUN_DIR [RUN_DIR ...] [--rows N]
 Each RUN_DIR holds the profile.txt that `train-gpt --profile N --out RUN_DIR` writes (the
 nvprof-style summary of core/profiler); runs are labelled by their folder names. The norm layers
-are the kernels dyt_*, layer_norm_* and rms_norm_*. Python's standard library only.
+are the kernels add_dyt_*, dyt_*, layer_norm_* and rms_norm_*. Python's standard library only.
 tools/profile_norms.sh runs train-gpt with DyT and with LayerNorm and calls this.
 """
 import argparse
@@ -15,7 +15,7 @@ import sys
 ROW = re.compile(r"^\s*[\d.]+%\s+(?P<total>[\d.]+)\s+(?P<calls>\d+)\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+"
                  r"(?:[\d.]+ [GT][BF]/s\s+)?(?P<phase>forward|backward|optimizer)\s+(?P<kernel>.+?)\s*$")
 HEADER = re.compile(r"^profile of (\d+) steps")
-NORM = re.compile(r"^(dyt|layer_norm|rms_norm)_")
+NORM = re.compile(r"^(add_dyt|dyt|layer_norm|rms_norm)_")  # add_dyt: DyT fused with the residual add
 
 
 def read_profile(folder):

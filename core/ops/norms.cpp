@@ -1,6 +1,9 @@
 // dyt, layer_norm and rms_norm over the last dim: one fused kernel forward, one fused kernel
 // backward (all parameter gradients included), and under create_graph the composite of basic
 // ops below, differentiated.
+#include <cstdlib>
+#include <string>
+
 #include "core/autograd/composite.h"
 #include "core/autograd/grad_mode.h"
 #include "core/autograd/node.h"
@@ -45,22 +48,21 @@ Tensor rms_norm_composite(const std::vector<Tensor>& in, double eps) {  // x, ga
 
 }  // namespace
 
-Tensor dyt(const Tensor& x, const Tensor& alpha, const Tensor& gamma, const Tensor& beta) {
-  Rows r = check_norm_inputs("dyt", x, {{"gamma", &gamma}, {"beta", &beta}});
-  check_same_device("dyt", {x, alpha});
-  check_same_dtype("dyt", {x, alpha});
-  DYT_CHECK(alpha.numel() == 1, "dyt: alpha must have one element, got shape {}", shape_str(alpha.shape()));
-  Tensor xc = x.contiguous(), ac = alpha.contiguous(), gc = gamma.contiguous(), bc = beta.contiguous();
-  Tensor y = make_tensor(x.shape(), x.dtype(), x.device());
-  if (y.numel() > 0) {
-    dispatch_floating(x.dtype(), "dyt", [&](auto tag) {
-      using T = typename decltype(tag)::type;
-      profiler::note_work(2.0 * double(y.numel() * sizeof(T)), 0);  // read x, write y
-      DYT_CALL(x.device(), dyt_forward<T>, xc.data<T>(), ac.data<T>(), gc.data<T>(), bc.data<T>(), y.data<T>(),
-                                             r.rows, r.cols);
-    });
-  }
-  return record_op("dyt", {x, alpha, gamma, beta}, y, {xc, ac, gc, bc}, [r](const Tensor& g, const std::vector<Tensor>& s) {
+namespace {
+
+Rows check_dyt_inputs(const char* op, const Tensor& x, const Tensor& alpha, const Tensor& gamma, const Tensor& beta) {
+  Rows r = check_norm_inputs(op, x, {{"gamma", &gamma}, {"beta", &beta}});
+  check_same_device(op, {x, alpha});
+  check_same_dtype(op, {x, alpha});
+  DYT_CHECK(alpha.numel() == 1, "{}: alpha must have one element, got shape {}", op, shape_str(alpha.shape()));
+  return r;
+}
+
+// Records y = dyt(x, alpha, gamma, beta), computed already from the contiguous xc, ..., with the
+// fused backward kernel (and, under create_graph, the composite differentiated).
+Tensor record_dyt(const Tensor& x, const Tensor& alpha, const Tensor& gamma, const Tensor& beta, const Tensor& y,
+                  const std::vector<Tensor>& contiguous_inputs, Rows r) {
+  return record_op("dyt", {x, alpha, gamma, beta}, y, contiguous_inputs, [r](const Tensor& g, const std::vector<Tensor>& s) {
     if (GradMode::is_enabled()) return differentiate_composite(dyt_composite, s, g);
     const Tensor &x = s[0], &alpha = s[1], &gamma = s[2];
     Tensor gc = g.contiguous();
@@ -77,6 +79,61 @@ Tensor dyt(const Tensor& x, const Tensor& alpha, const Tensor& gamma, const Tens
     });
     return std::vector<Tensor>{dx, dalpha, dgamma, dbeta};
   });
+}
+
+bool cuda_add_dyt_kernel_on = [] {
+  const char* v = std::getenv("DYTGRAD_CUDA_ADD_DYT");
+  return v && std::string(v) == "1";
+}();
+
+}  // namespace
+
+void set_cuda_add_dyt_kernel(bool on) { cuda_add_dyt_kernel_on = on; }
+bool cuda_add_dyt_kernel() { return cuda_add_dyt_kernel_on; }
+
+Tensor dyt(const Tensor& x, const Tensor& alpha, const Tensor& gamma, const Tensor& beta) {
+  Rows r = check_dyt_inputs("dyt", x, alpha, gamma, beta);
+  Tensor xc = x.contiguous(), ac = alpha.contiguous(), gc = gamma.contiguous(), bc = beta.contiguous();
+  Tensor y = make_tensor(x.shape(), x.dtype(), x.device());
+  if (y.numel() > 0) {
+    dispatch_floating(x.dtype(), "dyt", [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      profiler::note_work(2.0 * double(y.numel() * sizeof(T)), 0);  // read x, write y
+      DYT_CALL(x.device(), dyt_forward<T>, xc.data<T>(), ac.data<T>(), gc.data<T>(), bc.data<T>(), y.data<T>(),
+                                             r.rows, r.cols);
+    });
+  }
+  return record_dyt(x, alpha, gamma, beta, y, {xc, ac, gc, bc}, r);
+}
+
+std::pair<Tensor, Tensor> add_dyt(const Tensor& x, const Tensor& y, const Tensor& alpha, const Tensor& gamma,
+                                  const Tensor& beta) {
+  DYT_CHECK(x.shape() == y.shape(), "add_dyt: x and y must have the same shape, got {} and {}", shape_str(x.shape()),
+            shape_str(y.shape()));
+  check_same_device("add_dyt", {x, y});
+  check_same_dtype("add_dyt", {x, y});
+  Rows r = check_dyt_inputs("add_dyt", x, alpha, gamma, beta);
+  if (x.device().is_cuda() && !cuda_add_dyt_kernel()) {  // the verified kernels, until a GPU has run the fused one
+    Tensor sum = add(x, y);
+    return {sum, dyt(sum, alpha, gamma, beta)};
+  }
+  Tensor xc = x.contiguous(), yc = y.contiguous(), ac = alpha.contiguous(), gc = gamma.contiguous();
+  Tensor bc = beta.contiguous();
+  Tensor sum = make_tensor(x.shape(), x.dtype(), x.device()), out = make_tensor(x.shape(), x.dtype(), x.device());
+  if (out.numel() > 0) {
+    dispatch_floating(x.dtype(), "add_dyt", [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      profiler::note_work(4.0 * double(out.numel() * sizeof(T)), 0);  // read x and y, write sum and out
+      DYT_CALL(x.device(), add_dyt_forward<T>, xc.data<T>(), yc.data<T>(), ac.data<T>(), gc.data<T>(), bc.data<T>(),
+                                                 sum.data<T>(), out.data<T>(), r.rows, r.cols);
+    });
+  }
+  // Two nodes, as add then dyt would record them: the sum's gradient passes to x and y; out's is
+  // DyT's fused backward on the saved sum.
+  sum = record_op("add", {x, y}, sum, {}, [](const Tensor& g, const std::vector<Tensor>&) {
+    return std::vector<Tensor>{g, g};
+  });
+  return {sum, record_dyt(sum, alpha, gamma, beta, out, {sum, ac, gc, bc}, r)};
 }
 
 Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps) {

@@ -2,6 +2,7 @@
 // its backward when an input requires grad (see core/autograd/node.h and DESIGN.md's op pattern).
 #pragma once
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "core/tensor.h"
@@ -80,6 +81,14 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator* gen = nullpt
 
 // ---- normalisation family over the last dim (core/ops/norms.cpp) ----
 Tensor dyt(const Tensor& x, const Tensor& alpha, const Tensor& gamma, const Tensor& beta);
+// The residual add and the DyT after it in one pass: returns {sum, out} with sum = x + y and
+// out = dyt(sum, alpha, gamma, beta), the same values and gradients as add then dyt (x and y of
+// one shape). On CUDA it runs add then dyt unless set_cuda_add_dyt_kernel(true) or
+// DYTGRAD_CUDA_ADD_DYT=1 picks the fused kernel, which has not run on a GPU yet.
+std::pair<Tensor, Tensor> add_dyt(const Tensor& x, const Tensor& y, const Tensor& alpha, const Tensor& gamma,
+                                  const Tensor& beta);
+void set_cuda_add_dyt_kernel(bool on);
+bool cuda_add_dyt_kernel();
 Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps = 1e-5);
 Tensor rms_norm(const Tensor& x, const Tensor& gamma, double eps = 1e-6);
 

@@ -43,6 +43,23 @@ __global__ void dyt_forward_any(const T* x, const T* alpha, const T* gamma, cons
   }
 }
 
+// add_dyt_forward (residual add + DyT): one pass, sum = x + y, out = gamma * tanh(alpha sum) + beta.
+//   Traffic: read x and y, write sum and out = 4 * rows * cols * sizeof(T) (an add and dyt_forward
+//   apart: 5). Not yet run on a GPU: core/ops/norms.cpp calls it only under DYTGRAD_CUDA_ADD_DYT=1
+//   and otherwise runs add then dyt_forward (tests/test_cuda_parity.cpp checks both).
+template <class T>
+__global__ void add_dyt_forward_any(const T* __restrict__ x, const T* __restrict__ y, const T* __restrict__ alpha,
+                                    const T* __restrict__ gamma, const T* __restrict__ beta, T* __restrict__ sum,
+                                    T* __restrict__ out, int64_t n, int64_t cols) {
+  const T a = *alpha;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+    int64_t c = i % cols;
+    T h = x[i] + y[i];
+    sum[i] = h;
+    out[i] = gamma[c] * tanh(a * h) + beta[c];
+  }
+}
+
 // Block (b, tile): rows [b * rows_per_block, ...), columns [tile * 4 * blockDim, ...) four per thread.
 __global__ void dyt_backward_vec4(const float* __restrict__ x, const float* __restrict__ alpha,
                                   const float* __restrict__ gamma, const float* __restrict__ dy,
@@ -123,6 +140,15 @@ void dyt_forward(const T* x, const T* alpha, const T* gamma, const T* beta, T* y
 }
 
 template <class T>
+void add_dyt_forward(const T* x, const T* y, const T* alpha, const T* gamma, const T* beta, T* sum, T* out,
+                     int64_t rows, int64_t cols) {
+  int64_t n = rows * cols;
+  if (n == 0) return;
+  add_dyt_forward_any<<<grid_for(n), kThreads>>>(x, y, alpha, gamma, beta, sum, out, n, cols);
+  DYT_CUDA_LAUNCHED();
+}
+
+template <class T>
 void dyt_backward(const T* x, const T* alpha, const T* gamma, const T* dy, T* dx, T* dalpha, T* dgamma, T* dbeta,
                   int64_t rows, int64_t cols) {
   bool vec4 = std::is_same_v<T, float> && cols % 4 == 0 && aligned16(x) && aligned16(dy) && aligned16(dx) && aligned16(gamma);
@@ -155,6 +181,10 @@ void dyt_backward(const T* x, const T* alpha, const T* gamma, const T* dy, T* dx
 
 template void dyt_forward<float>(const float*, const float*, const float*, const float*, float*, int64_t, int64_t);
 template void dyt_forward<double>(const double*, const double*, const double*, const double*, double*, int64_t, int64_t);
+template void add_dyt_forward<float>(const float*, const float*, const float*, const float*, const float*, float*,
+                                     float*, int64_t, int64_t);
+template void add_dyt_forward<double>(const double*, const double*, const double*, const double*, const double*,
+                                      double*, double*, int64_t, int64_t);
 template void dyt_backward<float>(const float*, const float*, const float*, const float*, float*, float*, float*, float*,
                                   int64_t, int64_t);
 template void dyt_backward<double>(const double*, const double*, const double*, const double*, double*, double*, double*,
