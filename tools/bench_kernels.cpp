@@ -151,6 +151,14 @@ int main(int argc, char** argv) {
       kernels::cuda::dyt_backward(x.data<float>(), alpha.data<float>(), gamma.data<float>(), dy.data<float>(),
                                   dx.data<float>(), da.data<float>(), dg.data<float>(), db.data<float>(), n, c);
     });
+    // The residual add + DyT: add then dyt (what runs by default) and the fused add_dyt kernel.
+    Tensor residual = randn_gpu({n, c});
+    bytes_row("add + dyt forward", shape, "add, then dyt: 5 passes", 5 * pass, [&] { dyt(add(x, residual), alpha, gamma, beta); });
+    set_cuda_add_dyt_kernel(true);
+    bytes_row("add_dyt forward (fused)", shape, "read x, y, write sum, out", 4 * pass,
+              [&] { add_dyt(x, residual, alpha, gamma, beta); });
+    set_cuda_add_dyt_kernel(false);
+    residual = Tensor();
     bytes_row("layer_norm forward", shape, "read x, write y", 2 * pass, [&] { layer_norm(x, gamma, beta); });
     bytes_row("layer_norm forward+backward", shape, "5 passes", 5 * pass,
               [&] { fwd_bwd([&] { return layer_norm(xg, gamma, beta); }, {xg, gamma, beta}, dy); });

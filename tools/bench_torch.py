@@ -53,6 +53,9 @@ for n, c in ((8192, 4096), (16384, 768)):
         return run
     with torch.no_grad():
         rows[("dyt forward", shape)] = median_ms(lambda: dyt_eager(x, a, g, b))
+        r = torch.randn(n, c, device=dev)
+        rows[("add + dyt forward", shape)] = median_ms(lambda: dyt_eager(x + r, a, g, b))
+        del r
         rows[("layer_norm forward", shape)] = median_ms(lambda: F.layer_norm(x, (c,), g, b))
         rows[("rms_norm forward", shape)] = median_ms(lambda: F.rms_norm(x, (c,), g, 1e-6))
     rows[("dyt forward+backward", shape)] = median_ms(fb(lambda: dyt_eager(xg, a, g, b)))
