@@ -3,11 +3,11 @@
 # copies what a GPU session needs into .gpu/ (ignored by git), ready to be carried to the GPU machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cmake -S . -B build-cuda -G Ninja -DCMAKE_BUILD_TYPE=Release -DDYTGRAD_CUDA=ON \
+cmake -S . -B build-cuda -G Ninja -DCMAKE_BUILD_TYPE=Release -DDYTGRAD_CUDA=ON -DDYTGRAD_NATIVE=OFF \
   -DCMAKE_CUDA_ARCHITECTURES="${CUDA_ARCH:-90}" >/dev/null
 cmake --build build-cuda -j "$(nproc)"
 # The same without the profiler's ranges, to measure what they cost when off (tools/gpu_profile_session.sh).
-cmake -S . -B build-cuda-noprof -G Ninja -DCMAKE_BUILD_TYPE=Release -DDYTGRAD_CUDA=ON -DDYTGRAD_PROFILER=OFF \
+cmake -S . -B build-cuda-noprof -G Ninja -DCMAKE_BUILD_TYPE=Release -DDYTGRAD_CUDA=ON -DDYTGRAD_PROFILER=OFF -DDYTGRAD_NATIVE=OFF \
   -DCMAKE_CUDA_ARCHITECTURES="${CUDA_ARCH:-90}" >/dev/null
 cmake --build build-cuda-noprof -j "$(nproc)" --target train-gpt
 # .gpu/ travels to the GPU machine (64 MiB at most with the tree): the binaries go xz-compressed
