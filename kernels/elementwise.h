@@ -41,4 +41,9 @@ enum class CompareOp { Eq, Ne, Lt, Le, Gt, Ge };
 namespace cpu { DYT_DECLARE_ELEMENTWISE_KERNELS }
 namespace cuda { DYT_DECLARE_ELEMENTWISE_KERNELS }
 
+namespace cpu {
+// dx = dy * gelu'(x) in one pass (on CUDA, gelu's backward is a GeluGrad unary and a mul).
+template <class T> void gelu_backward(const T* x, const T* dy, T* dx, int64_t n);
+}  // namespace cpu
+
 }  // namespace dytgrad::kernels

@@ -44,6 +44,15 @@ template <class T, class Finish> void gelu_blocks(const T* x, T* y, int64_t n, F
     for (int64_t i = 0; i < count; ++i) yb[i] = finish(xb[i], t[i]);
   });
 }
+
+// One block of gelu_backward; a function of its own so that its loops vectorise.
+template <class T>
+void gelu_backward_block(const T* __restrict x, const T* __restrict dy, T* __restrict dx, int64_t count) {
+  T t[vector_math::kBlock];
+  for (int64_t i = 0; i < count; ++i) t[i] = gelu_inner(x[i]);
+  vector_math::tanh(t, t, count);
+  for (int64_t i = 0; i < count; ++i) dx[i] = dy[i] * gelu_grad_from_tanh(x[i], t[i]);
+}
 #pragma GCC diagnostic pop
 
 }  // namespace
@@ -65,6 +74,17 @@ template <class T> void unary(UnaryOp op, const T* x, T* y, int64_t n, double sc
     case UnaryOp::AddScalar: return map_each(x, y, n, [s](T v) { return v + s; });
     case UnaryOp::MulScalar: return map_each(x, y, n, [s](T v) { return v * s; });
     case UnaryOp::PowScalar: return map_each(x, y, n, [s](T v) { return unary_value(UnaryOp::PowScalar, v, s); });
+  }
+}
+
+// dx = dy gelu'(x): the gelu_grad block with the multiply by dy folded into its last loop.
+// Reads x and dy, writes dx (12 bytes an element in float32; a GeluGrad then a mul: 20).
+template <class T> void gelu_backward(const T* x, const T* dy, T* dx, int64_t n) {
+  int64_t blocks = (n + vector_math::kBlock - 1) / vector_math::kBlock;
+  DYT_PARALLEL_FOR(n)
+  for (int64_t b = 0; b < blocks; ++b) {
+    int64_t first = b * vector_math::kBlock;
+    gelu_backward_block(x + first, dy + first, dx + first, std::min(vector_math::kBlock, n - first));
   }
 }
 
@@ -151,7 +171,8 @@ template <class T> bool any_nonfinite(const T* x, int64_t n) {
 #define DYT_INSTANTIATE_FLOAT(T)                                                           \
   template void unary<T>(UnaryOp, const T*, T*, int64_t, double);                          \
   template void binary<T>(BinaryOp, const ElementwiseLayout&, T*, const T*, const T*);     \
-  template bool any_nonfinite<T>(const T*, int64_t);
+  template bool any_nonfinite<T>(const T*, int64_t);                                      \
+  template void gelu_backward<T>(const T*, const T*, T*, int64_t);
 DYT_FLOAT_TYPES(DYT_INSTANTIATE_FLOAT)
 
 #define DYT_ALL_TYPES(X) X(float) X(double) X(int64_t) X(bool)

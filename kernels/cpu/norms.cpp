@@ -8,9 +8,14 @@
 
 #include "kernels/cpu/column_sums.h"
 #include "kernels/cpu/parallel.h"
+#include "kernels/cpu/row_math.h"
 #include "kernels/cpu/vector_math.h"
 
 namespace dytgrad::kernels::cpu {
+
+// Each block loop below fills its scratch t[0, n) before vector_math reads it; GCC cannot always
+// see that (with -march=native it warns), so the warning is off in this file.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 // DyT forward: y = gamma * tanh(alpha x) + beta. Reads x, writes y (8 bytes an element in float32),
 // a block of a row at a time: scale, tanh (vector_math), affine, each a plain loop over L1.
@@ -102,21 +107,83 @@ void dyt_backward(const T* x, const T* alpha, const T* gamma, const T* dy, T* dx
   *dalpha = T(alpha_sum);
 }
 
+// One row of the LayerNorm forward (a function of its own, so that its loops vectorise).
+template <class T>
+void layer_norm_row(const T* __restrict x, const T* __restrict gamma, const T* __restrict beta, T* __restrict y,
+                    T* mean, T* rstd, int64_t cols, double eps) {
+  double m = row_sum(x, cols) / double(cols);
+  const T mt = T(m);
+  for (int64_t c = 0; c < cols; ++c) y[c] = x[c] - mt;
+  double variance = 0;
+  for (int64_t c0 = 0; c0 < cols; c0 += vector_math::kBlock) {
+    int64_t n = std::min(vector_math::kBlock, cols - c0);
+    T squares[vector_math::kBlock];
+    for (int64_t i = 0; i < n; ++i) squares[i] = y[c0 + i] * y[c0 + i];
+    variance += row_sum(squares, n);
+  }
+  const T rs = T(1.0 / std::sqrt(variance / double(cols) + eps));
+  for (int64_t c = 0; c < cols; ++c) y[c] = y[c] * rs * gamma[c] + beta[c];
+  *mean = mt;
+  *rstd = rs;
+}
+
+// dx of one row of the LayerNorm backward: rstd (g - mean(g) - xhat mean(g xhat)), g = dy gamma,
+// xhat = (x - mean) rstd; the two means by blocks through row_sum.
+template <class T>
+void layer_norm_backward_row(const T* __restrict x, const T* __restrict dy, const T* __restrict gamma, T m, T rs,
+                             T* __restrict dx, int64_t cols) {
+  double sum_g = 0, sum_g_xhat = 0;
+  for (int64_t c0 = 0; c0 < cols; c0 += vector_math::kBlock) {
+    int64_t n = std::min(vector_math::kBlock, cols - c0);
+    T g[vector_math::kBlock], g_xhat[vector_math::kBlock];
+    for (int64_t i = 0; i < n; ++i) {
+      g[i] = dy[c0 + i] * gamma[c0 + i];
+      g_xhat[i] = g[i] * (x[c0 + i] - m) * rs;
+    }
+    sum_g += row_sum(g, n);
+    sum_g_xhat += row_sum(g_xhat, n);
+  }
+  const T mean_g = T(sum_g / double(cols)), mean_g_xhat = T(sum_g_xhat / double(cols));
+  for (int64_t c = 0; c < cols; ++c) dx[c] = rs * (dy[c] * gamma[c] - mean_g - (x[c] - m) * rs * mean_g_xhat);
+}
+
+// One row of the RMSNorm forward: rstd = 1 / sqrt(mean(x^2) + eps), y = x rstd gamma.
+template <class T>
+void rms_norm_row(const T* __restrict x, const T* __restrict gamma, T* __restrict y, T* rstd, int64_t cols, double eps) {
+  double squares_sum = 0;
+  for (int64_t c0 = 0; c0 < cols; c0 += vector_math::kBlock) {
+    int64_t n = std::min(vector_math::kBlock, cols - c0);
+    T squares[vector_math::kBlock];
+    for (int64_t i = 0; i < n; ++i) squares[i] = x[c0 + i] * x[c0 + i];
+    squares_sum += row_sum(squares, n);
+  }
+  const T rs = T(1.0 / std::sqrt(squares_sum / double(cols) + eps));
+  for (int64_t c = 0; c < cols; ++c) y[c] = x[c] * rs * gamma[c];
+  *rstd = rs;
+}
+
+// dx of one row of the RMSNorm backward: rstd (g - xhat mean(g xhat)), g = dy gamma, xhat = x rstd.
+template <class T>
+void rms_norm_backward_row(const T* __restrict x, const T* __restrict dy, const T* __restrict gamma, T rs,
+                           T* __restrict dx, int64_t cols) {
+  double sum_g_xhat = 0;
+  for (int64_t c0 = 0; c0 < cols; c0 += vector_math::kBlock) {
+    int64_t n = std::min(vector_math::kBlock, cols - c0);
+    T g_xhat[vector_math::kBlock];
+    for (int64_t i = 0; i < n; ++i) g_xhat[i] = dy[c0 + i] * gamma[c0 + i] * x[c0 + i] * rs;
+    sum_g_xhat += row_sum(g_xhat, n);
+  }
+  const T mean_g_xhat = T(sum_g_xhat / double(cols));
+  for (int64_t c = 0; c < cols; ++c) dx[c] = rs * (dy[c] * gamma[c] - x[c] * rs * mean_g_xhat);
+}
+
+// LayerNorm forward, per row: the mean (row_sum), the variance of the centred row (written into y
+// first, then scaled in place). Reads x, writes y (and mean, rstd per row).
 template <class T>
 void layer_norm_forward(const T* x, const T* gamma, const T* beta, T* y, T* mean, T* rstd, int64_t rows,
                         int64_t cols, double eps) {
   DYT_PARALLEL_FOR(rows * cols)
-  for (int64_t r = 0; r < rows; ++r) {
-    const T* xr = x + r * cols;
-    double m = 0, v = 0;
-    for (int64_t c = 0; c < cols; ++c) m += double(xr[c]);
-    m /= double(cols);
-    for (int64_t c = 0; c < cols; ++c) v += (double(xr[c]) - m) * (double(xr[c]) - m);
-    double rs = 1.0 / std::sqrt(v / double(cols) + eps);
-    mean[r] = T(m);
-    rstd[r] = T(rs);
-    for (int64_t c = 0; c < cols; ++c) y[r * cols + c] = T((double(xr[c]) - m) * rs) * gamma[c] + beta[c];
-  }
+  for (int64_t r = 0; r < rows; ++r) layer_norm_row(x + r * cols, gamma, beta, y + r * cols, mean + r, rstd + r, cols, eps);
 }
 
 // dx = rstd * (g - mean(g) - xhat * mean(g * xhat)),  g = dy * gamma, xhat = (x - mean) * rstd.
@@ -124,21 +191,8 @@ template <class T>
 void layer_norm_backward(const T* x, const T* gamma, const T* mean, const T* rstd, const T* dy, T* dx, T* dgamma,
                          T* dbeta, int64_t rows, int64_t cols) {
   DYT_PARALLEL_FOR(rows * cols)
-  for (int64_t r = 0; r < rows; ++r) {
-    const T *xr = x + r * cols, *gr = dy + r * cols;
-    double m = double(mean[r]), rs = double(rstd[r]), sg = 0, sgx = 0;
-    for (int64_t c = 0; c < cols; ++c) {
-      double g = double(gr[c]) * double(gamma[c]), xhat = (double(xr[c]) - m) * rs;
-      sg += g;
-      sgx += g * xhat;
-    }
-    sg /= double(cols);
-    sgx /= double(cols);
-    for (int64_t c = 0; c < cols; ++c) {
-      double g = double(gr[c]) * double(gamma[c]), xhat = (double(xr[c]) - m) * rs;
-      dx[r * cols + c] = T(rs * (g - sg - xhat * sgx));
-    }
-  }
+  for (int64_t r = 0; r < rows; ++r)
+    layer_norm_backward_row(x + r * cols, dy + r * cols, gamma, mean[r], rstd[r], dx + r * cols, cols);
   std::vector<double> sums(size_t(2 * cols));  // [dgamma | dbeta]
   column_sums(rows, 2 * cols, sums.data(), [&](int64_t first, int64_t end, double* partial) {
     for (int64_t r = first; r < end; ++r) {
@@ -159,14 +213,7 @@ void layer_norm_backward(const T* x, const T* gamma, const T* mean, const T* rst
 template <class T>
 void rms_norm_forward(const T* x, const T* gamma, T* y, T* rstd, int64_t rows, int64_t cols, double eps) {
   DYT_PARALLEL_FOR(rows * cols)
-  for (int64_t r = 0; r < rows; ++r) {
-    const T* xr = x + r * cols;
-    double ss = 0;
-    for (int64_t c = 0; c < cols; ++c) ss += double(xr[c]) * double(xr[c]);
-    double rs = 1.0 / std::sqrt(ss / double(cols) + eps);
-    rstd[r] = T(rs);
-    for (int64_t c = 0; c < cols; ++c) y[r * cols + c] = T(double(xr[c]) * rs) * gamma[c];
-  }
+  for (int64_t r = 0; r < rows; ++r) rms_norm_row(x + r * cols, gamma, y + r * cols, rstd + r, cols, eps);
 }
 
 // dx = rstd * (g - xhat * mean(g * xhat)),  g = dy * gamma, xhat = x * rstd.
@@ -174,16 +221,7 @@ template <class T>
 void rms_norm_backward(const T* x, const T* gamma, const T* rstd, const T* dy, T* dx, T* dgamma, int64_t rows,
                        int64_t cols) {
   DYT_PARALLEL_FOR(rows * cols)
-  for (int64_t r = 0; r < rows; ++r) {
-    const T *xr = x + r * cols, *gr = dy + r * cols;
-    double rs = double(rstd[r]), sgx = 0;
-    for (int64_t c = 0; c < cols; ++c) sgx += double(gr[c]) * double(gamma[c]) * double(xr[c]) * rs;
-    sgx /= double(cols);
-    for (int64_t c = 0; c < cols; ++c) {
-      double g = double(gr[c]) * double(gamma[c]), xhat = double(xr[c]) * rs;
-      dx[r * cols + c] = T(rs * (g - xhat * sgx));
-    }
-  }
+  for (int64_t r = 0; r < rows; ++r) rms_norm_backward_row(x + r * cols, dy + r * cols, gamma, rstd[r], dx + r * cols, cols);
   std::vector<double> sums(static_cast<size_t>(cols));
   column_sums(rows, cols, sums.data(), [&](int64_t first, int64_t end, double* partial) {
     for (int64_t r = first; r < end; ++r) {
