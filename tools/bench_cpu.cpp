@@ -8,7 +8,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -23,6 +22,7 @@
 #include "kernels/cpu/vector_math.h"
 #include "models/gpt.h"
 #include "nn/optim.h"
+#include "tools/common/median_time.h"
 #include "tools/common/training_run.h"
 
 using namespace dytgrad;
@@ -36,18 +36,6 @@ struct Options {
   // the training step's GPT (the CPU benchmark shape): vocabulary of the fortunes, DyT
   int64_t vocab = 98, block_size = 128, width = 192, layers = 4, heads = 4, batch = 32;
 };
-
-double median_ms(int warmup, int repeats, const std::function<void()>& fn) {
-  for (int i = 0; i < warmup; ++i) fn();
-  std::vector<double> times;
-  for (int i = 0; i < repeats; ++i) {
-    auto t0 = std::chrono::steady_clock::now();
-    fn();
-    times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-  }
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
-}
 
 std::string cpu_model() {
   std::ifstream in("/proc/cpuinfo");
@@ -118,7 +106,7 @@ int main(int argc, char** argv) {
     if (it != copy_gbps_at.end()) return it->second;
     std::vector<char> src(size_t(bytes), 1), dst(size_t(bytes), 0);
     int64_t chunks = 64, chunk = (bytes + chunks - 1) / chunks;
-    double ms = median_ms(2, 9, [&] {
+    double ms = tools::median_ms(2, 9, [&] {
 #pragma omp parallel for num_threads(threads) schedule(static)
       for (int64_t c = 0; c < chunks; ++c) {
         int64_t first = c * chunk, count = std::min(chunk, bytes - first);
@@ -130,7 +118,7 @@ int main(int argc, char** argv) {
   const int64_t large_copy = int64_t(256) << 20;
   double copy_large_gbps = copy_gbps(large_copy);
   Tensor ma = randn({1024, 1024}), mb = randn({1024, 1024});
-  double sgemm_gflops = 2.0 * 1024 * 1024 * 1024 / median_ms(2, 9, [&] { matmul(ma, mb); }) / 1e6;
+  double sgemm_gflops = 2.0 * 1024 * 1024 * 1024 / tools::median_ms(2, 9, [&] { matmul(ma, mb); }) / 1e6;
   std::string cpu = cpu_model();
   std::cout << fmt::format("cpu: {}, {} thread{}, vector math {}\ncopy (256 MiB) {:.1f} GB/s, sgemm 1024^3 {:.1f} GFLOP/s\n",
                            cpu, threads, threads == 1 ? "" : "s", kernels::cpu::vector_math::isa(), copy_large_gbps,
@@ -146,12 +134,12 @@ int main(int argc, char** argv) {
   auto bytes_row = [&](std::string name, std::string shape, std::string what, double bytes, int64_t tensor_bytes,
                        const std::function<void()>& fn) {
     if (!want(name)) return;
-    double ms = median_ms(o.warmup, o.repeats, fn);
+    double ms = tools::median_ms(o.warmup, o.repeats, fn);
     add_row(name, shape, what, ms, bytes / copy_gbps(tensor_bytes) / 1e6, fmt::format("{:.1f} GB/s", bytes / ms / 1e6));
   };
   auto flops_row = [&](std::string name, std::string shape, std::string what, double flops, const std::function<void()>& fn) {
     if (!want(name)) return;
-    double ms = median_ms(o.warmup, o.repeats, fn);
+    double ms = tools::median_ms(o.warmup, o.repeats, fn);
     add_row(name, shape, what, ms, flops / sgemm_gflops / 1e6, fmt::format("{:.1f} GFLOP/s", flops / ms / 1e6));
   };
 
@@ -236,7 +224,7 @@ int main(int argc, char** argv) {
     nn::AdamW optimizer(params, {1e-3, 0.9, 0.95, 1e-8}, 0.1);
     Tensor tokens = Tensor::randint(0, o.vocab, {o.batch, o.block_size + 1});
     Tensor x = tokens.narrow(1, 0, o.block_size).contiguous(), y = tokens.narrow(1, 1, o.block_size).contiguous();
-    double ms = median_ms(2, o.step_repeats, [&] {
+    double ms = tools::median_ms(2, o.step_repeats, [&] {
       GradModeGuard on(true);
       model.zero_grad();
       Tensor loss = model.loss(x, y);

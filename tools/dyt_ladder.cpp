@@ -16,7 +16,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <functional>
 #include <iostream>
@@ -25,6 +24,7 @@
 #include <vector>
 
 #include "kernels/norms.h"
+#include "tools/common/median_time.h"
 #include "tools/common/training_run.h"
 
 using namespace dytgrad;
@@ -58,18 +58,6 @@ void dyt_backward_by_columns(const float* x, float alpha, const float* gamma, co
     alpha_sum += sa;
   }
   *dalpha = float(alpha_sum);
-}
-
-double median_ms(int repeats, const std::function<void()>& fn) {
-  fn();  // warm-up
-  std::vector<double> t;
-  for (int i = 0; i < repeats; ++i) {
-    auto t0 = std::chrono::steady_clock::now();
-    fn();
-    t.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-  }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
 }
 
 // max |got - want| / max |want|
@@ -136,16 +124,16 @@ int main(int argc, char** argv) {
 
   std::vector<float> y(static_cast<size_t>(n)), sum(static_cast<size_t>(n)), dx(static_cast<size_t>(n)), dgamma(static_cast<size_t>(cols)), dbeta(static_cast<size_t>(cols));
   float dalpha = 0;
-  double ms = median_ms(repeats, [&] { dyt_forward_scalar(x.data(), alpha, gamma.data(), beta.data(), y.data(), rows, cols); });
+  double ms = tools::median_ms(1, repeats, [&] { dyt_forward_scalar(x.data(), alpha, gamma.data(), beta.data(), y.data(), rows, cols); });
   report("forward 1: scalar libm tanhf", ms, 2 * pass_bytes, relative_error(y, y_ref));
-  ms = median_ms(repeats, [&] { kernels::cpu::dyt_forward(x.data(), &alpha, gamma.data(), beta.data(), y.data(), rows, cols); });
+  ms = tools::median_ms(1, repeats, [&] { kernels::cpu::dyt_forward(x.data(), &alpha, gamma.data(), beta.data(), y.data(), rows, cols); });
   report("forward 2: blocks through SLEEF tanh", ms, 2 * pass_bytes, relative_error(y, y_ref));
-  ms = median_ms(repeats, [&] {
+  ms = tools::median_ms(1, repeats, [&] {
     for (int64_t i = 0; i < n; ++i) sum[size_t(i)] = x[size_t(i)] + residual[size_t(i)];
     kernels::cpu::dyt_forward(sum.data(), &alpha, gamma.data(), beta.data(), y.data(), rows, cols);
   });
   report("forward 3a: residual add, then version 2", ms, 5 * pass_bytes, relative_error(y, out_ref));
-  ms = median_ms(repeats, [&] {
+  ms = tools::median_ms(1, repeats, [&] {
     kernels::cpu::add_dyt_forward(x.data(), residual.data(), &alpha, gamma.data(), beta.data(), sum.data(), y.data(),
                                   rows, cols);
   });
@@ -156,12 +144,12 @@ int main(int argc, char** argv) {
     return std::max({relative_error(dx, dx_ref), relative_error(dgamma, dgamma_ref), relative_error(dbeta, dbeta_ref),
                      relative_error({dalpha}, dalpha_ref)});
   };
-  ms = median_ms(repeats, [&] {
+  ms = tools::median_ms(1, repeats, [&] {
     dyt_backward_by_columns(x.data(), alpha, gamma.data(), dy.data(), dx.data(), &dalpha, dgamma.data(), dbeta.data(),
                             rows, cols);
   });
   report("backward 1: by columns, libm tanhf", ms, 3 * pass_bytes, backward_error());
-  ms = median_ms(repeats, [&] {
+  ms = tools::median_ms(1, repeats, [&] {
     kernels::cpu::dyt_backward(x.data(), &alpha, gamma.data(), dy.data(), dx.data(), &dalpha, dgamma.data(),
                                dbeta.data(), rows, cols);
   });

@@ -8,7 +8,7 @@
 #   tools/study.sh long    ViT with LayerNorm and with DyT (alpha0 LONG_ALPHA0) for LONG_EPOCHS
 #   tools/study.sh all     all of them
 # Environment: STUDY_DIR (default runs/study), BUILD_DIR (default build), VIT_EPOCHS (default 3),
-# GPT_STEPS (default 400), GPT_LR (default 2e-3, for every norm), LONG_EPOCHS (default 10),
+# GPT_STEPS (default 400), GPT_BATCH (default 16, the batch of the study's runs), GPT_LR (default 2e-3, for every norm), LONG_EPOCHS (default 10),
 # LONG_ALPHA0 (default 2), SEED (default 1);
 # further arguments go to every training command.
 # Each run writes STUDY_DIR/<name>/{log.jsonl,checkpoint.safetensors,output.txt}; a run whose
@@ -53,14 +53,14 @@ if [ "$what" = alpha ] || [ "$what" = all ]; then
 fi
 if [ "$what" = gpt ] || [ "$what" = all ]; then
   for norm in dyt layernorm rmsnorm none; do
-    run "gpt-$norm" train-gpt --norm "$norm" --steps "${GPT_STEPS:-400}" --lr "$gpt_lr" "$@"
+    run "gpt-$norm" train-gpt --norm "$norm" --steps "${GPT_STEPS:-400}" --batch "${GPT_BATCH:-16}" --lr "$gpt_lr" "$@"
   done
 fi
 if [ "$what" = gpt-dyt ] || [ "$what" = all ]; then
   for alpha in 1 2 8; do
-    run "gpt-dyt-alpha$alpha" train-gpt --norm dyt --alpha0 "$alpha" --steps "${GPT_STEPS:-400}" --lr "$gpt_lr" "$@"
+    run "gpt-dyt-alpha$alpha" train-gpt --norm dyt --alpha0 "$alpha" --steps "${GPT_STEPS:-400}" --batch "${GPT_BATCH:-16}" --lr "$gpt_lr" "$@"
   done
-  run "gpt-dyt-unscaled" train-gpt --norm dyt --no-scale-embeddings --steps "${GPT_STEPS:-400}" --lr "$gpt_lr" "$@"
+  run "gpt-dyt-unscaled" train-gpt --norm dyt --no-scale-embeddings --steps "${GPT_STEPS:-400}" --batch "${GPT_BATCH:-16}" --lr "$gpt_lr" "$@"
 fi
 if [ "$what" = long ] || [ "$what" = all ]; then
   run "vit-long-layernorm" train-vit --norm layernorm --epochs "${LONG_EPOCHS:-10}" "$@"

@@ -32,7 +32,7 @@ namespace {
 // continues with the same settings.
 struct Training {
   std::string data = data::kFortunesDir;
-  int64_t steps = 600, batch = 16, warmup = 50, eval_every = 100, eval_batches = 10;
+  int64_t steps = 1200, batch = 32, warmup = 50, eval_every = 100, eval_batches = 10;
   double lr = 2e-3, min_lr = 1e-4, weight_decay = 0.1, clip = 1.0;
   uint64_t seed = 1;
   models::GPTConfig model;

@@ -114,14 +114,7 @@ void layer_norm_row(const T* __restrict x, const T* __restrict gamma, const T* _
   double m = row_sum(x, cols) / double(cols);
   const T mt = T(m);
   for (int64_t c = 0; c < cols; ++c) y[c] = x[c] - mt;
-  double variance = 0;
-  for (int64_t c0 = 0; c0 < cols; c0 += vector_math::kBlock) {
-    int64_t n = std::min(vector_math::kBlock, cols - c0);
-    T squares[vector_math::kBlock];
-    for (int64_t i = 0; i < n; ++i) squares[i] = y[c0 + i] * y[c0 + i];
-    variance += row_sum(squares, n);
-  }
-  const T rs = T(1.0 / std::sqrt(variance / double(cols) + eps));
+  const T rs = T(1.0 / std::sqrt(row_sum_of_squares(y, cols) / double(cols) + eps));
   for (int64_t c = 0; c < cols; ++c) y[c] = y[c] * rs * gamma[c] + beta[c];
   *mean = mt;
   *rstd = rs;
@@ -150,14 +143,7 @@ void layer_norm_backward_row(const T* __restrict x, const T* __restrict dy, cons
 // One row of the RMSNorm forward: rstd = 1 / sqrt(mean(x^2) + eps), y = x rstd gamma.
 template <class T>
 void rms_norm_row(const T* __restrict x, const T* __restrict gamma, T* __restrict y, T* rstd, int64_t cols, double eps) {
-  double squares_sum = 0;
-  for (int64_t c0 = 0; c0 < cols; c0 += vector_math::kBlock) {
-    int64_t n = std::min(vector_math::kBlock, cols - c0);
-    T squares[vector_math::kBlock];
-    for (int64_t i = 0; i < n; ++i) squares[i] = x[c0 + i] * x[c0 + i];
-    squares_sum += row_sum(squares, n);
-  }
-  const T rs = T(1.0 / std::sqrt(squares_sum / double(cols) + eps));
+  const T rs = T(1.0 / std::sqrt(row_sum_of_squares(x, cols) / double(cols) + eps));
   for (int64_t c = 0; c < cols; ++c) y[c] = x[c] * rs * gamma[c];
   *rstd = rs;
 }

@@ -39,4 +39,17 @@ template <class T> double row_sum(const T* x, int64_t n) {
   return total;
 }
 
+// The sum of squares of a row, by blocks of 512 squared in T and summed through row_sum.
+template <class T> double row_sum_of_squares(const T* x, int64_t n) {
+  constexpr int64_t kChunk = 512;
+  double total = 0;
+  for (int64_t c0 = 0; c0 < n; c0 += kChunk) {
+    int64_t count = std::min(kChunk, n - c0);
+    T squares[kChunk];
+    for (int64_t i = 0; i < count; ++i) squares[i] = x[c0 + i] * x[c0 + i];
+    total += row_sum(squares, count);
+  }
+  return total;
+}
+
 }  // namespace dytgrad::kernels::cpu
