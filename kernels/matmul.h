@@ -20,4 +20,12 @@ struct GemmShape {
 namespace cpu { DYT_DECLARE_MATMUL_KERNELS }
 namespace cuda { DYT_DECLARE_MATMUL_KERNELS }
 
+namespace cpu {
+// y = x W^T + bias for x [rows, in], W [out, in], bias [out], all contiguous: each row of y starts
+// as the bias and the GEMM adds onto it (beta = 1), so the bias costs no pass of its own (on CUDA,
+// linear is a matmul and an add).
+template <class T> void linear_forward(const T* x, const T* weight, const T* bias, T* y, int64_t rows, int64_t in,
+                                       int64_t out);
+}  // namespace cpu
+
 }  // namespace dytgrad::kernels

@@ -9,14 +9,7 @@ Linear::Linear(int64_t in, int64_t out, bool has_bias, double init_std, Generato
   if (has_bias) register_parameter("bias", bias, Tensor::zeros({out}), false);
 }
 
-Tensor Linear::forward(const Tensor& x) {
-  // [..., in] -> [rows, in] @ W^T (a transposed view: a GEMM flag, no copy) -> [..., out]
-  Shape out_shape = x.shape();
-  out_shape.back() = weight.size(0);
-  Tensor y = matmul(x.reshape({-1, x.size(-1)}), weight.transpose(0, 1));
-  if (bias.defined()) y = add(y, bias);
-  return y.reshape(out_shape);
-}
+Tensor Linear::forward(const Tensor& x) { return linear(x, weight, bias); }
 
 Embedding::Embedding(int64_t vocab, int64_t dim, Generator* gen) {
   register_parameter("weight", weight, mul(Tensor::randn({vocab, dim}, DType::Float32, Device::cpu(), gen), 0.02), false);

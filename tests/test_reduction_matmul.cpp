@@ -74,3 +74,26 @@ TEST_CASE("matmul gradients: 2-D, batched, broadcast batch, transposed, second o
   Fn quad = [](auto& in) { return matmul(in[0], in[0].transpose(0, 1)); };
   REQUIRE_GRADGRADCHECK(quad, leaf({3, 4}));
 }
+
+TEST_CASE("linear equals matmul with the weight transposed plus the bias, gradients included", "[matmul]") {
+  for (Shape xs : {Shape{37, 19}, Shape{2, 5, 19}, Shape{300, 19}}) {  // 300 rows: split across threads
+    INFO("x " << shape_str(xs));
+    Tensor x = leaf(xs), w = leaf({23, 19}), b = leaf({23});
+    Tensor got = linear(x, w, b), expected = add(matmul(x, w.transpose(0, 1)), b);
+    REQUIRE(got.shape() == expected.shape());
+    REQUIRE_CLOSE(got, expected, 1e-14);
+    Tensor up = Tensor::randn(got.shape(), DType::Float64);
+    auto g1 = grad({got}, {x, w, b}, {up}), g2 = grad({expected}, {x, w, b}, {up});
+    for (int i = 0; i < 3; ++i) REQUIRE_CLOSE(g1[size_t(i)], g2[size_t(i)], 1e-13);
+    auto f32 = [](const Tensor& t) { return t.detach().to(DType::Float32); };
+    REQUIRE_CLOSE(linear(f32(x), f32(w), f32(b)), expected, 2e-6);
+  }
+  Fn f = [](auto& in) { return linear(in[0], in[1], in[2]); };
+  REQUIRE_GRADCHECK(f, leaf({4, 3}), leaf({5, 3}), leaf({5}));
+  REQUIRE_GRADCHECK(f, strided_leaf({3, 4}).transpose(0, 1), leaf({5, 3}), leaf({5}));
+  REQUIRE_GRADGRADCHECK(f, leaf({2, 3}), leaf({4, 3}), leaf({4}));
+  Fn no_bias = [](auto& in) { return linear(in[0], in[1], Tensor()); };
+  REQUIRE_GRADCHECK(no_bias, leaf({4, 3}), leaf({5, 3}));
+  REQUIRE_THROWS_WITH(linear(leaf({4, 3}), leaf({5, 4}), leaf({5})), Catch::Contains("linear: expected x [..., in] and weight [out, in]"));
+  REQUIRE_THROWS_WITH(linear(leaf({4, 3}), leaf({5, 3}), leaf({4})), Catch::Contains("linear: bias must have shape [5]"));
+}

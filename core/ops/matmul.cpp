@@ -113,4 +113,34 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   });
 }
 
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  DYT_CHECK(x.dim() >= 1 && weight.dim() == 2 && x.size(-1) == weight.size(1),
+            "linear: expected x [..., in] and weight [out, in], got shapes {} and {}", shape_str(x.shape()),
+            shape_str(weight.shape()));
+  Shape out_shape = x.shape();
+  out_shape.back() = weight.size(0);
+  Tensor x2 = x.reshape({-1, x.size(-1)});
+  if (!bias.defined()) return matmul(x2, weight.transpose(0, 1)).reshape(out_shape);
+  DYT_CHECK(bias.shape() == Shape{weight.size(0)}, "linear: bias must have shape [{}] (the rows of weight), got {}",
+            weight.size(0), shape_str(bias.shape()));
+  check_same_device("linear", {x, weight, bias});
+  check_same_dtype("linear", {x, weight, bias});
+  if (!x.device().is_cpu() || x2.size(0) == 0 || x2.size(1) == 0)  // CUDA: the matmul and the add
+    return add(matmul(x2, weight.transpose(0, 1)), bias).reshape(out_shape);
+  Tensor xc = x2.contiguous(), wc = weight.contiguous(), bc = bias.contiguous();
+  int64_t rows = xc.size(0), in = xc.size(1), out = wc.size(0);
+  Tensor y = make_tensor({rows, out}, x.dtype(), x.device());
+  dispatch_floating(x.dtype(), "linear", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    profiler::note_work(0, 2.0 * double(rows) * double(in) * double(out));
+    DYT_CPU_CALL(linear_forward<T>, xc.data<T>(), wc.data<T>(), bc.data<T>(), y.data<T>(), rows, in, out);
+  });
+  // Backward with ops (so it is differentiable again): dx = g W, dW = g^T x, dbias = the rows of g summed.
+  Tensor out2 = record_op("linear", {x2, weight, bias}, y, {xc, wc}, [](const Tensor& g, const std::vector<Tensor>& s) {
+    const Tensor &x2 = s[0], &w = s[1];
+    return std::vector<Tensor>{matmul(g, w), matmul(g.transpose(0, 1), x2), sum(g, {0})};
+  });
+  return out2.reshape(out_shape);
+}
+
 }  // namespace dytgrad

@@ -58,6 +58,9 @@ Tensor sum_to_shape(const Tensor& x, const Shape& shape);
 
 // ---- matmul (core/ops/matmul.cpp): 2-D, or batched with broadcast batch dims ----
 Tensor matmul(const Tensor& a, const Tensor& b);
+// y = x W^T + bias for x [..., in], weight [out, in], bias [out] (or undefined: none). Equal to
+// add(matmul(x, weight^T), bias); on the CPU the bias is the GEMM's starting value, not a pass.
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias);
 
 // ---- shape ops (core/ops/shape_ops.cpp); views are Tensor methods ----
 Tensor concat(const std::vector<Tensor>& tensors, int64_t dim);

@@ -39,7 +39,26 @@ template <class T> void gemm_batched(const GemmShape& s, const T* a, const T* b,
   }
 }
 
+// Row blocks of y in parallel (the rows of y need only the rows of x): each block is filled with
+// the bias, then one GEMM with beta = 1 adds x W^T. Reads x and W, writes y once (plus the GEMM's
+// read of y): an add of the bias afterwards would read y and write it again.
+template <class T> void linear_forward(const T* x, const T* weight, const T* bias, T* y, int64_t rows, int64_t in,
+                                       int64_t out) {
+  int64_t threads = cpu::threads();
+  bool parallel = threads > 1 && 2 * rows * in * out >= (int64_t(1) << 20);
+  int64_t blocks = parallel ? threads : 1, rows_per_block = (rows + blocks - 1) / blocks;
+#pragma omp parallel for if (parallel) num_threads(threads) schedule(static)
+  for (int64_t b = 0; b < blocks; ++b) {
+    int64_t first = b * rows_per_block, count = std::min(rows, first + rows_per_block) - first;
+    if (count <= 0) continue;
+    for (int64_t r = first; r < first + count; ++r) std::copy(bias, bias + out, y + r * out);
+    blas::gemm(false, true, count, out, in, T(1), x + first * in, in, weight, in, T(1), y + first * out, out);
+  }
+}
+
 template void gemm_batched<float>(const GemmShape&, const float*, const float*, float*);
 template void gemm_batched<double>(const GemmShape&, const double*, const double*, double*);
+template void linear_forward<float>(const float*, const float*, const float*, float*, int64_t, int64_t, int64_t);
+template void linear_forward<double>(const double*, const double*, const double*, double*, int64_t, int64_t, int64_t);
 
 }  // namespace dytgrad::kernels::cpu
