@@ -19,6 +19,11 @@ template <class T> double sum_run(const T* p, int64_t n) {
   return (acc[0] + acc[1]) + (acc[2] + acc[3]);
 }
 
+// sum[0, n) += row[0, n) (a function of its own with restrict pointers: it vectorises).
+template <class T> void add_row(const T* __restrict row, T* __restrict sum, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) sum[i] += row[i];
+}
+
 // Adds rows [first, end) of a [rows, inner] block to acc[0, inner), row by row (unit stride).
 template <class T> void add_rows(const T* x, int64_t first, int64_t end, int64_t inner, double* acc) {
   for (int64_t r = first; r < end; ++r)
@@ -37,8 +42,11 @@ template <class T> void sum_dim(const T* x, T* y, int64_t outer, int64_t reduce,
   }
   if (outer == 1) {
     std::vector<double> acc(static_cast<size_t>(inner));
-    column_sums(reduce, inner, acc.data(),
-                [&](int64_t first, int64_t end, double* partial) { add_rows(x, first, end, inner, partial); });
+    column_sums(reduce, inner, acc.data(), [&](int64_t first, int64_t end, double* partial) {
+      std::vector<T> block(static_cast<size_t>(inner), T(0));  // the block's (<= 64) rows in T, then double
+      for (int64_t r = first; r < end; ++r) add_row(x + r * inner, block.data(), inner);
+      for (int64_t i = 0; i < inner; ++i) partial[i] += double(block[size_t(i)]);
+    });
     for (int64_t i = 0; i < inner; ++i) y[i] = T(acc[size_t(i)] * scale);
     return;
   }
