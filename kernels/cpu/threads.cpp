@@ -16,7 +16,13 @@ namespace {
 // ours could run; an executable's .preinit_array runs earlier still, so this is where the default
 // is set (only when the user has not chosen). Every CPU kernel's parallel loop calls threads(), so
 // this file, and the entry below, are in every program that runs one.
-void prefer_passive_waiting(int, char**, char**) { setenv("OMP_WAIT_POLICY", "passive", /*overwrite=*/0); }
+// OpenBLAS likewise reads OPENBLAS_NUM_THREADS as it loads: dytgrad calls it from one thread at a
+// time per GEMM (kernels/cpu/blas.h), so its own pool of threads, which spin for a while after
+// starting, is not wanted.
+void set_threading_defaults(int, char**, char**) {
+  setenv("OMP_WAIT_POLICY", "passive", /*overwrite=*/0);
+  setenv("OPENBLAS_NUM_THREADS", "1", /*overwrite=*/0);
+}
 
 int configured_threads() {
   const char* knob = std::getenv("DYTGRAD_THREADS");
@@ -59,7 +65,7 @@ void set_threads(int count) {
 }  // namespace dytgrad::kernels::cpu
 
 extern "C" {
-// Runs before the shared libraries' initialisers (libgomp's among them); see prefer_passive_waiting.
+// Runs before the shared libraries' initialisers (libgomp's among them); see set_threading_defaults.
 __attribute__((section(".preinit_array"), used)) void (*const dytgrad_preinit_wait_policy)(int, char**, char**) =
-    dytgrad::kernels::cpu::prefer_passive_waiting;
+    dytgrad::kernels::cpu::set_threading_defaults;
 }

@@ -7,6 +7,8 @@
 // Idle threads wait passively (they sleep instead of spinning), unless OMP_WAIT_POLICY says
 // otherwise: with spinning threads, a GPT step on a 2-core machine where another process kept one
 // core busy ran 3.4x slower with two threads than with one; passive, two threads ran as fast as one.
+// OpenBLAS's own thread pool is not started (OPENBLAS_NUM_THREADS=1 unless set): the kernels call
+// the BLAS from their OpenMP threads, one GEMM each.
 // Every CPU kernel gives the same bits for any number of threads (tests/test_threads.cpp).
 #pragma once
 
