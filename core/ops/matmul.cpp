@@ -138,7 +138,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   // Backward with ops (so it is differentiable again): dx = g W, dW = g^T x, dbias = the rows of g summed.
   Tensor out2 = record_op("linear", {x2, weight, bias}, y, {xc, wc}, [](const Tensor& g, const std::vector<Tensor>& s) {
     const Tensor &x2 = s[0], &w = s[1];
-    return std::vector<Tensor>{matmul(g, w), matmul(g.transpose(0, 1), x2), sum(g, {0})};
+    return std::vector<Tensor>{x2.requires_grad() ? matmul(g, w) : Tensor(),
+                               w.requires_grad() ? matmul(g.transpose(0, 1), x2) : Tensor(), sum(g, {0})};
   });
   return out2.reshape(out_shape);
 }

@@ -5,6 +5,7 @@
 #include "kernels/matmul.h"
 
 #include <algorithm>
+
 #include "kernels/cpu/blas.h"
 #include "kernels/cpu/threads.h"
 
