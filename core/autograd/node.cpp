@@ -18,9 +18,32 @@ Node::Node(std::string name, std::vector<Edge> edges, BackwardFormula formula)
   ++g_live_nodes;
 }
 
+// Freeing a graph: a node owns its producers (through its edges and the grad_fn of its saved
+// tensors), so letting the members go would free the chain behind it recursively, one stack frame
+// per node, and a long chain overflows the stack. Instead the links this node holds are moved to
+// a list, and each linked node of which the list holds the last reference is emptied the same way
+// before it goes: every node is destroyed with nothing left to free behind it, at constant depth.
+namespace {
+void move_links(std::vector<Edge>& edges, std::vector<Tensor>& saved, std::vector<std::shared_ptr<Node>>& out) {
+  for (Edge& e : edges)
+    if (e.node) out.push_back(std::move(e.node));
+  edges.clear();
+  for (Tensor& t : saved)
+    if (t.defined() && t.impl_ptr().use_count() == 1 && t.impl().grad_fn) out.push_back(std::move(t.impl().grad_fn));
+  saved.clear();
+}
+}  // namespace
+
 Node::~Node() {
   --g_live_nodes;
   g_live_saved_bytes -= saved_bytes_;
+  std::vector<std::shared_ptr<Node>> pending;
+  move_links(edges_, saved_, pending);
+  while (!pending.empty()) {
+    std::shared_ptr<Node> node = std::move(pending.back());
+    pending.pop_back();
+    if (node.use_count() == 1) move_links(node->edges_, node->saved_, pending);
+  }  // each node is released here, its links already moved out
 }
 
 void Node::save(std::vector<Tensor> tensors, const Tensor& output) {
