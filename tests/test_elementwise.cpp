@@ -108,3 +108,14 @@ TEST_CASE("where and masked_fill route gradients by the mask", "[elementwise][gr
   REQUIRE(eq(x, Tensor::full({}, 2, DType::Float64)).to_vector<bool>() == std::vector<bool>{false, true, false});
   REQUIRE(lt(x, Tensor::full({}, 2, DType::Float64)).to_vector<bool>() == std::vector<bool>{true, false, false});
 }
+
+TEST_CASE("pow(x, 0) has gradient 0 everywhere (x = 0 included), and so has the second derivative of pow(x, 1)", "[elementwise]") {
+  // p x^(p-1) at x = 0 would be 0 * inf = NaN; PyTorch gives 0.
+  Tensor x = Tensor::from_vector<double>({0.0, -2.0, 3.0}, {3}).requires_grad_();
+  auto g0 = grad({sum(pow(x, 0.0))}, {x})[0].to_vector<double>();
+  REQUIRE(g0 == std::vector<double>{0, 0, 0});
+  auto g1 = grad({sum(pow(x, 1.0))}, {x}, {}, true, true)[0];
+  REQUIRE(g1.to_vector<double>() == std::vector<double>{1, 1, 1});
+  auto g2 = grad({sum(g1)}, {x})[0].to_vector<double>();
+  REQUIRE(g2 == std::vector<double>{0, 0, 0});
+}

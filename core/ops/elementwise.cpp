@@ -129,6 +129,9 @@ Tensor mul(const Tensor& a, double b) {
 Tensor pow(const Tensor& x, double p) {
   Tensor out = unary_kernel("pow", UnaryOp::PowScalar, x, p);
   return record_op("pow", {x}, out, {x}, [p](const Tensor& g, const Saved& s) {
+    // x^0 is constant: its gradient is 0 everywhere, also at x = 0, where p x^(p-1) would be
+    // 0 * inf = NaN (as PyTorch, which gives 0). The second derivative of x^1 goes through here too.
+    if (p == 0) return Grads{Tensor::zeros(g.shape(), g.dtype(), g.device())};
     return Grads{mul(g, mul(pow(s[0], p - 1), p))};
   });
 }
