@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iostream>
 #include <optional>
+#include <tuple>
 #include <nlohmann/json.hpp>
 
 #include "core/autograd/grad_mode.h"
@@ -93,29 +94,34 @@ int main(int argc, char** argv) {
                "with --norm dyt: no learnable sqrt(width) scalar on the token embeddings (the paper's LLM recipe, on by "
                "default: without it, DyT's small residual stream barely trains at this scale)");
   app.add_flag("--untied-head", [&](int64_t) { t.model.tie_head = false; }, "a separate output matrix instead of the token embeddings");
-  app.add_option("--width", t.model.block.width, "model width")->capture_default_str();
-  app.add_option("--layers", t.model.block.layers, "Transformer blocks")->capture_default_str();
-  app.add_option("--heads", t.model.block.heads, "attention heads")->capture_default_str();
-  app.add_option("--block-size", t.model.block_size, "context length in characters")->capture_default_str();
-  app.add_option("--dropout", t.model.block.dropout, "dropout probability")->capture_default_str();
+  app.add_option("--width", t.model.block.width, "model width")->capture_default_str()->check(CLI::Range(1, 1 << 16));
+  app.add_option("--layers", t.model.block.layers, "Transformer blocks")->capture_default_str()->check(CLI::Range(1, 1024));
+  app.add_option("--heads", t.model.block.heads, "attention heads")->capture_default_str()->check(CLI::Range(1, 1024));
+  app.add_option("--block-size", t.model.block_size, "context length in characters")->capture_default_str()
+      ->check(CLI::Range(1, 1 << 20));
+  app.add_option("--dropout", t.model.block.dropout, "dropout probability")->capture_default_str()->check(CLI::Range(0.0, 0.99));
   app.add_flag("--gpu-config", gpu_config,
                "a larger model for a GPU: width 384, 6 layers, 6 heads, context 256, batch 64, 2000 steps (unless --steps)");
-  auto* steps_option = app.add_option("--steps", t.steps, "optimiser steps (with --resume: the new total)")->capture_default_str();
-  app.add_option("--batch", t.batch, "sequences per step")->capture_default_str();
+  auto* steps_option = app.add_option("--steps", t.steps, "optimiser steps (with --resume: the new total)")->capture_default_str()
+      ->check(CLI::Range(int64_t(1), tools::kMaxCount));
+  app.add_option("--batch", t.batch, "sequences per step")->capture_default_str()->check(CLI::Range(int64_t(1), tools::kMaxCount));
   auto* lr_option = app.add_option("--lr", t.lr, "peak learning rate (warm-up, then cosine to --min-lr); with --norm dyt "
                                                  "the default is 1e-3")->capture_default_str();
   app.add_option("--min-lr", t.min_lr, "final learning rate")->capture_default_str();
-  app.add_option("--warmup", t.warmup, "warm-up steps")->capture_default_str();
+  app.add_option("--warmup", t.warmup, "warm-up steps")->capture_default_str()->check(CLI::Range(int64_t(0), tools::kMaxCount));
   app.add_option("--weight-decay", t.weight_decay, "AdamW decoupled weight decay (matrices only)")->capture_default_str();
   app.add_option("--clip", t.clip, "global gradient-norm clipping")->capture_default_str();
   app.add_option("--seed", t.seed, "seed of the initialisation, batches and dropout")->capture_default_str();
-  app.add_option("--eval-every", t.eval_every, "steps between validation evaluations")->capture_default_str();
-  app.add_option("--eval-batches", t.eval_batches, "batches per validation evaluation")->capture_default_str();
+  app.add_option("--eval-every", t.eval_every, "steps between validation evaluations")->capture_default_str()
+      ->check(CLI::Range(int64_t(1), tools::kMaxCount));
+  app.add_option("--eval-batches", t.eval_batches, "batches per validation evaluation")->capture_default_str()
+      ->check(CLI::Range(int64_t(1), tools::kMaxCount));
   app.add_option("--device", device_name, "cpu, cuda or auto")->capture_default_str()->check(CLI::IsMember({"cpu", "cuda", "auto"}));
   int threads = 0;
   app.add_option("--threads", threads, tools::kThreadsHelp)->check(CLI::PositiveNumber);
   app.add_option("--out", out, "folder for log.jsonl and checkpoint.safetensors")->capture_default_str();
-  app.add_option("--checkpoint-every", checkpoint_every, "steps between checkpoints (0: only at the end)")->capture_default_str();
+  app.add_option("--checkpoint-every", checkpoint_every, "steps between checkpoints (0: only at the end)")->capture_default_str()
+      ->check(CLI::Range(int64_t(0), tools::kMaxCount));
   app.add_option("--resume", resume,
                  "checkpoint to continue from; the model and training settings come from it (only --steps, --device, "
                  "--out and the sampling flags are taken from the command line)");
@@ -151,6 +157,10 @@ int main(int argc, char** argv) {
       int64_t steps = t.steps;
       t = checkpoint->settings.get<Training>();
       if (steps_option->count() > 0) t.steps = steps;
+      for (auto [key, value, min] : {std::tuple<const char*, int64_t, int64_t>{"steps", t.steps, 1}, {"batch", t.batch, 1},
+                                     {"warmup", t.warmup, 0}, {"eval_every", t.eval_every, 1},
+                                     {"eval_batches", t.eval_batches, 1}})
+        tools::check_setting(resume, key, value, min);
     }
     data::TextDataset data(t.data);
     t.model.vocab = data.vocab_size();

@@ -116,30 +116,38 @@ int main(int argc, char** argv) {
   app.add_option("--norm", norm, "dyt, layernorm, rmsnorm or none")->capture_default_str()
       ->check(CLI::IsMember({"dyt", "layernorm", "rmsnorm", "none"}));
   app.add_option("--alpha0", alpha0, "DyT's initial alpha (the paper uses 0.5 for ViT; see docs/RESULTS.md)")->capture_default_str();
-  auto* width_option = app.add_option("--width", t.model.block.width, "model width")->capture_default_str();
-  auto* layers_option = app.add_option("--layers", t.model.block.layers, "Transformer blocks")->capture_default_str();
-  auto* heads_option = app.add_option("--heads", t.model.block.heads, "attention heads")->capture_default_str();
+  auto* width_option = app.add_option("--width", t.model.block.width, "model width")->capture_default_str()
+      ->check(CLI::Range(1, 1 << 16));
+  auto* layers_option = app.add_option("--layers", t.model.block.layers, "Transformer blocks")->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  auto* heads_option = app.add_option("--heads", t.model.block.heads, "attention heads")->capture_default_str()
+      ->check(CLI::Range(1, 1024));
   auto* patch_option = app.add_option("--patch", t.model.patch_size, "patch side in pixels (a divisor of 28)")->capture_default_str();
   app.add_option("--pooling", t.model.pooling, "cls or mean")->capture_default_str()->check(CLI::IsMember({"cls", "mean"}));
-  auto* dropout_option = app.add_option("--dropout", t.model.block.dropout, "dropout probability")->capture_default_str();
+  auto* dropout_option = app.add_option("--dropout", t.model.block.dropout, "dropout probability")->capture_default_str()
+      ->check(CLI::Range(0.0, 0.99));
   bool gpu_config = false;
   app.add_flag("--gpu-config", gpu_config,
                "a larger model for a GPU: width 192, 6 layers, 6 heads, patch 4, dropout 0.1, lr 1e-3, 500 warm-up "
                "steps, 20 epochs (each unless given on the command line)");
-  auto* epochs_option = app.add_option("--epochs", t.epochs, "passes over the 60k training images (with --resume: the new total)")->capture_default_str();
-  app.add_option("--batch", t.batch, "images per step")->capture_default_str();
+  auto* epochs_option = app.add_option("--epochs", t.epochs, "passes over the 60k training images (with --resume: the new total)")
+      ->capture_default_str()->check(CLI::Range(int64_t(1), tools::kMaxCount));
+  app.add_option("--batch", t.batch, "images per step")->capture_default_str()->check(CLI::Range(int64_t(1), tools::kMaxCount));
   auto* lr_option = app.add_option("--lr", t.lr, "peak learning rate (warm-up, then cosine to --min-lr)")->capture_default_str();
   app.add_option("--min-lr", t.min_lr, "final learning rate")->capture_default_str();
-  auto* warmup_option = app.add_option("--warmup", t.warmup, "warm-up steps")->capture_default_str();
+  auto* warmup_option = app.add_option("--warmup", t.warmup, "warm-up steps")->capture_default_str()
+      ->check(CLI::Range(int64_t(0), tools::kMaxCount));
   app.add_option("--weight-decay", t.weight_decay, "AdamW decoupled weight decay (matrices only)")->capture_default_str();
   app.add_option("--clip", t.clip, "global gradient-norm clipping")->capture_default_str();
   app.add_option("--seed", t.seed, "seed of the initialisation, batch order and dropout")->capture_default_str();
-  app.add_option("--eval-every", eval_every, "steps between test evaluations (0: after each epoch)")->capture_default_str();
+  app.add_option("--eval-every", eval_every, "steps between test evaluations (0: after each epoch)")->capture_default_str()
+      ->check(CLI::Range(int64_t(0), tools::kMaxCount));
   app.add_option("--device", device_name, "cpu, cuda or auto")->capture_default_str()->check(CLI::IsMember({"cpu", "cuda", "auto"}));
   int threads = 0;
   app.add_option("--threads", threads, tools::kThreadsHelp)->check(CLI::PositiveNumber);
   app.add_option("--out", out, "folder for log.jsonl and checkpoint.safetensors")->capture_default_str();
-  app.add_option("--checkpoint-every", checkpoint_every, "steps between checkpoints (0: only at the end)")->capture_default_str();
+  app.add_option("--checkpoint-every", checkpoint_every, "steps between checkpoints (0: only at the end)")->capture_default_str()
+      ->check(CLI::Range(int64_t(0), tools::kMaxCount));
   app.add_option("--resume", resume,
                  "checkpoint to continue from; the model and training settings come from it (only --epochs, --device "
                  "and --out are taken from the command line)");
@@ -170,6 +178,9 @@ int main(int argc, char** argv) {
       int64_t epochs = t.epochs;
       t = checkpoint->settings.get<Training>();
       if (epochs_option->count() > 0) t.epochs = epochs;
+      tools::check_setting(resume, "epochs", t.epochs, 1);
+      tools::check_setting(resume, "batch", t.batch, 1);
+      tools::check_setting(resume, "warmup", t.warmup, 0);
     }
     data::LabeledImages train = data::load_fashion_mnist(t.data, "train"), test = data::load_fashion_mnist(t.data, "test");
     // Standardise with the training set's statistics.

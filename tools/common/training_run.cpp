@@ -14,6 +14,11 @@ Device pick_device(const std::string& name) {
   return name == "cuda" || (name == "auto" && cuda_is_available()) ? Device::cuda() : Device::cpu();
 }
 
+void check_setting(const std::string& path, const char* key, int64_t value, int64_t min) {
+  DYT_CHECK(value >= min && value <= kMaxCount, "'{}': the training setting '{}' is {}, expected {} to {}", path, key,
+            value, min, kMaxCount);
+}
+
 int use_threads(int requested) {
   if (requested > 0) kernels::cpu::set_threads(requested);
   return kernels::cpu::threads();

@@ -9,6 +9,14 @@
 
 namespace dytgrad::tools {
 
+// The largest count (steps, batch, interval) a flag or a checkpoint may give: larger is a typo, or a
+// number that overflowed on its way in.
+constexpr int64_t kMaxCount = int64_t(1) << 40;
+
+// For settings read back from a checkpoint: an error naming the file and the key unless
+// min <= value <= kMaxCount.
+void check_setting(const std::string& path, const char* key, int64_t value, int64_t min);
+
 // "cpu", "cuda", or "auto" (CUDA when a GPU is visible).
 Device pick_device(const std::string& name);
 
