@@ -79,6 +79,11 @@ TEST_CASE("IDX: missing, truncated, oversized, corrupt and foreign files name th
   REQUIRE_THAT(error_of("truncated.gz", good.substr(0, good.size() - 100)),
                Catch::Contains("truncated") && Catch::Contains("7840") && Catch::Contains("7740"));
   REQUIRE_THAT(error_of("header.gz", good.substr(0, 6)), Catch::Contains("sizes"));
+  // Sizes whose product wraps around 2^64 (16 x 2^30 x 2^30) are refused; a header that claims
+  // 2^34 values with none behind it is reported truncated without allocating what it claims.
+  REQUIRE_THAT(error_of("wraps.gz", idx_bytes({16, 1u << 30, 1u << 30}, {})), Catch::Contains("more than"));
+  REQUIRE_THAT(error_of("claims.gz", idx_bytes({1u << 17, 1u << 17}, {1, 2, 3})),
+               Catch::Contains("truncated") && Catch::Contains("holds 3"));
   REQUIRE_THAT(error_of("extra.gz", good + "xyz"), Catch::Contains("after the 7840 values"));
   std::string foreign = good;
   foreign[0] = 'P';

@@ -2,6 +2,8 @@
 
 #include <zlib.h>
 
+#include <algorithm>
+
 #include "core/error.h"
 
 namespace dytgrad::data {
@@ -50,19 +52,31 @@ IdxArray read_idx(const std::string& path) {
             magic[2]);
   DYT_CHECK(magic[3] >= 1 && magic[3] <= 4, "IDX: '{}' says it has {} dimensions (expected 1 to 4)", path, magic[3]);
   IdxArray out;
+  constexpr int64_t kMaxValues = int64_t(1) << 34;
   int64_t count = 1;
   for (int d = 0; d < magic[3]; ++d) {
     unsigned char b[4];
     DYT_CHECK(file.read(b, 4) == 4, "IDX: '{}' ends inside its list of sizes", path);
     int64_t size = int64_t(b[0]) << 24 | int64_t(b[1]) << 16 | int64_t(b[2]) << 8 | int64_t(b[3]);
     out.shape.push_back(size);
+    // checked before multiplying, so that the product cannot wrap around
+    DYT_CHECK(size == 0 || count <= kMaxValues / size, "IDX: '{}' claims sizes {} (more than {} values)", path,
+              fmt::join(out.shape, " x "), kMaxValues);
     count *= size;
-    DYT_CHECK(count <= (int64_t(1) << 34), "IDX: '{}' claims sizes {} (too large)", path, fmt::join(out.shape, " x "));
   }
-  out.values.resize(size_t(count));
-  size_t got = file.read(out.values.data(), out.values.size());
-  DYT_CHECK(got == out.values.size(), "IDX: '{}' is truncated: its header promises {} values ({}) but it holds {}",
-            path, count, fmt::join(out.shape, " x "), got);
+  // The values are read a chunk at a time, so memory follows the data the file really holds, not
+  // the count its header claims.
+  constexpr size_t kChunk = size_t(64) << 20;
+  while (out.values.size() < size_t(count)) {
+    size_t have = out.values.size(), want = std::min(kChunk, size_t(count) - have);
+    out.values.resize(have + want);
+    size_t got = file.read(out.values.data() + have, want);
+    out.values.resize(have + got);
+    if (got < want) break;
+  }
+  DYT_CHECK(out.values.size() == size_t(count),
+            "IDX: '{}' is truncated: its header promises {} values ({}) but it holds {}", path, count,
+            fmt::join(out.shape, " x "), out.values.size());
   unsigned char extra;
   DYT_CHECK(file.read(&extra, 1) == 0, "IDX: '{}' has data after the {} values its header promises", path, count);
   return out;
