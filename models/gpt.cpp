@@ -8,7 +8,9 @@
 namespace dytgrad::models {
 
 GPT::GPT(const GPTConfig& c, uint64_t seed) : config_(c), generator_(seed) {
-  DYT_CHECK(c.vocab > 0 && c.block_size > 0, "GPT: vocab and block_size must be positive");
+  DYT_CHECK(c.vocab > 0 && c.vocab <= (1 << 24) && c.block_size > 0 && c.block_size <= (1 << 20),
+            "GPT: vocab must be 1 to 2^24 and block_size 1 to 2^20, got {} and {}", c.vocab, c.block_size);
+  nn::check_block_config(c.block);
   Generator* gen = &generator_;
   tokens_ = register_module("tokens", std::make_shared<nn::Embedding>(c.vocab, c.block.width, gen));
   positions_ = register_module("positions", std::make_shared<nn::Embedding>(c.block_size, c.block.width, gen));

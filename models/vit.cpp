@@ -11,6 +11,7 @@ ViT::ViT(const ViTConfig& c, uint64_t seed) : config_(c), generator_(seed) {
   DYT_CHECK(c.patch_size > 0 && c.image_size % c.patch_size == 0, "ViT: image size {} is not a multiple of patch size {}",
             c.image_size, c.patch_size);
   DYT_CHECK(c.pooling == "cls" || c.pooling == "mean", "ViT: pooling must be 'cls' or 'mean', got '{}'", c.pooling);
+  nn::check_block_config(c.block);
   DYT_CHECK(!c.block.causal, "ViT: the blocks must not be causal (every patch sees every other)");
   Generator* gen = &generator_;
   int64_t width = c.block.width, tokens = c.patches() + (c.pooling == "cls" ? 1 : 0);

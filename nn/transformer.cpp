@@ -11,6 +11,14 @@ namespace {
 double residual_std(const BlockConfig& c) { return 0.02 / std::sqrt(2.0 * double(c.layers)); }
 }  // namespace
 
+void check_block_config(const BlockConfig& c) {
+  DYT_CHECK(c.width >= 1 && c.width <= 65536, "model config: width must be 1 to 65536, got {}", c.width);
+  DYT_CHECK(c.heads >= 1 && c.heads <= 1024 && c.width % c.heads == 0,
+            "model config: heads must be 1 to 1024 and divide the width {}, got {}", c.width, c.heads);
+  DYT_CHECK(c.layers >= 1 && c.layers <= 1024, "model config: layers must be 1 to 1024, got {}", c.layers);
+  DYT_CHECK(c.dropout >= 0 && c.dropout < 1, "model config: dropout must be in [0, 1), got {}", c.dropout);
+}
+
 SelfAttention::SelfAttention(const BlockConfig& c, Generator* gen) : heads_(c.heads), causal_(c.causal) {
   DYT_CHECK(c.heads > 0 && c.width % c.heads == 0, "SelfAttention: width {} is not a multiple of heads {}",
             c.width, c.heads);

@@ -21,6 +21,12 @@ struct BlockConfig {
   bool causal = true;  // each position attends to itself and earlier ones only (GPT); false for ViT
 };
 
+// An error unless the sizes are ones a model can be built with: width 1 to 65536, heads 1 to 1024
+// and dividing the width, layers 1 to 1024, dropout in [0, 1). Models check their config with it
+// before building anything (a checkpoint saying "layers": 1000000000 otherwise builds until memory
+// runs out).
+void check_block_config(const BlockConfig& c);
+
 class SelfAttention : public UnaryModule {
  public:
   SelfAttention(const BlockConfig& c, Generator* gen);

@@ -10,6 +10,8 @@
 #include "model_helpers.h"
 #include "models/generate.h"
 #include "nn/checkpoint.h"
+#include "nn/safetensors.h"
+#include "tools/common/gpt_checkpoint.h"
 
 using namespace dytgrad;
 namespace fs = std::filesystem;
@@ -176,4 +178,18 @@ TEST_CASE("generate: top-k 1 is greedy, a seed fixes the sample, bad options are
   REQUIRE_THROWS_WITH(models::generate(gpt, {3}, o, a), Catch::Contains("temperature"));
   o.temperature = 1;
   REQUIRE_THROWS_WITH(models::generate(gpt, {}, o, a), Catch::Contains("prompt is empty"));
+}
+
+TEST_CASE("a GPT checkpoint whose config cannot make a model is refused at once, naming the file", "[checkpoint][errors]") {
+  // "layers": 1000000000 used to build blocks until memory ran out (sample, train-gpt --resume, norm-curves).
+  fs::path dir = test::temp_dir("bad-config");
+  models::GPTConfig config = test::tiny_gpt("dyt");
+  config.vocab = 3;
+  config.block.layers = 1000000000;
+  data::CharVocabulary vocabulary(std::vector<unsigned char>{'a', 'b', 'c'});
+  std::string path = (dir / "huge.safetensors").string();
+  nn::save_safetensors(path, {{"w", Tensor::ones({2})}}, tools::gpt_metadata(config, vocabulary));
+  REQUIRE_THROWS_WITH(tools::load_gpt(path, Device::cpu()),
+                      Catch::Contains(path) && Catch::Contains("layers must be 1 to 1024, got 1000000000"));
+  REQUIRE_THROWS_WITH(models::GPT(config, 0), Catch::Contains("layers must be 1 to 1024"));
 }

@@ -26,7 +26,11 @@ LoadedGPT load_gpt(const nn::SafeTensors& file, Device device) {
   out.vocabulary = gpt_vocabulary(file);
   DYT_CHECK(out.vocabulary.size() == config.vocab, "'{}': the vocabulary has {} symbols, the model {}", file.path,
             out.vocabulary.size(), config.vocab);
-  out.model = std::make_unique<models::GPT>(config, 0);
+  try {
+    out.model = std::make_unique<models::GPT>(config, 0);
+  } catch (const Error& e) {
+    DYT_FAIL("'{}': its gpt.config cannot make a model: {}", file.path, e.what());
+  }
   out.model->to(device);
   out.step = nn::load_weights(file, *out.model);
   return out;
