@@ -5,22 +5,16 @@
 #include <iostream>
 
 #include "core/autograd/graph_dump.h"
+#include "core/error.h"
 #include "core/ops/ops.h"
 #include "core/random.h"
 
 using namespace dytgrad;
 
-int main(int argc, char** argv) {
-  CLI::App app{"dytgrad demo: y = mean(cross_entropy(DyT(x) @ W, targets)), backward, gradients"};
-  uint64_t seed = 0;
-  std::string dot_path;
-  std::string device_name = "auto";
-  app.add_option("--seed", seed, "random seed");
-  app.add_option("--dot", dot_path, "write the graph as Graphviz DOT to this file");
-  app.add_option("--device", device_name, "cpu, cuda or auto")->check(CLI::IsMember({"cpu", "cuda", "auto"}));
-  CLI11_PARSE(app, argc, argv);
-  Device device = device_name == "cuda" || (device_name == "auto" && cuda_is_available()) ? Device::cuda() : Device::cpu();
+namespace {
 
+void run(uint64_t seed, const std::string& dot_path, const std::string& device_name) {
+  Device device = device_name == "cuda" || (device_name == "auto" && cuda_is_available()) ? Device::cuda() : Device::cpu();
   manual_seed(seed);
   Tensor x = Tensor::randn({4, 8}, DType::Float32, device).set_name("x");
   Tensor alpha = Tensor::full({1}, 0.5, DType::Float32, device).requires_grad_().set_name("alpha");
@@ -34,7 +28,10 @@ int main(int argc, char** argv) {
   std::cout << "device: " << device.str() << "\nloss: " << loss << "\n";
   std::cout << "graph: " << GraphStats::now().str() << "\n";
   if (!dot_path.empty()) {
-    std::ofstream(dot_path) << graph_to_dot(loss);
+    std::ofstream out(dot_path);
+    out << graph_to_dot(loss);
+    out.close();
+    DYT_CHECK(out.good(), "demo: cannot write the graph to '{}'", dot_path);
     std::cout << "graph written to " << dot_path << " (render: dot -Tpng " << dot_path << " -o graph.png)\n";
   }
   loss.backward();
@@ -43,5 +40,24 @@ int main(int argc, char** argv) {
   std::cout << "d loss / d beta:  " << beta.grad() << "\n";
   std::cout << "d loss / d W:     " << w.grad() << "\n";
   std::cout << "after backward: " << GraphStats::now().str() << "\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"dytgrad demo: y = mean(cross_entropy(DyT(x) @ W, targets)), backward, gradients"};
+  uint64_t seed = 0;
+  std::string dot_path;
+  std::string device_name = "auto";
+  app.add_option("--seed", seed, "random seed");
+  app.add_option("--dot", dot_path, "write the graph as Graphviz DOT to this file");
+  app.add_option("--device", device_name, "cpu, cuda or auto")->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+  CLI11_PARSE(app, argc, argv);
+  try {
+    run(seed, dot_path, device_name);
+  } catch (const std::exception& e) {  // a clear message and exit 1, not an abort
+    std::cerr << e.what() << "\n";
+    return 1;
+  }
   return 0;
 }
