@@ -59,6 +59,21 @@ const Tensor& SafeTensors::at(const std::string& name) const {
   DYT_FAIL("'{}' holds no tensor named '{}'", path, name);
 }
 
+namespace {
+// A write killed before its rename leaves <file>.tmp-<pid> behind; the next write of that file
+// removes such leftovers (they are never a valid file: the rename is what publishes one).
+void remove_stale_temporaries(const std::filesystem::path& target) {
+  std::filesystem::path folder = target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
+  std::string prefix = target.filename().string() + ".tmp-";
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(folder, error)) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind(prefix, 0) == 0) std::filesystem::remove(entry.path(), error);
+  }
+}
+
+}  // namespace
+
 void save_safetensors(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
                       const std::map<std::string, std::string>& metadata) {
   NoGradGuard no_grad;
@@ -81,6 +96,7 @@ void save_safetensors(const std::string& path, const std::vector<std::pair<std::
 
   std::filesystem::path target(path);
   if (target.has_parent_path()) std::filesystem::create_directories(target.parent_path());
+  remove_stale_temporaries(target);
   std::string temporary = path + ".tmp-" + std::to_string(::getpid());
   int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   DYT_CHECK(fd >= 0, "save_safetensors: cannot create '{}': {}", temporary, std::strerror(errno));

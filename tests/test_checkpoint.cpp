@@ -77,6 +77,14 @@ TEST_CASE("safetensors: every dtype and a strided view round-trip with metadata,
   std::memcpy(&first, bytes.data() + 8 + n + offsets[0], 4);
   REQUIRE(first == f32.to_vector<float>()[0]);
   REQUIRE(bytes.size() == 8 + n + header["strided"]["data_offsets"][1].get<uint64_t>());
+
+  // A write killed before its rename left t.safetensors.tmp-<pid>: the next write removes it, and
+  // leaves other files alone.
+  std::ofstream(dir / "t.safetensors.tmp-99999") << "half a checkpoint";
+  std::ofstream(dir / "other.safetensors.tmp-99999") << "someone else's";
+  nn::save_safetensors(path, {{"f32", f32}});
+  REQUIRE_FALSE(fs::exists(dir / "t.safetensors.tmp-99999"));
+  REQUIRE(fs::exists(dir / "other.safetensors.tmp-99999"));
 }
 
 TEST_CASE("safetensors: missing, truncated and corrupt files are errors naming the file", "[checkpoint][errors]") {
