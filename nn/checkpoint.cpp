@@ -1,10 +1,12 @@
 #include "nn/checkpoint.h"
 
+#include <charconv>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "core/autograd/grad_mode.h"
 #include "core/error.h"
+#include "core/ops/ops.h"
 
 namespace dytgrad::nn {
 
@@ -21,7 +23,19 @@ const Tensor& matching(const SafeTensors& file, const std::string& name, const T
   DYT_CHECK(t.shape() == current.shape() && t.dtype() == current.dtype(),
             "load_checkpoint: '{}': tensor '{}' is {} {}, the model's is {} {}", file.path, name, shape_str(t.shape()),
             dtype_name(t.dtype()), shape_str(current.shape()), dtype_name(current.dtype()));
+  DYT_CHECK(!has_nonfinite(t), "load_checkpoint: '{}': tensor '{}' holds NaN or infinite values (a diverged run?); "
+            "a model or optimiser state with them cannot train or predict", file.path, name);
   return t;
+}
+
+// The training step stored as text: a whole decimal number >= 0 and nothing else.
+int64_t parse_step(const SafeTensors& file, const std::string& text) {
+  int64_t step = -1;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), step);
+  DYT_CHECK(error == std::errc() && end == text.data() + text.size() && step >= 0,
+            "load_checkpoint: '{}': the metadata '{}' must be a step count (a whole number >= 0), got '{}'", file.path,
+            kStep, text);
+  return step;
 }
 }  // namespace
 
@@ -61,7 +75,7 @@ void load_checkpoint(const SafeTensors& file, Module& model, AdamW* optimizer, T
     DYT_CHECK(optimizer_state || expected.count(name), "load_checkpoint: '{}' holds a tensor '{}' that the model "
               "does not have: a checkpoint of another model?", file.path, name);
   }
-  int64_t step = std::stoll(metadata_entry(file, kStep, "a dytgrad checkpoint"));
+  int64_t step = parse_step(file, metadata_entry(file, kStep, "a dytgrad checkpoint"));
   nlohmann::json generators = nlohmann::json::parse(metadata_entry(file, kGenerators, "a dytgrad checkpoint"));
   for (const auto& [name, gen] : state.generators)
     DYT_CHECK(generators.contains(name), "load_checkpoint: '{}' has no state for the generator '{}'", file.path, name);

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "core/autograd/grad_mode.h"
@@ -200,4 +201,50 @@ TEST_CASE("a GPT checkpoint whose config cannot make a model is refused at once,
   REQUIRE_THROWS_WITH(tools::load_gpt(path, Device::cpu()),
                       Catch::Contains(path) && Catch::Contains("layers must be 1 to 1024, got 1000000000"));
   REQUIRE_THROWS_WITH(models::GPT(config, 0), Catch::Contains("layers must be 1 to 1024"));
+}
+
+TEST_CASE("a checkpoint with NaN or Inf weights, or a step that is not a number, is refused naming the file", "[checkpoint][errors]") {
+  fs::path dir = test::temp_dir("nonfinite");
+  models::GPT model(test::tiny_gpt("dyt"), 1);
+  nn::TrainingState saved;
+  saved.step = 7;
+  std::string good = (dir / "good.safetensors").string();
+  nn::save_checkpoint(good, model, nullptr, saved);
+  nn::SafeTensors file = nn::load_safetensors(good);
+
+  // Poison one weight: the error names the file and the tensor, and the model is unchanged.
+  std::vector<std::pair<std::string, Tensor>> tensors = file.tensors;
+  for (auto& [name, t] : tensors)
+    if (name == "tokens.weight") {
+      std::vector<float> v = t.to_vector<float>();
+      v[5] = std::numeric_limits<float>::quiet_NaN();
+      t = Tensor::from_vector<float>(v, t.shape());
+    }
+  std::string poisoned = (dir / "nan.safetensors").string();
+  nn::save_safetensors(poisoned, tensors, file.metadata);
+  auto before = values(model);
+  nn::TrainingState state;
+  REQUIRE_THROWS_WITH(nn::load_checkpoint(nn::load_safetensors(poisoned), model, nullptr, state),
+                      Catch::Contains(poisoned) && Catch::Contains("'tokens.weight' holds NaN or infinite values"));
+  REQUIRE(values(model) == before);
+
+  // A step of "5abc" was read as 5.
+  std::map<std::string, std::string> metadata = file.metadata;
+  metadata["dytgrad.step"] = "5abc";
+  std::string loose = (dir / "loose.safetensors").string();
+  nn::save_safetensors(loose, file.tensors, metadata);
+  REQUIRE_THROWS_WITH(nn::load_checkpoint(nn::load_safetensors(loose), model, nullptr, state),
+                      Catch::Contains(loose) && Catch::Contains("got '5abc'"));
+}
+
+TEST_CASE("a GPT checkpoint's vocabulary must list bytes: 300 is refused, not wrapped to 44", "[checkpoint][errors]") {
+  fs::path dir = test::temp_dir("bad-vocabulary");
+  models::GPTConfig config = test::tiny_gpt("dyt");
+  config.vocab = 3;
+  auto metadata = tools::gpt_metadata(config, data::CharVocabulary(std::vector<unsigned char>{'a', 'b', 'c'}));
+  metadata.at(tools::kGptVocabulary) = "[97, 98, 300]";
+  std::string path = (dir / "vocabulary.safetensors").string();
+  nn::save_safetensors(path, {{"w", Tensor::ones({2})}}, metadata);
+  REQUIRE_THROWS_WITH(tools::gpt_vocabulary(nn::load_safetensors(path)),
+                      Catch::Contains(path) && Catch::Contains("found 300"));
 }

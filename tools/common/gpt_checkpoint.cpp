@@ -17,7 +17,15 @@ const std::string& metadata(const nn::SafeTensors& file, const std::string& key)
 }  // namespace
 
 data::CharVocabulary gpt_vocabulary(const nn::SafeTensors& file) {
-  return data::CharVocabulary(nlohmann::json::parse(metadata(file, kGptVocabulary)).get<std::vector<unsigned char>>());
+  // Read as numbers and range-checked: read straight into bytes, 300 would become 44.
+  auto codes = nlohmann::json::parse(metadata(file, kGptVocabulary)).get<std::vector<int64_t>>();
+  std::vector<unsigned char> symbols;
+  for (int64_t code : codes) {
+    DYT_CHECK(code >= 0 && code <= 255, "'{}': the metadata '{}' must list bytes (0 to 255), found {}", file.path,
+              kGptVocabulary, code);
+    symbols.push_back(static_cast<unsigned char>(code));
+  }
+  return data::CharVocabulary(symbols);
 }
 
 LoadedGPT load_gpt(const nn::SafeTensors& file, Device device) {
