@@ -1,10 +1,12 @@
 #include "nn/safetensors.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <tuple>
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
@@ -144,6 +146,7 @@ SafeTensors load_safetensors(const std::string& path) {
   SafeTensors out;
   out.path = path;
   uint64_t data_size = file_size - 8 - header_size;
+  std::vector<std::tuple<uint64_t, uint64_t, std::string>> spans;  // begin, end, tensor
   for (const auto& [name, entry] : header.items()) {
     if (name == "__metadata__") {
       for (const auto& [key, value] : entry.items()) {
@@ -154,12 +157,20 @@ SafeTensors load_safetensors(const std::string& path) {
     }
     DYT_CHECK(entry.is_object() && entry.contains("dtype") && entry.contains("shape") && entry.contains("data_offsets"),
               "load_safetensors: '{}': entry '{}' lacks dtype, shape or data_offsets", path, name);
+    auto all_unsigned = [](const nlohmann::json& a) {
+      return a.is_array() && std::all_of(a.begin(), a.end(), [](const nlohmann::json& v) { return v.is_number_unsigned(); });
+    };
+    DYT_CHECK(entry["dtype"].is_string() && all_unsigned(entry["shape"]) && all_unsigned(entry["data_offsets"]) &&
+                  entry["data_offsets"].size() == 2,
+              "load_safetensors: '{}': entry '{}' must have a dtype string, a shape of sizes >= 0 and two "
+              "data_offsets, got {}", path, name, entry.dump());
     DType dtype = parse_dtype(entry["dtype"].get<std::string>(), path, name);
     Shape shape = entry["shape"].get<Shape>();
     auto offsets = entry["data_offsets"].get<std::vector<uint64_t>>();
     int64_t numel = 1;
-    for (int64_t s : shape) {
-      DYT_CHECK(s >= 0, "load_safetensors: '{}': tensor '{}' has a negative size in shape {}", path, name, shape_str(shape));
+    for (int64_t s : shape) {  // checked before multiplying, so that the product cannot wrap around
+      DYT_CHECK(s == 0 || numel <= int64_t(data_size) / s, "load_safetensors: '{}': tensor '{}' of shape {} is larger "
+                "than the file's {} bytes of data", path, name, shape_str(shape), data_size);
       numel *= s;
     }
     uint64_t bytes = uint64_t(numel * element_size(dtype));
@@ -168,12 +179,25 @@ SafeTensors load_safetensors(const std::string& path) {
               path, name, shape_str(shape), entry["dtype"].get<std::string>(), bytes);
     DYT_CHECK(offsets[1] <= data_size, "load_safetensors: '{}': tensor '{}' ends at byte {} of the data but the file "
               "holds only {} bytes of data: truncated", path, name, offsets[1], data_size);
+    spans.emplace_back(offsets[0], offsets[1], name);
     Tensor t = Tensor::empty(shape, dtype, Device::cpu());
     in.seekg(std::streamoff(8 + header_size + offsets[0]));
     in.read(static_cast<char*>(t.raw_data()), std::streamsize(bytes));
     DYT_CHECK(in.good(), "load_safetensors: '{}': reading tensor '{}' failed", path, name);
     out.tensors.emplace_back(name, t);
   }
+  // The format's rule: the tensors' byte spans, in order, tile the data section exactly (no
+  // overlap, no hole, nothing after the last); shifted offsets or a header length that is off by
+  // one would otherwise read weights from the wrong bytes.
+  std::sort(spans.begin(), spans.end());
+  uint64_t next = 0;
+  for (const auto& [begin, end, name] : spans) {
+    DYT_CHECK(begin == next, "load_safetensors: '{}': tensor '{}' starts at byte {} of the data, expected {} (the "
+              "spans must follow each other without gaps or overlaps)", path, name, begin, next);
+    next = end;
+  }
+  DYT_CHECK(next == data_size, "load_safetensors: '{}': the tensors cover {} bytes of data but the file holds {} after "
+            "its header", path, next, data_size);
   return out;
 }
 

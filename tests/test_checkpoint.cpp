@@ -248,3 +248,43 @@ TEST_CASE("a GPT checkpoint's vocabulary must list bytes: 300 is refused, not wr
   REQUIRE_THROWS_WITH(tools::gpt_vocabulary(nn::load_safetensors(path)),
                       Catch::Contains(path) && Catch::Contains("found 300"));
 }
+
+TEST_CASE("safetensors: data spans that are shifted, overlap, leave holes or miss the end are refused", "[checkpoint][errors]") {
+  fs::path dir = test::temp_dir("spans");
+  // A file of two float tensors of 4 values each, written by hand with the offsets given.
+  auto file_with = [&](const std::string& name, uint64_t a0, uint64_t a1, uint64_t b0, uint64_t b1, size_t data_bytes,
+                       int64_t header_length_error = 0) {
+    nlohmann::json header = {{"a", {{"dtype", "F32"}, {"shape", {4}}, {"data_offsets", {a0, a1}}}},
+                             {"b", {{"dtype", "F32"}, {"shape", {4}}, {"data_offsets", {b0, b1}}}}};
+    std::string text = header.dump();
+    uint64_t n = text.size() + uint64_t(header_length_error);
+    std::string bytes(8, '\0');
+    std::memcpy(bytes.data(), &n, 8);
+    bytes += text + std::string(data_bytes, '\1');
+    write_bytes(dir / name, bytes);
+    return (dir / name).string();
+  };
+  REQUIRE(nn::load_safetensors(file_with("good", 0, 16, 16, 32, 32)).tensors.size() == 2);
+  REQUIRE_THROWS_WITH(nn::load_safetensors(file_with("shifted", 4, 20, 20, 36, 36)), Catch::Contains("expected 0"));
+  REQUIRE_THROWS_WITH(nn::load_safetensors(file_with("overlap", 0, 16, 8, 24, 24)), Catch::Contains("expected 16"));
+  REQUIRE_THROWS_WITH(nn::load_safetensors(file_with("hole", 0, 16, 20, 36, 36)), Catch::Contains("expected 16"));
+  REQUIRE_THROWS_WITH(nn::load_safetensors(file_with("tail", 0, 16, 16, 32, 40)),
+                      Catch::Contains("cover 32 bytes") && Catch::Contains("holds 40"));
+  // A header length off by one: either the JSON is cut short or a data byte joins it.
+  for (int64_t off : {-1, 1}) {
+    INFO("header length off by " << off);
+    REQUIRE_THROWS_WITH(nn::load_safetensors(file_with("header-length", 0, 16, 16, 32, 32, off)),
+                        Catch::Contains("the header is not valid JSON"));
+  }
+  // Sizes whose product wraps around, and a shape that is not a list of sizes.
+  std::string wraps = file_with("wraps", 0, 16, 16, 32, 32);
+  std::string bytes = read_bytes(wraps);
+  std::string huge = "[4294967296,4294967296,16]", four = "[4]";
+  bytes.replace(bytes.find(four), four.size(), huge);
+  uint64_t n = 0;
+  std::memcpy(&n, bytes.data(), 8);
+  n += huge.size() - four.size();
+  std::memcpy(bytes.data(), &n, 8);
+  write_bytes(dir / "wraps", bytes);
+  REQUIRE_THROWS_WITH(nn::load_safetensors(wraps), Catch::Contains("larger than the file"));
+}
