@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The test suite under AddressSanitizer and UndefinedBehaviorSanitizer: a CPU-only Debug build with
+# -O1 (the sanitizers' usual level) in build-sanitizers/, then ctest. Any report fails the run
+# (ASan aborts; UBSan is set to stop at the first finding). CI runs it after the main suite.
+# Environment: BUILD_DIR (default build-sanitizers), JOBS (default: number of cores).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${BUILD_DIR:-build-sanitizers}
+jobs=${JOBS:-$(nproc)}
+flags="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
+echo "== configuring and building the sanitizer build in $build"
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DDYTGRAD_CUDA=OFF \
+  -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
+cmake --build "$build" -j "$jobs"
+echo "== running the test suite under AddressSanitizer and UndefinedBehaviorSanitizer"
+cd "$build"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+ctest --output-on-failure -j "$jobs" "$@"
