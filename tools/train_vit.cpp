@@ -185,6 +185,9 @@ int main(int argc, char** argv) {
     data::LabeledImages train = data::load_fashion_mnist(t.data, "train"), test = data::load_fashion_mnist(t.data, "test");
     // Standardise with the training set's statistics.
     auto [mean, std] = data::pixel_statistics(train);
+    DYT_CHECK(train.size() >= t.batch, "--batch {} is larger than the {} training images in '{}': no step "
+              "could be taken", t.batch, train.size(), t.data);
+    DYT_CHECK(test.size() > 0, "'{}' holds no test images", t.data);
     int64_t steps_per_epoch = train.size() / t.batch, steps = t.epochs * steps_per_epoch;
     if (eval_every <= 0) eval_every = steps_per_epoch;
 
