@@ -19,6 +19,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
+#include <map>
 #include <numeric>
 #include <optional>
 #include <random>
@@ -146,12 +148,27 @@ int main(int argc, char** argv) {
   app.add_option("--out", out, "folder for the .dat files")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
+  // Outputs are named by the checkpoint's folder: two checkpoints of one folder would overwrite
+  // each other's files, so that is refused before anything is read.
+  auto output_name = [](const std::string& path) {
+    return std::filesystem::absolute(path).parent_path().filename().string();
+  };
+  std::map<std::string, std::string> checkpoint_of;
+  for (const std::string& path : checkpoints) {
+    auto [it, fresh] = checkpoint_of.emplace(output_name(path), path);
+    if (!fresh) {
+      std::cerr << fmt::format("norm-curves: '{}' and '{}' would both write {}.points.dat and {}.layers.dat (the outputs "
+                               "are named by the checkpoint's folder): give checkpoints of different folders\n",
+                               it->second, path, it->first, it->first);
+      return 2;
+    }
+  }
   try {
     std::filesystem::create_directories(out);
     std::optional<Tensor> vit_input;        // made for the first ViT
     std::optional<data::TextDataset> text;  // read for the first GPT
     for (const std::string& path : checkpoints) {
-      std::string name = std::filesystem::absolute(path).parent_path().filename().string();
+      std::string name = output_name(path);
       nn::SafeTensors file = nn::load_safetensors(path);
       RecordedModel model;
       if (file.metadata.count(tools::kGptConfig)) {
