@@ -7,11 +7,12 @@
 
 namespace dytgrad::nn {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(BlockConfig, width, heads, layers, norm, alpha0_attention,
-                                                alpha0_other, dropout, causal)
+                                                alpha0_other, dyt_gamma0, dyt_beta, dropout, causal)
 }  // namespace dytgrad::nn
 
 namespace dytgrad::models {
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(GPTConfig, vocab, block_size, block, tie_head, scale_embeddings)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(GPTConfig, vocab, block_size, block, tie_head, scale_embeddings,
+                                                scale_positions, alpha0_final)
 }  // namespace dytgrad::models
 
 #include "models/vit.h"

@@ -16,7 +16,8 @@ GPT::GPT(const GPTConfig& c, uint64_t seed) : config_(c), generator_(seed) {
   positions_ = register_module("positions", std::make_shared<nn::Embedding>(c.block_size, c.block.width, gen));
   for (int64_t i = 0; i < c.block.layers; ++i)
     blocks_.push_back(register_module("blocks." + std::to_string(i), std::make_shared<nn::Block>(c.block, gen)));
-  final_norm_ = register_module("final_norm", nn::make_norm(c.block.norm, c.block.width, c.block.alpha0_other));
+  double alpha0_final = c.alpha0_final > 0 ? c.alpha0_final : c.block.alpha0_other;
+  final_norm_ = register_module("final_norm", nn::make_norm(c.block.norm, c.block.width, nn::dyt_init(c.block, alpha0_final)));
   if (!c.tie_head) head_ = register_module("head", std::make_shared<nn::Linear>(c.block.width, c.vocab, false, 0.02, gen));
   if (c.scale_embeddings)
     register_parameter("embedding_scale", embedding_scale_, Tensor::full({1}, std::sqrt(double(c.block.width))), false);
@@ -28,8 +29,13 @@ Tensor GPT::forward(const Tensor& idx) {
   DYT_CHECK(time <= config_.block_size, "GPT: sequence of {} tokens is longer than block_size {}", time,
             config_.block_size);
   Tensor x = tokens_->forward(idx);
-  if (embedding_scale_.defined()) x = mul(x, embedding_scale_);
-  x = add(x, positions_->forward(Tensor::arange(0, double(time), 1, DType::Int64, idx.device())));
+  Tensor positions = positions_->forward(Tensor::arange(0, double(time), 1, DType::Int64, idx.device()));
+  if (!embedding_scale_.defined())
+    x = add(x, positions);
+  else if (config_.scale_positions)
+    x = mul(add(x, positions), embedding_scale_);
+  else
+    x = add(mul(x, embedding_scale_), positions);
   for (auto& block : blocks_) x = block->forward(x);
   x = final_norm_->forward(x);
   if (head_) return head_->forward(x);

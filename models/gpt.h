@@ -17,6 +17,8 @@ struct GPTConfig {
   nn::BlockConfig block;                 // width, heads, layers, norm, alpha0s, dropout
   bool tie_head = true;
   bool scale_embeddings = false;  // the paper's learnable sqrt(width) scalar on token embeddings
+  bool scale_positions = false;   // with scale_embeddings: the scalar multiplies tokens + positions (Derf's nanoGPT)
+  double alpha0_final = 0;        // the final DyT's alpha0; 0: block.alpha0_other
 };
 
 class GPT : public nn::Module {

@@ -27,7 +27,7 @@ ViT::ViT(const ViTConfig& c, uint64_t seed) : config_(c), generator_(seed) {
   register_parameter("positions", positions_, mul(Tensor::randn({1, tokens, width}, DType::Float32, Device::cpu(), gen), 0.02), false);
   for (int64_t i = 0; i < c.block.layers; ++i)
     blocks_.push_back(register_module("blocks." + std::to_string(i), std::make_shared<nn::Block>(c.block, gen)));
-  final_norm_ = register_module("final_norm", nn::make_norm(c.block.norm, width, c.block.alpha0_other));
+  final_norm_ = register_module("final_norm", nn::make_norm(c.block.norm, width, nn::dyt_init(c.block, c.block.alpha0_other)));
   head_ = register_module("head", std::make_shared<nn::Linear>(width, c.classes, true, 0.02, gen));
 }
 

@@ -12,11 +12,23 @@
 
 namespace dytgrad::nn {
 
+// How a DyT starts: alpha at alpha0, gamma at gamma0 in every channel, beta at 0, or no beta at all
+// (the paper's LLaMA recipe drops it; then beta is a constant zero that is not a parameter).
+struct DyTInit {
+  double alpha0 = 1.0, gamma0 = 1.0;
+  bool beta = true;
+};
+
 class DyT : public UnaryModule {
  public:
-  DyT(int64_t dim, double alpha0);
+  DyT(int64_t dim, DyTInit init);
   Tensor forward(const Tensor& x) override;
+  // beta, or without beta the constant zeros, on the device of the parameters
+  const Tensor& shift();
   Tensor alpha, gamma, beta;
+
+ private:
+  bool has_beta_;
 };
 
 class LayerNorm : public UnaryModule {
@@ -50,8 +62,8 @@ class Identity : public UnaryModule {
 // (add_dyt: one pass over memory instead of two); for the others, add then the norm.
 std::pair<Tensor, Tensor> add_then_norm(const Tensor& x, const Tensor& y, UnaryModule& norm);
 
-// The norm named `kind` (see above) for `dim` features; alpha0 is used by "dyt" only.
-std::shared_ptr<UnaryModule> make_norm(const std::string& kind, int64_t dim, double alpha0);
+// The norm named `kind` (see above) for `dim` features; `dyt` is used by "dyt" only.
+std::shared_ptr<UnaryModule> make_norm(const std::string& kind, int64_t dim, DyTInit dyt = {});
 bool is_norm_kind(const std::string& kind);
 
 }  // namespace dytgrad::nn

@@ -41,9 +41,9 @@ MLP::MLP(const BlockConfig& c, Generator* gen) {
 Tensor MLP::forward(const Tensor& x) { return dropout_->forward(down_->forward(gelu(up_->forward(x)))); }
 
 Block::Block(const BlockConfig& c, Generator* gen) {
-  norm_attention = register_module("norm_attention", make_norm(c.norm, c.width, c.alpha0_attention));
+  norm_attention = register_module("norm_attention", make_norm(c.norm, c.width, dyt_init(c, c.alpha0_attention)));
   attention_ = register_module("attention", std::make_shared<SelfAttention>(c, gen));
-  norm_mlp = register_module("norm_mlp", make_norm(c.norm, c.width, c.alpha0_other));
+  norm_mlp = register_module("norm_mlp", make_norm(c.norm, c.width, dyt_init(c, c.alpha0_other)));
   mlp_ = register_module("mlp", std::make_shared<MLP>(c, gen));
 }
 

@@ -19,6 +19,8 @@ struct BlockConfig {
   double alpha0_attention = 1.0, alpha0_other = 1.0;  // DyT's alpha0 before attention / before the MLP
   double dropout = 0.0;
   bool causal = true;  // each position attends to itself and earlier ones only (GPT); false for ViT
+  double dyt_gamma0 = 1.0;  // DyT's initial gamma (every DyT of the model)
+  bool dyt_beta = true;     // false: DyTs without beta
 };
 
 // An error unless the sizes are ones a model can be built with: width 1 to 65536, heads 1 to 1024
@@ -48,6 +50,9 @@ class MLP : public UnaryModule {
   std::shared_ptr<Linear> up_, down_;
   std::shared_ptr<Dropout> dropout_;
 };
+
+// The DyT start of a model with this config at a site whose alpha0 is `alpha0`.
+inline DyTInit dyt_init(const BlockConfig& c, double alpha0) { return {alpha0, c.dyt_gamma0, c.dyt_beta}; }
 
 class Block : public UnaryModule {
  public:

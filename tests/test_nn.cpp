@@ -32,7 +32,7 @@ TEST_CASE("modules name their parameters as a tree, with weight decay on matrice
   REQUIRE(gpt.num_parameters() == 11 * 32 + 16 * 32 + 2 * block + 65 + 1);  // + the embedding scalar
   models::GPT plain(tiny_gpt("none"), 1);
   REQUIRE(plain.num_parameters() == gpt.num_parameters() - 5 * 65 - 1);
-  REQUIRE_THROWS_WITH(nn::make_norm("batchnorm", 4, 1.0), Catch::Contains("unknown norm 'batchnorm'"));
+  REQUIRE_THROWS_WITH(nn::make_norm("batchnorm", 4), Catch::Contains("unknown norm 'batchnorm'"));
 }
 
 TEST_CASE("Linear computes x W^T + b over the last dim", "[nn]") {

@@ -93,6 +93,11 @@ int main(int argc, char** argv) {
   app.add_flag("--no-scale-embeddings", no_scale_embeddings,
                "with --norm dyt: no learnable sqrt(width) scalar on the token embeddings (the paper's LLM recipe, on by "
                "default: without it, DyT's small residual stream barely trains at this scale)");
+  app.add_option("--alpha0-final", t.model.alpha0_final, "DyT's initial alpha in the final norm (default: --alpha0)");
+  app.add_option("--gamma0", t.model.block.dyt_gamma0, "DyT's initial gamma (every DyT)")->capture_default_str();
+  app.add_flag("--no-beta", [&](int64_t) { t.model.block.dyt_beta = false; }, "DyTs without beta (as in the paper's LLaMA)");
+  app.add_flag("--scale-positions", t.model.scale_positions,
+               "the learnable sqrt(width) scalar multiplies token + position embeddings, not the tokens alone");
   app.add_flag("--untied-head", [&](int64_t) { t.model.tie_head = false; }, "a separate output matrix instead of the token embeddings");
   app.add_option("--width", t.model.block.width, "model width")->capture_default_str()->check(CLI::Range(1, 1 << 16));
   app.add_option("--layers", t.model.block.layers, "Transformer blocks")->capture_default_str()->check(CLI::Range(1, 1024));
@@ -189,8 +194,13 @@ int main(int argc, char** argv) {
                data.description(), model.num_parameters(), t.model.block.width, t.model.block.layers,
                t.model.block.heads, t.model.block_size, t.model.block.norm,
                t.model.block.norm == "dyt"
-                   ? fmt::format(" (alpha0 {} / {}{})", t.model.block.alpha0_attention, t.model.block.alpha0_other,
-                                 t.model.scale_embeddings ? ", embeddings x learnable sqrt(width)" : "")
+                   ? fmt::format(" (alpha0 {} / {} / {}, gamma0 {}{}{})", t.model.block.alpha0_attention,
+                                 t.model.block.alpha0_other,
+                                 t.model.alpha0_final > 0 ? t.model.alpha0_final : t.model.block.alpha0_other,
+                                 t.model.block.dyt_gamma0, t.model.block.dyt_beta ? "" : ", no beta",
+                                 !t.model.scale_embeddings ? ""
+                                 : t.model.scale_positions ? ", tokens + positions x learnable sqrt(width)"
+                                                           : ", tokens x learnable sqrt(width)")
                    : "",
                tools::device_description(device), t.steps, t.batch, t.model.block_size, out);
     tools::Progress progress(state.step, t.steps);
