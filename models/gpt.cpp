@@ -7,7 +7,15 @@
 
 namespace dytgrad::models {
 
-GPT::GPT(const GPTConfig& c, uint64_t seed) : config_(c), generator_(seed) {
+double initial_residual_std(const GPTConfig& c) {
+  double scale = c.scale_embeddings ? std::sqrt(double(c.block.width)) : 1.0;
+  double tokens = 0.02 * scale, positions = c.scale_embeddings && c.scale_positions ? 0.02 * scale : 0.02;
+  return std::sqrt(tokens * tokens + positions * positions);
+}
+
+GPT::GPT(const GPTConfig& config, uint64_t seed) : config_(config), generator_(seed) {
+  GPTConfig c = config;
+  c.block.dyt_input_std = initial_residual_std(c);
   DYT_CHECK(c.vocab > 0 && c.vocab <= (1 << 24) && c.block_size > 0 && c.block_size <= (1 << 20),
             "GPT: vocab must be 1 to 2^24 and block_size 1 to 2^20, got {} and {}", c.vocab, c.block_size);
   nn::check_block_config(c.block);

@@ -21,6 +21,11 @@ struct GPTConfig {
   double alpha0_final = 0;        // the final DyT's alpha0; 0: block.alpha0_other
 };
 
+// The std of the residual stream at initialisation (what every norm sees before the blocks have
+// learnt anything): token and position embeddings N(0, 0.02^2), the tokens (or both) times the
+// embedding scalar's sqrt(width).
+double initial_residual_std(const GPTConfig& c);
+
 class GPT : public nn::Module {
  public:
   GPT(const GPTConfig& config, uint64_t seed);

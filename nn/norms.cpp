@@ -1,5 +1,8 @@
 #include "nn/norms.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "core/error.h"
 #include "core/ops/ops.h"
 
@@ -13,6 +16,24 @@ DyT::DyT(int64_t dim, DyTInit init) : has_beta_(init.beta) {
   else
     beta = Tensor::zeros({dim});
 }
+double dyt_gamma_for_unit_rms(double alpha0, double input_std) {
+  DYT_CHECK(alpha0 > 0 && input_std > 0, "dyt_gamma_for_unit_rms: alpha0 and input_std must be > 0, got {} and {}",
+            alpha0, input_std);
+  // E[tanh(k z)^2] for z ~ N(0, 1) and k = alpha0 input_std: twice the integral over [0, 10] (the
+  // tail beyond weighs under 1e-22) by Simpson's rule, with steps fine enough for tanh's bend at 1/k
+  const double k = alpha0 * input_std, h = std::min(0.01, 0.05 / k);
+  const int64_t steps = 2 * int64_t(std::ceil(5 / h));
+  const double step = 10.0 / double(steps);
+  double mean_square = 0;
+  for (int64_t i = 0; i <= steps; ++i) {
+    double z = step * double(i), t = std::tanh(k * z);
+    double weight = (i == 0 || i == steps) ? 1 : (i % 2 ? 4 : 2);
+    mean_square += weight * t * t * std::exp(-0.5 * z * z);
+  }
+  mean_square *= 2 * step / 3 / std::sqrt(2 * M_PI);
+  return 1 / std::sqrt(mean_square);
+}
+
 const Tensor& DyT::shift() {
   if (!has_beta_ && beta.device() != gamma.device()) beta = beta.to(gamma.device());  // to() moves parameters only
   return beta;

@@ -19,6 +19,10 @@ struct DyTInit {
   bool beta = true;
 };
 
+// The gamma that gives gamma * tanh(alpha0 x) a root mean square of 1 for x ~ N(0, input_std^2):
+// LayerNorm's output scale, for a DyT whose inputs at initialisation have that std.
+double dyt_gamma_for_unit_rms(double alpha0, double input_std);
+
 class DyT : public UnaryModule {
  public:
   DyT(int64_t dim, DyTInit init);

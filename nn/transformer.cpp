@@ -17,6 +17,13 @@ void check_block_config(const BlockConfig& c) {
             "model config: heads must be 1 to 1024 and divide the width {}, got {}", c.width, c.heads);
   DYT_CHECK(c.layers >= 1 && c.layers <= 1024, "model config: layers must be 1 to 1024, got {}", c.layers);
   DYT_CHECK(c.dropout >= 0 && c.dropout < 1, "model config: dropout must be in [0, 1), got {}", c.dropout);
+  DYT_CHECK(c.dyt_gamma0 >= 0 && c.dyt_gamma0 <= 1e6, "model config: dyt_gamma0 must be 0 to 1e6, got {}", c.dyt_gamma0);
+}
+
+DyTInit dyt_init(const BlockConfig& c, double alpha0) {
+  DYT_CHECK(c.dyt_gamma0 > 0 || c.dyt_input_std > 0,
+            "model config: dyt_gamma0 0 (LayerNorm's output scale) needs the model to set dyt_input_std");
+  return {alpha0, c.dyt_gamma0 > 0 ? c.dyt_gamma0 : dyt_gamma_for_unit_rms(alpha0, c.dyt_input_std), c.dyt_beta};
 }
 
 SelfAttention::SelfAttention(const BlockConfig& c, Generator* gen) : heads_(c.heads), causal_(c.causal) {

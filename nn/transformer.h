@@ -19,7 +19,10 @@ struct BlockConfig {
   double alpha0_attention = 1.0, alpha0_other = 1.0;  // DyT's alpha0 before attention / before the MLP
   double dropout = 0.0;
   bool causal = true;  // each position attends to itself and earlier ones only (GPT); false for ViT
-  double dyt_gamma0 = 1.0;  // DyT's initial gamma (every DyT of the model)
+  // DyT's initial gamma (every DyT of the model); 0: LayerNorm's output scale, the gamma that makes
+  // a DyT's output RMS 1 for inputs of std dyt_input_std (dyt_gamma_for_unit_rms)
+  double dyt_gamma0 = 1.0;
+  double dyt_input_std = 0;  // the std of the DyTs' inputs at initialisation; set by the model, not saved
   bool dyt_beta = true;     // false: DyTs without beta
 };
 
@@ -52,7 +55,7 @@ class MLP : public UnaryModule {
 };
 
 // The DyT start of a model with this config at a site whose alpha0 is `alpha0`.
-inline DyTInit dyt_init(const BlockConfig& c, double alpha0) { return {alpha0, c.dyt_gamma0, c.dyt_beta}; }
+DyTInit dyt_init(const BlockConfig& c, double alpha0);
 
 class Block : public UnaryModule {
  public:

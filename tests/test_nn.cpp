@@ -7,6 +7,7 @@
 #include "helpers.h"
 #include "model_helpers.h"
 #include "models/gpt.h"
+#include "nn/norms.h"
 #include "nn/optim.h"
 
 using namespace dytgrad;
@@ -52,6 +53,52 @@ TEST_CASE("GPT: shapes, initial loss near log(vocab), clear errors", "[nn][gpt]"
   REQUIRE(std::abs(loss - std::log(11.0)) < 0.1);
   REQUIRE_THROWS_WITH(gpt.forward(Tensor::randint(0, 11, {1, 17})), Catch::Contains("longer than block_size 16"));
   REQUIRE_THROWS_WITH(gpt.forward(Tensor::randint(0, 11, {16})), Catch::Contains("[batch, time]"));
+}
+
+namespace {
+double root_mean_square(const Tensor& x) { return std::sqrt(mean(mul(x, x)).item()); }
+}  // namespace
+
+TEST_CASE("dyt_gamma_for_unit_rms gives gamma * tanh(alpha x) an RMS of 1 on Gaussian inputs", "[nn][dyt]") {
+  Tensor z = Tensor::randn({400000}, DType::Float64);
+  for (auto [alpha0, input_std] : {std::pair{0.5, 0.2}, {1.0, 0.23}, {4.0, 0.23}, {2.0, 3.0}, {50.0, 1.0}}) {
+    INFO(alpha0 << " " << input_std);
+    double gamma = nn::dyt_gamma_for_unit_rms(alpha0, input_std);
+    REQUIRE(std::abs(root_mean_square(mul(tanh(mul(z, alpha0 * input_std)), gamma)) - 1) < 0.005);
+  }
+  // in tanh's linear range gamma undoes the slope; far in its flat ends gamma is 1
+  REQUIRE(std::abs(nn::dyt_gamma_for_unit_rms(1e-3, 0.5) * 1e-3 * 0.5 - 1) < 1e-5);
+  // k = alpha0 std = 1000: E[tanh^2] = 1 - E[sech^2(k z)] ~ 1 - 2 phi(0) / k
+  REQUIRE(std::abs(nn::dyt_gamma_for_unit_rms(1e3, 1.0) - 1 / std::sqrt(1 - 2 / std::sqrt(2 * M_PI) / 1e3)) < 1e-6);
+  REQUIRE_THROWS_WITH(nn::dyt_gamma_for_unit_rms(0, 1), Catch::Contains("must be > 0"));
+}
+
+TEST_CASE("GPT DyT starts: alpha0 per site, gamma0 at LayerNorm's scale, no beta, scaled positions", "[nn][gpt][dyt]") {
+  models::GPTConfig c;
+  c.vocab = 64, c.block_size = 64;
+  c.block.width = 64, c.block.heads = 2, c.block.layers = 2, c.block.norm = "dyt";
+  c.block.alpha0_attention = 2, c.block.alpha0_other = 0.5, c.alpha0_final = 1;
+  c.block.dyt_gamma0 = 0, c.block.dyt_beta = false;
+  c.scale_embeddings = c.scale_positions = true;
+  models::GPT gpt(c, 3);
+  double input_std = models::initial_residual_std(c);
+  REQUIRE(std::abs(input_std - 0.02 * std::sqrt(2.0 * 64)) < 1e-12);
+  std::map<std::string, Tensor> p;
+  for (auto& named : gpt.named_parameters()) p[named.name] = *named.tensor;
+  REQUIRE(!p.count("final_norm.beta"));
+  auto first_gamma = [&](const std::string& name) { return p.at(name).to_vector<float>()[0]; };
+  REQUIRE(p.at("blocks.1.norm_attention.alpha").item() == 2);
+  REQUIRE(p.at("blocks.1.norm_mlp.alpha").item() == 0.5);
+  REQUIRE(p.at("final_norm.alpha").item() == 1);
+  REQUIRE(first_gamma("blocks.1.norm_attention.gamma") == float(nn::dyt_gamma_for_unit_rms(2, input_std)));
+  REQUIRE(first_gamma("blocks.0.norm_mlp.gamma") == float(nn::dyt_gamma_for_unit_rms(0.5, input_std)));
+  REQUIRE(first_gamma("final_norm.gamma") == float(nn::dyt_gamma_for_unit_rms(1, input_std)));
+  // The embeddings as initialised have the std the gammas were matched to: the first DyT's output
+  // on every (token, position) pair has RMS 1, as LayerNorm's would.
+  NoGradGuard no_grad;
+  Tensor tokens = p.at("tokens.weight").reshape({64, 1, 64}), positions = p.at("positions.weight").reshape({1, 64, 64});
+  Tensor x = mul(add(tokens, positions), p.at("embedding_scale"));
+  REQUIRE(std::abs(root_mean_square(gpt.blocks()[0]->norm_attention->forward(x)) - 1) < 0.05);
 }
 
 TEST_CASE("AdamW decays only the parameters registered for it, and SGD with momentum by hand", "[nn][optim]") {

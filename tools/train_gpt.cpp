@@ -18,6 +18,7 @@
 #include "models/config_json.h"
 #include "models/generate.h"
 #include "nn/checkpoint.h"
+#include "nn/norms.h"
 #include "nn/optim.h"
 #include "tools/common/gpt_checkpoint.h"
 #include "tools/common/interrupt.h"
@@ -68,6 +69,24 @@ void report_profile(const std::string& out, int64_t steps) {
   std::ofstream((std::filesystem::path(out) / "profile.txt").string()) << text;
 }
 
+// The DyT settings for the banner: " (alpha0 ..., gamma0 ..., ...)", or nothing for other norms.
+std::string dyt_recipe(const models::GPTConfig& m) {
+  if (m.block.norm != "dyt") return "";
+  double final = m.alpha0_final > 0 ? m.alpha0_final : m.block.alpha0_other;
+  std::string gamma0 = fmt::format("{}", m.block.dyt_gamma0);
+  if (m.block.dyt_gamma0 == 0) {
+    double input_std = models::initial_residual_std(m);
+    auto matched = [&](double alpha0) { return nn::dyt_gamma_for_unit_rms(alpha0, input_std); };
+    gamma0 = fmt::format("{:.3g} / {:.3g} / {:.3g} (LayerNorm's output scale)", matched(m.block.alpha0_attention),
+                         matched(m.block.alpha0_other), matched(final));
+  }
+  return fmt::format(" (alpha0 {} / {} / {} before attention / MLP / head, gamma0 {}{}{})", m.block.alpha0_attention,
+                     m.block.alpha0_other, final, gamma0, m.block.dyt_beta ? "" : ", no beta",
+                     !m.scale_embeddings     ? ""
+                     : m.scale_positions     ? ", tokens + positions x learnable sqrt(width)"
+                                             : ", tokens x learnable sqrt(width)");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -94,7 +113,9 @@ int main(int argc, char** argv) {
                "with --norm dyt: no learnable sqrt(width) scalar on the token embeddings (the paper's LLM recipe, on by "
                "default: without it, DyT's small residual stream barely trains at this scale)");
   app.add_option("--alpha0-final", t.model.alpha0_final, "DyT's initial alpha in the final norm (default: --alpha0)");
-  app.add_option("--gamma0", t.model.block.dyt_gamma0, "DyT's initial gamma (every DyT)")->capture_default_str();
+  app.add_option("--gamma0", t.model.block.dyt_gamma0,
+                 "DyT's initial gamma (every DyT); 0: LayerNorm's output scale, 1 / RMS of tanh(alpha0 x) over the "
+                 "initial residual stream, per DyT")->capture_default_str()->check(CLI::Range(0.0, 1e6));
   app.add_flag("--no-beta", [&](int64_t) { t.model.block.dyt_beta = false; }, "DyTs without beta (as in the paper's LLaMA)");
   app.add_flag("--scale-positions", t.model.scale_positions,
                "the learnable sqrt(width) scalar multiplies token + position embeddings, not the tokens alone");
@@ -192,16 +213,7 @@ int main(int argc, char** argv) {
     fmt::print("data: {}\nmodel: GPT, {} parameters, width {}, {} layers, {} heads, context {}, norm {}{}\n"
                "device: {}, {} steps of {} x {} tokens, output: {}\n",
                data.description(), model.num_parameters(), t.model.block.width, t.model.block.layers,
-               t.model.block.heads, t.model.block_size, t.model.block.norm,
-               t.model.block.norm == "dyt"
-                   ? fmt::format(" (alpha0 {} / {} / {}, gamma0 {}{}{})", t.model.block.alpha0_attention,
-                                 t.model.block.alpha0_other,
-                                 t.model.alpha0_final > 0 ? t.model.alpha0_final : t.model.block.alpha0_other,
-                                 t.model.block.dyt_gamma0, t.model.block.dyt_beta ? "" : ", no beta",
-                                 !t.model.scale_embeddings ? ""
-                                 : t.model.scale_positions ? ", tokens + positions x learnable sqrt(width)"
-                                                           : ", tokens x learnable sqrt(width)")
-                   : "",
+               t.model.block.heads, t.model.block_size, t.model.block.norm, dyt_recipe(t.model),
                tools::device_description(device), t.steps, t.batch, t.model.block_size, out);
     tools::Progress progress(state.step, t.steps);
     int64_t first_step = state.step;
