@@ -11,6 +11,7 @@ namespace dytgrad::kernels {
 // y = f(x, scalar). Contiguous x and y of n elements. `scalar` is used by the *Scalar ops only.
 enum class UnaryOp {
   Neg, Exp, Log, Sqrt, Tanh, Relu,
+  Erf,        // the error function, 2 / sqrt(pi) * integral of exp(-t^2) from 0 to x
   Step,       // 1 where x > 0 else 0 (the derivative of relu)
   Gelu,       // tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
   GeluGrad,   // d gelu / dx

@@ -1,5 +1,5 @@
 // The normalisation family over the last dim of a contiguous [rows, cols] tensor:
-// DyT (the point of this project), LayerNorm and RMSNorm (for comparison).
+// DyT (the point of this project), Derf (its erf-based successor), LayerNorm and RMSNorm.
 #pragma once
 #include <cstdint>
 
@@ -18,6 +18,15 @@ namespace dytgrad::kernels {
   template <class T> void add_dyt_forward(const T* x, const T* y, const T* alpha, const T* gamma,\
                                           const T* beta, T* sum, T* out, int64_t rows,           \
                                           int64_t cols);                                         \
+  /* Derf: y = gamma * erf(alpha * x + shift) + beta; alpha and shift point to one element */  \
+  template <class T> void derf_forward(const T* x, const T* alpha, const T* shift, const T* gamma,\
+                                       const T* beta, T* y, int64_t rows, int64_t cols);         \
+  /* g = dy * gamma * 2 / sqrt(pi) * exp(-u^2), u = alpha x + shift: dx = alpha g,               \
+     dalpha = sum g x, dshift = sum g, dgamma = sum_rows dy erf(u), dbeta = sum_rows dy. */       \
+  template <class T> void derf_backward(const T* x, const T* alpha, const T* shift,              \
+                                        const T* gamma, const T* dy, T* dx, T* dalpha,           \
+                                        T* dshift, T* dgamma, T* dbeta, int64_t rows,            \
+                                        int64_t cols);                                           \
   /* y = (x - mean) * rstd * gamma + beta; mean and rstd per row saved */                        \
   template <class T> void layer_norm_forward(const T* x, const T* gamma, const T* beta, T* y,    \
                                              T* mean, T* rstd, int64_t rows, int64_t cols,       \

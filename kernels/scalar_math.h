@@ -10,6 +10,7 @@ namespace dytgrad::kernels {
 #ifndef __CUDACC__
 // On the CPU, unqualified tanh(float) would find C's tanh(double) and compute in double (a third of
 // the GELU's time); these make it take the float overloads. CUDA's headers already provide them.
+using std::erf;
 using std::exp;
 using std::log;
 using std::sqrt;
@@ -54,6 +55,7 @@ template <class T> DYT_HOST_DEVICE inline T unary_value(UnaryOp op, T x, T scala
     case UnaryOp::Log: return log(x);
     case UnaryOp::Sqrt: return sqrt(x);
     case UnaryOp::Tanh: return tanh(x);
+    case UnaryOp::Erf: return erf(x);
     case UnaryOp::Relu: return x > T(0) ? x : T(0);
     case UnaryOp::Step: return x > T(0) ? T(1) : T(0);
     case UnaryOp::Gelu: return gelu_value(x);

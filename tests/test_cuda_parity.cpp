@@ -238,6 +238,21 @@ TEST_CASE("cuda: add_dyt, add then dyt (the default) and the fused kernel", "[cu
   set_cuda_add_dyt_kernel(false);
 }
 
+TEST_CASE("cuda: erf and derf (kernels not yet run on a GPU, off by default)", "[cuda][parity]") {
+  REQUIRE_GPU();
+  REQUIRE_THROWS_WITH(erf(Tensor::randn({3}).to(Device::cuda())), Catch::Contains("has not been run on a GPU yet"));
+  allow_unverified_cuda_kernels(true);
+  Fn e = [](auto& in) { return erf(in[0]); };
+  Fn d = [](auto& in) { return derf(in[0], in[1], in[2], in[3], in[4]); };
+  for (Shape s : std::vector<Shape>{{1, 4}, {37, 19}, {3, 5, 7}, {301, 768}, {5, 9000}}) {
+    int64_t c = s.back();
+    INFO("shape " << shape_str(s));
+    check_parity("erf", e, {cpu_input(s)}, 2e-6, 2e-6);
+    check_parity("derf", d, {cpu_input(s), cpu_input({1}), cpu_input({1}), cpu_input({c}), cpu_input({c})}, 2e-6, 1e-5);
+  }
+  allow_unverified_cuda_kernels(false);
+}
+
 TEST_CASE("cuda: attention, causal and not, head dims 32, 64, 128", "[cuda][parity][shared_memory]") {
   REQUIRE_GPU();
   for (bool causal : {false, true})

@@ -24,6 +24,7 @@ TEST_CASE("unary forward matches the float64 formulas", "[elementwise]") {
   check_unary_forward(dytgrad::log, [](double v) { return std::log(v); }, p);
   check_unary_forward(dytgrad::sqrt, [](double v) { return std::sqrt(v); }, p);
   check_unary_forward(dytgrad::tanh, [](double v) { return std::tanh(v); }, x);
+  check_unary_forward(dytgrad::erf, [](double v) { return std::erf(v); }, x);
   check_unary_forward(relu, relu_ref, x);
   check_unary_forward(gelu, gelu_ref, x);
   check_unary_forward(neg, neg_ref, x);
@@ -34,7 +35,7 @@ TEST_CASE("unary forward matches the float64 formulas", "[elementwise]") {
 TEST_CASE("float32 forward is within 1e-6 of float64", "[elementwise]") {
   Tensor x = Tensor::randn({64, 33}, DType::Float64), p = add(Tensor::rand({64, 33}, DType::Float64), 0.5);
   using Op = Tensor (*)(const Tensor&);
-  for (Op op : {Op(dytgrad::exp), Op(dytgrad::tanh), Op(gelu), Op(relu), Op(neg)})
+  for (Op op : {Op(dytgrad::exp), Op(dytgrad::tanh), Op(dytgrad::erf), Op(gelu), Op(relu), Op(neg)})
     REQUIRE_CLOSE(op(x.to(DType::Float32)), op(x), 1e-6);
   for (Op op : {Op(dytgrad::log), Op(dytgrad::sqrt)}) REQUIRE_CLOSE(op(p.to(DType::Float32)), op(p), 1e-6);
   Tensor y = Tensor::randn({33}, DType::Float64);
@@ -50,6 +51,7 @@ TEST_CASE("unary gradients and second derivatives", "[elementwise][gradcheck]") 
   std::vector<std::pair<const char*, Fn>> ops = {
       {"exp", [](auto& in) { return exp(in[0]); }},   {"tanh", [](auto& in) { return tanh(in[0]); }},
       {"gelu", [](auto& in) { return gelu(in[0]); }}, {"neg", [](auto& in) { return neg(in[0]); }},
+      {"erf", [](auto& in) { return erf(in[0]); }},
   };
   for (auto& [name, f] : ops) {
     INFO(name);

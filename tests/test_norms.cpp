@@ -1,4 +1,4 @@
-// dyt, layer_norm, rms_norm: fused forward against the float64 composite of basic ops, fused
+// dyt, derf, layer_norm, rms_norm: fused forward against the float64 composite of basic ops, fused
 // backward by finite differences (all parameters), second derivatives through the composite path.
 #include "helpers.h"
 
@@ -34,6 +34,45 @@ TEST_CASE("dyt gradients for x, alpha, gamma, beta, and second derivatives", "[n
   Fn only_x = [a, g, b](auto& in) { return dyt(in[0], a, g, b); };
   REQUIRE_GRADCHECK(only_x, x);
   REQUIRE_GRADGRADCHECK(only_x, x);
+}
+
+namespace {
+Tensor derf_reference(const Tensor& x, const Tensor& a, const Tensor& s, const Tensor& g, const Tensor& b) {
+  return add(mul(erf(add(mul(x, a), s)), g), b);
+}
+}  // namespace
+
+TEST_CASE("derf forward matches gamma * erf(alpha x + shift) + beta, float32 within 1e-6", "[norms][derf]") {
+  auto f32 = [](const Tensor& t) { return t.detach().to(DType::Float32); };
+  for (Shape shape : std::vector<Shape>{{37, 19}, {2, 5, 19}, {3, 1300}}) {  // 1300: blocks of 512 and a tail
+    INFO(shape_str(shape));
+    int64_t c = shape.back();
+    Tensor x = Tensor::randn(shape, DType::Float64), a = Tensor::full({1}, 0.7, DType::Float64);
+    Tensor s = Tensor::full({1}, -0.2, DType::Float64);
+    Tensor g = Tensor::randn({c}, DType::Float64), b = Tensor::randn({c}, DType::Float64);
+    REQUIRE_CLOSE(derf(x, a, s, g, b), derf_reference(x, a, s, g, b), 1e-15);
+    REQUIRE_CLOSE(derf(f32(x), f32(a), f32(s), f32(g), f32(b)), derf_reference(x, a, s, g, b), 1e-6);
+  }
+  REQUIRE_THROWS_WITH(derf(Tensor::randn({2, 3}), Tensor::ones({2}), Tensor::zeros({1}), Tensor::ones({3}), Tensor::zeros({3})),
+                      Catch::Contains("derf: alpha must have one element"));
+  REQUIRE_THROWS_WITH(derf(Tensor::randn({2, 3}), Tensor::ones({1}), Tensor::zeros({1}), Tensor::ones({4}), Tensor::zeros({3})),
+                      Catch::Contains("gamma must have shape [3]"));
+}
+
+TEST_CASE("derf gradients for x, alpha, shift, gamma, beta, and second derivatives", "[norms][derf][gradcheck]") {
+  Fn f = [](auto& in) { return derf(in[0], in[1], in[2], in[3], in[4]); };
+  REQUIRE_GRADCHECK(f, leaf({4, 5}), leaf({1}), leaf({1}), leaf({5}), leaf({5}));
+  REQUIRE_GRADCHECK(f, strided_leaf({2, 3, 5}), leaf({}), leaf({}), leaf({5}), leaf({5}));
+  REQUIRE_GRADGRADCHECK(f, leaf({3, 4}), leaf({1}), leaf({1}), leaf({4}), leaf({4}));
+  // The fused backward against the composite's over many row blocks and a tail of columns.
+  Tensor x = leaf({150, 530}), a = leaf({1}), s = leaf({1}), g = leaf({530}), b = leaf({530});
+  Tensor up = Tensor::randn({150, 530}, DType::Float64);
+  auto got = grad({derf(x, a, s, g, b)}, {x, a, s, g, b}, {up});
+  auto expected = grad({derf_reference(x, a, s, g, b)}, {x, a, s, g, b}, {up});
+  for (size_t i = 0; i < got.size(); ++i) {
+    INFO("input " << i);
+    CHECK_CLOSE(got[i], expected[i], 1e-12, 1.0);
+  }
 }
 
 TEST_CASE("add_dyt: the sum and DyT of it in one op, equal to add then dyt, with gradients", "[norms][dyt]") {

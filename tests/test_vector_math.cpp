@@ -1,6 +1,6 @@
-// The CPU's vectorised tanh, exp and log (kernels/cpu/vector_math.h, SLEEF) against float64, in
-// ULP of the float32 result: the error bounds we accept are SLEEF's own, 3.5 ULP for tanh and
-// 1.0 ULP for exp and log. Inputs: fresh random values over each function's useful range, every
+// The CPU's vectorised tanh, exp, log and erf (kernels/cpu/vector_math.h, SLEEF) against float64,
+// in ULP of the float32 result: the error bounds we accept are SLEEF's own, 3.5 ULP for tanh and
+// 1.0 ULP for exp, log and erf. Inputs: fresh random values over each function's useful range, every
 // array length from 1 to 40 (whole vectors and tails), and the special values.
 #include <cmath>
 #include <limits>
@@ -45,10 +45,11 @@ std::vector<float> uniform(float lo, float hi, size_t n) {
 double exact_tanh(double v) { return std::tanh(v); }
 double exact_exp(double v) { return std::exp(v); }
 double exact_log(double v) { return std::log(v); }
+double exact_erf(double v) { return std::erf(v); }
 
 }  // namespace
 
-TEST_CASE("vector_math: tanh within 3.5 ULP, exp and log within 1 ULP of float64", "[vector_math]") {
+TEST_CASE("vector_math: tanh within 3.5 ULP, exp, log and erf within 1 ULP of float64", "[vector_math]") {
   INFO("ISA: " << vector_math::isa());
   ArrayFunction tanh_f = vector_math::tanh, exp_f = vector_math::exp, log_f = vector_math::log;
   for (auto range : {std::pair{-1e-3f, 1e-3f}, std::pair{-1.f, 1.f}, std::pair{-10.f, 10.f}}) {
@@ -63,6 +64,10 @@ TEST_CASE("vector_math: tanh within 3.5 ULP, exp and log within 1 ULP of float64
     INFO("log over [" << range.first << ", " << range.second << "]");
     CHECK(max_ulp_error(log_f, exact_log, uniform(range.first, range.second, 100000)) <= 1.0);
   }
+  for (auto range : {std::pair{-1e-3f, 1e-3f}, std::pair{-1.f, 1.f}, std::pair{-6.f, 6.f}}) {
+    INFO("erf over [" << range.first << ", " << range.second << "]");
+    CHECK(max_ulp_error(vector_math::erf, exact_erf, uniform(range.first, range.second, 100000)) <= 1.0);
+  }
 }
 
 TEST_CASE("vector_math: every length (whole vectors and tails), in place, special values", "[vector_math]") {
@@ -76,7 +81,9 @@ TEST_CASE("vector_math: every length (whole vectors and tails), in place, specia
   }
   const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
   std::vector<float> special = {0.f, -0.f, inf, -inf, nan, 100.f, -100.f, 1e-40f};
-  std::vector<float> t(special.size()), e(special.size()), l(special.size());
+  std::vector<float> t(special.size()), e(special.size()), l(special.size()), r(special.size());
+  vector_math::erf(special.data(), r.data(), int64_t(special.size()));
+  CHECK((r[0] == 0 && std::signbit(r[1]) && r[2] == 1 && r[3] == -1 && std::isnan(r[4]) && r[5] == 1 && r[6] == -1));
   vector_math::tanh(special.data(), t.data(), int64_t(special.size()));
   vector_math::exp(special.data(), e.data(), int64_t(special.size()));
   vector_math::log(special.data(), l.data(), int64_t(special.size()));

@@ -1,4 +1,7 @@
 // Input checks shared by many ops; each error names the op and what it got.
+#include <cstdlib>
+#include <string>
+
 #include "core/ops/dispatch.h"
 
 namespace dytgrad {
@@ -14,6 +17,21 @@ void check_same_dtype(const char* op, const std::vector<Tensor>& tensors) {
   for (const Tensor& t : tensors)
     DYT_CHECK(t.dtype() == tensors[0].dtype(), "{}: dtype mismatch, got {} and {}", op,
               dtype_name(tensors[0].dtype()), dtype_name(t.dtype()));
+}
+
+namespace {
+bool unverified_cuda_allowed = [] {
+  const char* v = std::getenv("DYTGRAD_CUDA_UNVERIFIED");
+  return v && std::string(v) == "1";
+}();
+}  // namespace
+
+void allow_unverified_cuda_kernels(bool on) { unverified_cuda_allowed = on; }
+
+void require_verified_cuda(const char* op, Device device) {
+  DYT_CHECK(!device.is_cuda() || unverified_cuda_allowed,
+            "{}: its CUDA kernel has not been run on a GPU yet, so it is off; DYTGRAD_CUDA_UNVERIFIED=1 runs it "
+            "anyway (tests/test_cuda_parity.cpp checks it against the CPU)", op);
 }
 
 void check_dtype(const char* op, const char* what, const Tensor& t, DType expected) {

@@ -74,4 +74,9 @@ void check_same_device(const char* op, const std::vector<Tensor>& tensors);
 void check_same_dtype(const char* op, const std::vector<Tensor>& tensors);
 void check_dtype(const char* op, const char* what, const Tensor& t, DType expected);
 
+// CUDA kernels that are written and compiled but have not run on a GPU yet stay off: an op that
+// would run one on `device` raises an error saying so, unless DYTGRAD_CUDA_UNVERIFIED=1 is set or
+// allow_unverified_cuda_kernels(true) was called (ops.h).
+void require_verified_cuda(const char* op, Device device);
+
 }  // namespace dytgrad

@@ -168,6 +168,15 @@ Tensor tanh(const Tensor& x) {
   });
 }
 
+Tensor erf(const Tensor& x) {
+  require_verified_cuda("erf", x.device());
+  Tensor y = unary_kernel("erf", UnaryOp::Erf, x);
+  return record_op("erf", {x}, y, {x}, [](const Tensor& g, const Saved& s) {
+    const Tensor& x = s[0];
+    return Grads{mul(g, mul(exp(neg(mul(x, x))), 1.1283791670955126))};  // g * 2 / sqrt(pi) * exp(-x^2)
+  });
+}
+
 Tensor relu(const Tensor& x) {
   Tensor y = unary_kernel("relu", UnaryOp::Relu, x);
   return record_op("relu", {x}, y, {x}, [](const Tensor& g, const Saved& s) {

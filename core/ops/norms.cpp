@@ -1,4 +1,4 @@
-// dyt, layer_norm and rms_norm over the last dim: one fused kernel forward, one fused kernel
+// dyt, derf, layer_norm and rms_norm over the last dim: one fused kernel forward, one fused kernel
 // backward (all parameter gradients included), and under create_graph the composite of basic
 // ops below, differentiated.
 #include <cstdlib>
@@ -33,6 +33,10 @@ Rows check_norm_inputs(const char* op, const Tensor& x, const std::vector<std::p
 
 Tensor dyt_composite(const std::vector<Tensor>& in) {  // x, alpha, gamma, beta
   return add(mul(tanh(mul(in[0], in[1])), in[2]), in[3]);
+}
+
+Tensor derf_composite(const std::vector<Tensor>& in) {  // x, alpha, shift, gamma, beta
+  return add(mul(erf(add(mul(in[0], in[1]), in[2])), in[3]), in[4]);
 }
 
 Tensor layer_norm_composite(const std::vector<Tensor>& in, double eps) {  // x, gamma, beta
@@ -134,6 +138,46 @@ std::pair<Tensor, Tensor> add_dyt(const Tensor& x, const Tensor& y, const Tensor
     return std::vector<Tensor>{g, g};
   });
   return {sum, record_dyt(sum, alpha, gamma, beta, out, {sum, ac, gc, bc}, r)};
+}
+
+Tensor derf(const Tensor& x, const Tensor& alpha, const Tensor& shift, const Tensor& gamma, const Tensor& beta) {
+  Rows r = check_norm_inputs("derf", x, {{"gamma", &gamma}, {"beta", &beta}});
+  for (auto [what, t] : {std::pair<const char*, const Tensor*>{"alpha", &alpha}, {"shift", &shift}}) {
+    check_same_device("derf", {x, *t});
+    check_same_dtype("derf", {x, *t});
+    DYT_CHECK(t->numel() == 1, "derf: {} must have one element, got shape {}", what, shape_str(t->shape()));
+  }
+  require_verified_cuda("derf", x.device());
+  Tensor xc = x.contiguous(), ac = alpha.contiguous(), sc = shift.contiguous(), gc = gamma.contiguous(),
+         bc = beta.contiguous();
+  Tensor y = make_tensor(x.shape(), x.dtype(), x.device());
+  if (y.numel() > 0) {
+    dispatch_floating(x.dtype(), "derf", [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      profiler::note_work(2.0 * double(y.numel() * sizeof(T)), 0);  // read x, write y
+      DYT_CALL(x.device(), derf_forward<T>, xc.data<T>(), ac.data<T>(), sc.data<T>(), gc.data<T>(), bc.data<T>(),
+                                              y.data<T>(), r.rows, r.cols);
+    });
+  }
+  return record_op("derf", {x, alpha, shift, gamma, beta}, y, {xc, ac, sc, gc, bc},
+                   [r](const Tensor& g, const std::vector<Tensor>& s) {
+    if (GradMode::is_enabled()) return differentiate_composite(derf_composite, s, g);
+    const Tensor &x = s[0], &alpha = s[1], &shift = s[2], &gamma = s[3];
+    Tensor gc = g.contiguous();
+    Tensor dx = make_tensor(x.shape(), x.dtype(), x.device());
+    Tensor dalpha = make_tensor(alpha.shape(), x.dtype(), x.device());
+    Tensor dshift = make_tensor(shift.shape(), x.dtype(), x.device());
+    Tensor dgamma = make_tensor(gamma.shape(), x.dtype(), x.device());
+    Tensor dbeta = make_tensor(gamma.shape(), x.dtype(), x.device());
+    dispatch_floating(x.dtype(), "derf", [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      profiler::note_work(3.0 * double(x.numel() * sizeof(T)), 0);  // read x and dy, write dx
+      DYT_CALL(x.device(), derf_backward<T>, x.data<T>(), alpha.data<T>(), shift.data<T>(), gamma.data<T>(),
+                                               gc.data<T>(), dx.data<T>(), dalpha.data<T>(), dshift.data<T>(),
+                                               dgamma.data<T>(), dbeta.data<T>(), r.rows, r.cols);
+    });
+    return std::vector<Tensor>{dx, dalpha, dshift, dgamma, dbeta};
+  });
 }
 
 Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps) {

@@ -22,6 +22,7 @@ Tensor log(const Tensor& x);
 Tensor sqrt(const Tensor& x);
 Tensor pow(const Tensor& x, double exponent);
 Tensor tanh(const Tensor& x);
+Tensor erf(const Tensor& x);  // on CUDA only with allow_unverified_cuda_kernels (below)
 Tensor relu(const Tensor& x);
 Tensor gelu(const Tensor& x);  // tanh approximation
 
@@ -92,8 +93,15 @@ std::pair<Tensor, Tensor> add_dyt(const Tensor& x, const Tensor& y, const Tensor
                                   const Tensor& beta);
 void set_cuda_add_dyt_kernel(bool on);
 bool cuda_add_dyt_kernel();
+// Derf (Dynamic erf, arXiv 2512.10938): gamma * erf(alpha x + shift) + beta, alpha and shift one
+// element each. On CUDA only with allow_unverified_cuda_kernels (below).
+Tensor derf(const Tensor& x, const Tensor& alpha, const Tensor& shift, const Tensor& gamma, const Tensor& beta);
 Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps = 1e-5);
 Tensor rms_norm(const Tensor& x, const Tensor& gamma, double eps = 1e-6);
+
+// CUDA kernels written and compiled but not yet run on a GPU (erf, derf) are off until this is
+// called with true or DYTGRAD_CUDA_UNVERIFIED=1 is set; the ops raise an error saying so.
+void allow_unverified_cuda_kernels(bool on);
 
 // ---- attention (core/ops/attention.cpp): q [..., tq, d], k and v [..., tk, d] ----
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, bool causal);

@@ -63,6 +63,7 @@ template <class T> void unary(UnaryOp op, const T* x, T* y, int64_t n, double sc
     case UnaryOp::Exp: return map_blocks(x, y, n, [](const T* a, T* b, int64_t k) { vector_math::exp(a, b, k); });
     case UnaryOp::Log: return map_blocks(x, y, n, [](const T* a, T* b, int64_t k) { vector_math::log(a, b, k); });
     case UnaryOp::Tanh: return map_blocks(x, y, n, [](const T* a, T* b, int64_t k) { vector_math::tanh(a, b, k); });
+    case UnaryOp::Erf: return map_blocks(x, y, n, [](const T* a, T* b, int64_t k) { vector_math::erf(a, b, k); });
     // (lambdas, not function pointers, so that the finishing loops inline and vectorise)
     case UnaryOp::Gelu: return gelu_blocks(x, y, n, [](T v, T t) { return gelu_from_tanh(v, t); });
     case UnaryOp::GeluGrad: return gelu_blocks(x, y, n, [](T v, T t) { return gelu_grad_from_tanh(v, t); });

@@ -12,17 +12,20 @@ namespace avx2 {
 void tanh(const float*, float*, int64_t);
 void exp(const float*, float*, int64_t);
 void log(const float*, float*, int64_t);
+void erf(const float*, float*, int64_t);
 }  // namespace avx2
 namespace avx512 {
 void tanh(const float*, float*, int64_t);
 void exp(const float*, float*, int64_t);
 void log(const float*, float*, int64_t);
+void erf(const float*, float*, int64_t);
 }  // namespace avx512
 #else  // no per-ISA files: cpu_isa() is always Scalar, so these are never called
 namespace avx2 {
 inline void tanh(const float*, float*, int64_t) {}
 inline void exp(const float*, float*, int64_t) {}
 inline void log(const float*, float*, int64_t) {}
+inline void erf(const float*, float*, int64_t) {}
 }  // namespace avx2
 namespace avx512 = avx2;
 #endif
@@ -88,8 +91,13 @@ void log(const float* x, float* y, int64_t n) {
   run_float(avx512::log, avx2::log, [](float v) { return std::log(v); }, x, y, n);
 }
 
+void erf(const float* x, float* y, int64_t n) {
+  run_float(avx512::erf, avx2::erf, [](float v) { return std::erf(v); }, x, y, n);
+}
+
 void tanh(const double* x, double* y, int64_t n) { scalar_map(x, y, n, [](double v) { return std::tanh(v); }); }
 void exp(const double* x, double* y, int64_t n) { scalar_map(x, y, n, [](double v) { return std::exp(v); }); }
 void log(const double* x, double* y, int64_t n) { scalar_map(x, y, n, [](double v) { return std::log(v); }); }
+void erf(const double* x, double* y, int64_t n) { scalar_map(x, y, n, [](double v) { return std::erf(v); }); }
 
 }  // namespace dytgrad::kernels::cpu::vector_math

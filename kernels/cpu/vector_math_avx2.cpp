@@ -16,6 +16,7 @@ void store(float* p, __m256 v) { _mm256_storeu_ps(p, v); }
 void tanh(const float* x, float* y, int64_t n) { map_lanes<8>(x, y, n, load, store, Sleef_tanhf8_u35avx2); }
 void exp(const float* x, float* y, int64_t n) { map_lanes<8>(x, y, n, load, store, Sleef_expf8_u10avx2); }
 void log(const float* x, float* y, int64_t n) { map_lanes<8>(x, y, n, load, store, Sleef_logf8_u10avx2); }
+void erf(const float* x, float* y, int64_t n) { map_lanes<8>(x, y, n, load, store, Sleef_erff8_u10avx2); }
 
 }  // namespace dytgrad::kernels::cpu::vector_math::avx2
 #endif

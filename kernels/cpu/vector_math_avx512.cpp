@@ -16,6 +16,7 @@ void store(float* p, __m512 v) { _mm512_storeu_ps(p, v); }
 void tanh(const float* x, float* y, int64_t n) { map_lanes<16>(x, y, n, load, store, Sleef_tanhf16_u35avx512f); }
 void exp(const float* x, float* y, int64_t n) { map_lanes<16>(x, y, n, load, store, Sleef_expf16_u10avx512f); }
 void log(const float* x, float* y, int64_t n) { map_lanes<16>(x, y, n, load, store, Sleef_logf16_u10avx512f); }
+void erf(const float* x, float* y, int64_t n) { map_lanes<16>(x, y, n, load, store, Sleef_erff16_u10avx512f); }
 
 }  // namespace dytgrad::kernels::cpu::vector_math::avx512
 #endif
