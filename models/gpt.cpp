@@ -13,6 +13,14 @@ double initial_residual_std(const GPTConfig& c) {
   return std::sqrt(tokens * tokens + positions * positions);
 }
 
+void use_dyt_recipe(GPTConfig& c) {
+  if (c.block.norm != "dyt" && c.block.norm != "derf") return;
+  c.block.alpha0_attention = c.block.alpha0_other = kDyTAlpha0;
+  c.alpha0_final = 0;
+  c.block.dyt_gamma0 = 0;
+  c.scale_embeddings = true;
+}
+
 GPT::GPT(const GPTConfig& config, uint64_t seed) : config_(config), generator_(seed) {
   GPTConfig c = config;
   c.block.dyt_input_std = initial_residual_std(c);

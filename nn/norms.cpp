@@ -16,17 +16,19 @@ DyT::DyT(int64_t dim, DyTInit init) : has_beta_(init.beta) {
   else
     beta = Tensor::zeros({dim});
 }
-double dyt_gamma_for_unit_rms(double alpha0, double input_std) {
-  DYT_CHECK(alpha0 > 0 && input_std > 0, "dyt_gamma_for_unit_rms: alpha0 and input_std must be > 0, got {} and {}",
-            alpha0, input_std);
-  // E[tanh(k z)^2] for z ~ N(0, 1) and k = alpha0 input_std: twice the integral over [0, 10] (the
-  // tail beyond weighs under 1e-22) by Simpson's rule, with steps fine enough for tanh's bend at 1/k
+double gamma_for_unit_rms(const std::string& kind, double alpha0, double input_std) {
+  DYT_CHECK(alpha0 > 0 && input_std > 0, "gamma_for_unit_rms: alpha0 and input_std must be > 0, got {} and {}", alpha0,
+            input_std);
+  DYT_CHECK(kind == "dyt" || kind == "derf", "gamma_for_unit_rms: kind must be dyt or derf, got '{}'", kind);
+  double (*f)(double) = kind == "dyt" ? static_cast<double (*)(double)>(std::tanh) : static_cast<double (*)(double)>(std::erf);
+  // E[f(k z)^2] for z ~ N(0, 1) and k = alpha0 input_std: twice the integral over [0, 10] (the
+  // tail beyond weighs under 1e-22) by Simpson's rule, with steps fine enough for f's bend at 1/k
   const double k = alpha0 * input_std, h = std::min(0.01, 0.05 / k);
   const int64_t steps = 2 * int64_t(std::ceil(5 / h));
   const double step = 10.0 / double(steps);
   double mean_square = 0;
   for (int64_t i = 0; i <= steps; ++i) {
-    double z = step * double(i), t = std::tanh(k * z);
+    double z = step * double(i), t = f(k * z);
     double weight = (i == 0 || i == steps) ? 1 : (i % 2 ? 4 : 2);
     mean_square += weight * t * t * std::exp(-0.5 * z * z);
   }
@@ -49,8 +51,22 @@ Tensor LayerNorm::forward(const Tensor& x) { return layer_norm(x, gamma, beta, e
 RMSNorm::RMSNorm(int64_t dim, double eps) : eps_(eps) { register_parameter("gamma", gamma, Tensor::ones({dim}), false); }
 Tensor RMSNorm::forward(const Tensor& x) { return rms_norm(x, gamma, eps_); }
 
+Derf::Derf(int64_t dim, DyTInit init) : has_beta_(init.beta) {
+  register_parameter("alpha", alpha, Tensor::full({1}, init.alpha0), false);
+  register_parameter("shift", shift, Tensor::zeros({1}), false);
+  register_parameter("gamma", gamma, Tensor::full({dim}, init.gamma0), false);
+  if (init.beta)
+    register_parameter("beta", beta, Tensor::zeros({dim}), false);
+  else
+    beta = Tensor::zeros({dim});
+}
+Tensor Derf::forward(const Tensor& x) {
+  if (!has_beta_ && beta.device() != gamma.device()) beta = beta.to(gamma.device());  // to() moves parameters only
+  return derf(x, alpha, shift, gamma, beta);
+}
+
 bool is_norm_kind(const std::string& kind) {
-  return kind == "dyt" || kind == "layernorm" || kind == "rmsnorm" || kind == "none";
+  return kind == "dyt" || kind == "derf" || kind == "layernorm" || kind == "rmsnorm" || kind == "none";
 }
 
 std::pair<Tensor, Tensor> add_then_norm(const Tensor& x, const Tensor& y, UnaryModule& norm) {
@@ -61,10 +77,11 @@ std::pair<Tensor, Tensor> add_then_norm(const Tensor& x, const Tensor& y, UnaryM
 
 std::shared_ptr<UnaryModule> make_norm(const std::string& kind, int64_t dim, DyTInit dyt) {
   if (kind == "dyt") return std::make_shared<DyT>(dim, dyt);
+  if (kind == "derf") return std::make_shared<Derf>(dim, dyt);
   if (kind == "layernorm") return std::make_shared<LayerNorm>(dim);
   if (kind == "rmsnorm") return std::make_shared<RMSNorm>(dim);
   if (kind == "none") return std::make_shared<Identity>();
-  throw Error(fmt::format("make_norm: unknown norm '{}' (expected dyt, layernorm, rmsnorm or none)", kind));
+  throw Error(fmt::format("make_norm: unknown norm '{}' (expected dyt, derf, layernorm, rmsnorm or none)", kind));
 }
 
 }  // namespace dytgrad::nn

@@ -21,9 +21,10 @@ void check_block_config(const BlockConfig& c) {
 }
 
 DyTInit dyt_init(const BlockConfig& c, double alpha0) {
+  if (c.norm != "dyt" && c.norm != "derf") return {alpha0, 1.0, c.dyt_beta};  // not used by other norms
   DYT_CHECK(c.dyt_gamma0 > 0 || c.dyt_input_std > 0,
             "model config: dyt_gamma0 0 (LayerNorm's output scale) needs the model to set dyt_input_std");
-  return {alpha0, c.dyt_gamma0 > 0 ? c.dyt_gamma0 : dyt_gamma_for_unit_rms(alpha0, c.dyt_input_std), c.dyt_beta};
+  return {alpha0, c.dyt_gamma0 > 0 ? c.dyt_gamma0 : gamma_for_unit_rms(c.norm, alpha0, c.dyt_input_std), c.dyt_beta};
 }
 
 SelfAttention::SelfAttention(const BlockConfig& c, Generator* gen) : heads_(c.heads), causal_(c.causal) {

@@ -19,11 +19,11 @@ struct BlockConfig {
   double alpha0_attention = 1.0, alpha0_other = 1.0;  // DyT's alpha0 before attention / before the MLP
   double dropout = 0.0;
   bool causal = true;  // each position attends to itself and earlier ones only (GPT); false for ViT
-  // DyT's initial gamma (every DyT of the model); 0: LayerNorm's output scale, the gamma that makes
-  // a DyT's output RMS 1 for inputs of std dyt_input_std (dyt_gamma_for_unit_rms)
+  // DyT's (and Derf's) initial gamma, every one of the model; 0: LayerNorm's output scale, the
+  // gamma that makes its output RMS 1 for inputs of std dyt_input_std (gamma_for_unit_rms)
   double dyt_gamma0 = 1.0;
   double dyt_input_std = 0;  // the std of the DyTs' inputs at initialisation; set by the model, not saved
-  bool dyt_beta = true;     // false: DyTs without beta
+  bool dyt_beta = true;     // false: DyTs (and Derfs) without beta
 };
 
 // An error unless the sizes are ones a model can be built with: width 1 to 65536, heads 1 to 1024

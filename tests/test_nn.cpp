@@ -59,18 +59,21 @@ namespace {
 double root_mean_square(const Tensor& x) { return std::sqrt(mean(mul(x, x)).item()); }
 }  // namespace
 
-TEST_CASE("dyt_gamma_for_unit_rms gives gamma * tanh(alpha x) an RMS of 1 on Gaussian inputs", "[nn][dyt]") {
+TEST_CASE("gamma_for_unit_rms gives gamma * tanh(alpha x) and gamma * erf(alpha x) an RMS of 1 on Gaussian inputs", "[nn][dyt]") {
   Tensor z = Tensor::randn({400000}, DType::Float64);
   for (auto [alpha0, input_std] : {std::pair{0.5, 0.2}, {1.0, 0.23}, {4.0, 0.23}, {2.0, 3.0}, {50.0, 1.0}}) {
     INFO(alpha0 << " " << input_std);
-    double gamma = nn::dyt_gamma_for_unit_rms(alpha0, input_std);
+    double gamma = nn::gamma_for_unit_rms("dyt", alpha0, input_std);
     REQUIRE(std::abs(root_mean_square(mul(tanh(mul(z, alpha0 * input_std)), gamma)) - 1) < 0.005);
+    double gamma_erf = nn::gamma_for_unit_rms("derf", alpha0, input_std);
+    REQUIRE(std::abs(root_mean_square(mul(erf(mul(z, alpha0 * input_std)), gamma_erf)) - 1) < 0.005);
   }
   // in tanh's linear range gamma undoes the slope; far in its flat ends gamma is 1
-  REQUIRE(std::abs(nn::dyt_gamma_for_unit_rms(1e-3, 0.5) * 1e-3 * 0.5 - 1) < 1e-5);
+  REQUIRE(std::abs(nn::gamma_for_unit_rms("dyt", 1e-3, 0.5) * 1e-3 * 0.5 - 1) < 1e-5);
   // k = alpha0 std = 1000: E[tanh^2] = 1 - E[sech^2(k z)] ~ 1 - 2 phi(0) / k
-  REQUIRE(std::abs(nn::dyt_gamma_for_unit_rms(1e3, 1.0) - 1 / std::sqrt(1 - 2 / std::sqrt(2 * M_PI) / 1e3)) < 1e-6);
-  REQUIRE_THROWS_WITH(nn::dyt_gamma_for_unit_rms(0, 1), Catch::Contains("must be > 0"));
+  REQUIRE(std::abs(nn::gamma_for_unit_rms("dyt", 1e3, 1.0) - 1 / std::sqrt(1 - 2 / std::sqrt(2 * M_PI) / 1e3)) < 1e-6);
+  REQUIRE_THROWS_WITH(nn::gamma_for_unit_rms("dyt", 0, 1), Catch::Contains("must be > 0"));
+  REQUIRE_THROWS_WITH(nn::gamma_for_unit_rms("layernorm", 1, 1), Catch::Contains("must be dyt or derf"));
 }
 
 TEST_CASE("GPT DyT starts: alpha0 per site, gamma0 at LayerNorm's scale, no beta, scaled positions", "[nn][gpt][dyt]") {
@@ -90,15 +93,18 @@ TEST_CASE("GPT DyT starts: alpha0 per site, gamma0 at LayerNorm's scale, no beta
   REQUIRE(p.at("blocks.1.norm_attention.alpha").item() == 2);
   REQUIRE(p.at("blocks.1.norm_mlp.alpha").item() == 0.5);
   REQUIRE(p.at("final_norm.alpha").item() == 1);
-  REQUIRE(first_gamma("blocks.1.norm_attention.gamma") == float(nn::dyt_gamma_for_unit_rms(2, input_std)));
-  REQUIRE(first_gamma("blocks.0.norm_mlp.gamma") == float(nn::dyt_gamma_for_unit_rms(0.5, input_std)));
-  REQUIRE(first_gamma("final_norm.gamma") == float(nn::dyt_gamma_for_unit_rms(1, input_std)));
+  REQUIRE(first_gamma("blocks.1.norm_attention.gamma") == float(nn::gamma_for_unit_rms("dyt", 2, input_std)));
+  REQUIRE(first_gamma("blocks.0.norm_mlp.gamma") == float(nn::gamma_for_unit_rms("dyt", 0.5, input_std)));
+  REQUIRE(first_gamma("final_norm.gamma") == float(nn::gamma_for_unit_rms("dyt", 1, input_std)));
   // The embeddings as initialised have the std the gammas were matched to: the first DyT's output
   // on every (token, position) pair has RMS 1, as LayerNorm's would.
   NoGradGuard no_grad;
   Tensor tokens = p.at("tokens.weight").reshape({64, 1, 64}), positions = p.at("positions.weight").reshape({1, 64, 64});
   Tensor x = mul(add(tokens, positions), p.at("embedding_scale"));
   REQUIRE(std::abs(root_mean_square(gpt.blocks()[0]->norm_attention->forward(x)) - 1) < 0.05);
+  // The other norms ignore the DyT settings.
+  c.block.norm = "layernorm";
+  REQUIRE_NOTHROW(models::GPT(c, 3));
 }
 
 TEST_CASE("AdamW decays only the parameters registered for it, and SGD with momentum by hand", "[nn][optim]") {
@@ -139,7 +145,7 @@ TEST_CASE("a tiny GPT learns a repeating pattern with each norm (loss falls by h
   // Period-7 sequence over 11 symbols: learnable from context, loss can go far below log(11).
   std::vector<int64_t> text;
   for (int i = 0; i < 400; ++i) text.push_back((i * 3 + i / 7) % 11);
-  for (std::string norm : {"dyt", "layernorm", "rmsnorm", "none"}) {
+  for (std::string norm : {"dyt", "derf", "layernorm", "rmsnorm", "none"}) {
     INFO(norm);
     models::GPT gpt(tiny_gpt(norm), 5);
     auto params = gpt.named_parameters();

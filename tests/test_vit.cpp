@@ -61,7 +61,7 @@ TEST_CASE("a tiny ViT learns to tell textures apart with each norm (loss falls b
     int64_t stripe = label == 0 ? r : label == 1 ? c : label == 2 ? r + c : 1;
     return label == 3 ? 0.0f : (stripe % 2 ? 1.0f : -1.0f);
   };
-  for (std::string norm : {"dyt", "layernorm", "rmsnorm", "none"}) {
+  for (std::string norm : {"dyt", "derf", "layernorm", "rmsnorm", "none"}) {
     INFO(norm);
     models::ViT vit(tiny_vit(norm), 3);
     nn::AdamW adam(vit.named_parameters(), {3e-3, 0.9, 0.99, 1e-8}, 0.0);

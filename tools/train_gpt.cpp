@@ -1,4 +1,4 @@
-// Trains a character-level GPT on a text corpus (default: Debian's fortunes) with DyT, LayerNorm,
+// Trains a character-level GPT on a text corpus (default: Debian's fortunes) with DyT, Derf, LayerNorm,
 // RMSNorm or no norm in every block; prints progress, writes a JSONL log of every step and
 // checkpoints (safetensors) into --out, resumes exactly from a checkpoint, evaluates on held-out
 // text, and ends with the validation loss and a sample.
@@ -71,12 +71,12 @@ void report_profile(const std::string& out, int64_t steps) {
 
 // The DyT settings for the banner: " (alpha0 ..., gamma0 ..., ...)", or nothing for other norms.
 std::string dyt_recipe(const models::GPTConfig& m) {
-  if (m.block.norm != "dyt") return "";
+  if (m.block.norm != "dyt" && m.block.norm != "derf") return "";
   double final = m.alpha0_final > 0 ? m.alpha0_final : m.block.alpha0_other;
   std::string gamma0 = fmt::format("{}", m.block.dyt_gamma0);
   if (m.block.dyt_gamma0 == 0) {
     double input_std = models::initial_residual_std(m);
-    auto matched = [&](double alpha0) { return nn::dyt_gamma_for_unit_rms(alpha0, input_std); };
+    auto matched = [&](double alpha0) { return nn::gamma_for_unit_rms(m.block.norm, alpha0, input_std); };
     gamma0 = fmt::format("{:.3g} / {:.3g} / {:.3g} (LayerNorm's output scale)", matched(m.block.alpha0_attention),
                          matched(m.block.alpha0_other), matched(final));
   }
@@ -95,23 +95,25 @@ int main(int argc, char** argv) {
   int64_t checkpoint_every = 200;
   uint64_t sample_seed = 7;
   models::SamplingOptions sampling;
-  // 4: at the default width (128) DyT stalls at the unigram loss with alpha0 0.5, 1 or 2 and learns
-  // with 4 (CPU, 200 steps, 2026-11-23: validation 3.39 / 3.39 / 3.38 vs 3.11; LayerNorm 2.55).
-  // Roughly 1 / std of DyT's input at initialisation (0.02 * sqrt(128) = 0.23), which is where the
-  // paper finds alpha ends up.
-  double alpha0 = 4.0, alpha0_attention = -1;  // -1: same as alpha0
+  // DyT's recipe (models::use_dyt_recipe, docs/RESULTS.md) is the default; the DyT flags below
+  // change one piece of it.
+  models::GPTConfig recipe;
+  recipe.block.norm = "dyt";
+  models::use_dyt_recipe(recipe);
+  double alpha0 = recipe.block.alpha0_other, alpha0_attention = -1;  // -1: same as alpha0
+  t.model.block.dyt_gamma0 = recipe.block.dyt_gamma0;
   bool gpu_config = false, no_scale_embeddings = false;
   int64_t profile_steps = std::getenv("DYTGRAD_PROFILE") ? 5 : 0;
 
   CLI::App app{"Train a character-level GPT whose norms are DyT (or LayerNorm, RMSNorm, none)"};
   app.add_option("--data", t.data, "text file or folder of text files")->capture_default_str();
-  app.add_option("--norm", norm, "dyt, layernorm, rmsnorm or none")->capture_default_str()
-      ->check(CLI::IsMember({"dyt", "layernorm", "rmsnorm", "none"}));
+  app.add_option("--norm", norm, "dyt, derf, layernorm, rmsnorm or none")->capture_default_str()
+      ->check(CLI::IsMember({"dyt", "derf", "layernorm", "rmsnorm", "none"}));
   app.add_option("--alpha0", alpha0, "DyT's initial alpha (all DyT layers)")->capture_default_str();
   app.add_option("--alpha0-attention", alpha0_attention, "DyT's initial alpha before attention (default: --alpha0)");
   app.add_flag("--no-scale-embeddings", no_scale_embeddings,
-               "with --norm dyt: no learnable sqrt(width) scalar on the token embeddings (the paper's LLM recipe, on by "
-               "default: without it, DyT's small residual stream barely trains at this scale)");
+               "with --norm dyt or derf: no learnable sqrt(width) scalar on the token embeddings (the paper's LLM recipe, on by "
+               "default)");
   app.add_option("--alpha0-final", t.model.alpha0_final, "DyT's initial alpha in the final norm (default: --alpha0)");
   app.add_option("--gamma0", t.model.block.dyt_gamma0,
                  "DyT's initial gamma (every DyT); 0: LayerNorm's output scale, 1 / RMS of tanh(alpha0 x) over the "
@@ -131,8 +133,7 @@ int main(int argc, char** argv) {
   auto* steps_option = app.add_option("--steps", t.steps, "optimiser steps (with --resume: the new total)")->capture_default_str()
       ->check(CLI::Range(int64_t(1), tools::kMaxCount));
   app.add_option("--batch", t.batch, "sequences per step")->capture_default_str()->check(CLI::Range(int64_t(1), tools::kMaxCount));
-  auto* lr_option = app.add_option("--lr", t.lr, "peak learning rate (warm-up, then cosine to --min-lr); with --norm dyt "
-                                                 "the default is 1e-3")->capture_default_str();
+  app.add_option("--lr", t.lr, "peak learning rate (warm-up, then cosine to --min-lr)")->capture_default_str();
   app.add_option("--min-lr", t.min_lr, "final learning rate")->capture_default_str();
   app.add_option("--warmup", t.warmup, "warm-up steps")->capture_default_str()->check(CLI::Range(int64_t(0), tools::kMaxCount));
   app.add_option("--weight-decay", t.weight_decay, "AdamW decoupled weight decay (matrices only)")->capture_default_str();
@@ -166,11 +167,8 @@ int main(int argc, char** argv) {
     t.model.block_size = 256, t.batch = 64;
     if (steps_option->count() == 0) t.steps = 2000;
   }
-  // DyT trains better at half the learning rate here (docs/RESULTS.md, the CPU default GPT: 600 steps
-  // reach 2.58 and 2.60 with seeds 1 and 2 at 1e-3, 2.99 at 2e-3; on the GPU config 5e-4 beat 2e-3).
-  if (norm == "dyt" && lr_option->count() == 0) t.lr = 1e-3;
   t.model.block.norm = norm;
-  t.model.scale_embeddings = norm == "dyt" && !no_scale_embeddings;
+  t.model.scale_embeddings = (norm == "dyt" || norm == "derf") && !no_scale_embeddings;
   t.model.block.alpha0_other = alpha0;
   t.model.block.alpha0_attention = alpha0_attention > 0 ? alpha0_attention : alpha0;
   Device device = tools::pick_device(device_name);

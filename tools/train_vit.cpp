@@ -113,8 +113,8 @@ int main(int argc, char** argv) {
   int64_t checkpoint_every = 500, eval_every = 0;
   CLI::App app{"Train a ViT on Fashion-MNIST whose norms are DyT (or LayerNorm, RMSNorm, none)"};
   app.add_option("--data", t.data, "folder of the Fashion-MNIST IDX files")->capture_default_str();
-  app.add_option("--norm", norm, "dyt, layernorm, rmsnorm or none")->capture_default_str()
-      ->check(CLI::IsMember({"dyt", "layernorm", "rmsnorm", "none"}));
+  app.add_option("--norm", norm, "dyt, derf, layernorm, rmsnorm or none")->capture_default_str()
+      ->check(CLI::IsMember({"dyt", "derf", "layernorm", "rmsnorm", "none"}));
   app.add_option("--alpha0", alpha0, "DyT's initial alpha (the paper uses 0.5 for ViT; see docs/RESULTS.md)")->capture_default_str();
   auto* width_option = app.add_option("--width", t.model.block.width, "model width")->capture_default_str()
       ->check(CLI::Range(1, 1 << 16));
@@ -213,7 +213,7 @@ int main(int argc, char** argv) {
                t.data, train.size(), test.size(), t.model.image_size, t.model.image_size, mean, std,
                model.num_parameters(), t.model.block.width, t.model.block.layers, t.model.block.heads,
                t.model.patches(), t.model.patch_size, t.model.patch_size, t.model.pooling, norm,
-               norm == "dyt" ? fmt::format(" (alpha0 {})", t.model.block.alpha0_other) : "", tools::device_description(device), t.epochs,
+               norm == "dyt" || norm == "derf" ? fmt::format(" (alpha0 {})", t.model.block.alpha0_other) : "", tools::device_description(device), t.epochs,
                steps, t.batch, out);
     tools::Progress progress(state.step, steps);
     tools::install_stop_handler();
