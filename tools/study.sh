@@ -3,9 +3,13 @@
 #   tools/study.sh vit     ViT on Fashion-MNIST with dyt, layernorm, rmsnorm, none
 #   tools/study.sh gpt     GPT on the fortunes with dyt, layernorm, rmsnorm, none
 #   tools/study.sh alpha   ViT with DyT at alpha0 0.1, 1, 2, 4, 8 (0.5, the paper's, is vit-dyt)
-#   tools/study.sh gpt-dyt GPT with DyT at alpha0 1, 2, 8 (4 is the default: gpt-dyt), and without
+#   tools/study.sh gpt-dyt GPT with DyT at alpha0 1, 2, 8 (4 was the default then: gpt-dyt), and without
 #                          the learnable scalar on the embeddings
 #   tools/study.sh long    ViT with LayerNorm and with DyT (alpha0 LONG_ALPHA0) for LONG_EPOCHS
+#   tools/study.sh recipe  the GPT recipe study (docs/RESULTS.md, section 0): 600-step screens of
+#                          DyT's start and of the learning rates, then 1200-step runs of the recipe
+#                          (train-gpt's default now) and LayerNorm with two seeds, Derf, and the
+#                          held-out configuration; batch 32, every DyT setting spelled out
 #   tools/study.sh all     all of them
 # Environment: STUDY_DIR (default runs/study), BUILD_DIR (default build), VIT_EPOCHS (default 3),
 # GPT_STEPS (default 400), GPT_BATCH (default 16, the batch of the study's runs), GPT_LR (default 2e-3, for every norm), LONG_EPOCHS (default 10),
@@ -18,12 +22,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-}
-case "$what" in vit|gpt|alpha|gpt-dyt|long|all) shift ;; *) sed -n '2,15p' "$0" >&2; exit 2 ;; esac
+case "$what" in vit|gpt|alpha|gpt-dyt|long|recipe|all) shift ;; *) sed -n '2,19p' "$0" >&2; exit 2 ;; esac
 dir=${STUDY_DIR:-runs/study}
 build=${BUILD_DIR:-build}
 # Every norm at the same learning rate (train-gpt's own default is lower for DyT).
 gpt_lr=${GPT_LR:-2e-3}
 seed=${SEED:-1}
+# The DyT recipe these groups ran with (train-gpt's default before the recipe study); ignored by the
+# other norms.
+earlier_dyt="--alpha0 4 --gamma0 1"
+extra=("$@")
 
 run() {  # run NAME PROGRAM ARGS...
   local name=$1 program=$2
@@ -53,16 +61,56 @@ if [ "$what" = alpha ] || [ "$what" = all ]; then
 fi
 if [ "$what" = gpt ] || [ "$what" = all ]; then
   for norm in dyt layernorm rmsnorm none; do
-    run "gpt-$norm" train-gpt --norm "$norm" --steps "${GPT_STEPS:-400}" --batch "${GPT_BATCH:-16}" --lr "$gpt_lr" "$@"
+    run "gpt-$norm" train-gpt --norm "$norm" $earlier_dyt --steps "${GPT_STEPS:-400}" --batch "${GPT_BATCH:-16}" --lr "$gpt_lr" "$@"
   done
 fi
 if [ "$what" = gpt-dyt ] || [ "$what" = all ]; then
   for alpha in 1 2 8; do
-    run "gpt-dyt-alpha$alpha" train-gpt --norm dyt --alpha0 "$alpha" --steps "${GPT_STEPS:-400}" --batch "${GPT_BATCH:-16}" --lr "$gpt_lr" "$@"
+    run "gpt-dyt-alpha$alpha" train-gpt --norm dyt $earlier_dyt --alpha0 "$alpha" --steps "${GPT_STEPS:-400}" --batch "${GPT_BATCH:-16}" --lr "$gpt_lr" "$@"
   done
-  run "gpt-dyt-unscaled" train-gpt --norm dyt --no-scale-embeddings --steps "${GPT_STEPS:-400}" --batch "${GPT_BATCH:-16}" --lr "$gpt_lr" "$@"
+  run "gpt-dyt-unscaled" train-gpt --norm dyt $earlier_dyt --no-scale-embeddings --steps "${GPT_STEPS:-400}" --batch "${GPT_BATCH:-16}" --lr "$gpt_lr" "$@"
 fi
 if [ "$what" = long ] || [ "$what" = all ]; then
   run "vit-long-layernorm" train-vit --norm layernorm --epochs "${LONG_EPOCHS:-10}" "$@"
   run "vit-long-dyt" train-vit --norm dyt --alpha0 "${LONG_ALPHA0:-2}" --epochs "${LONG_EPOCHS:-10}" "$@"
+fi
+if [ "$what" = recipe ] || [ "$what" = all ]; then
+  # 600-step screens, seed 1. gamma0 0: LayerNorm's output scale (the numbers given by hand in the
+  # first screens are the same values to 2-3 digits).
+  screen() { local name=$1; shift; run "s600-$name" train-gpt --steps 600 --batch 32 "$@" "${extra[@]}"; }
+  screen layernorm --norm layernorm --lr 2e-3
+  screen layernorm-lr1e-3 --norm layernorm --lr 1e-3
+  screen layernorm-lr4e-3 --norm layernorm --lr 4e-3
+  screen layernorm-lr8e-3 --norm layernorm --lr 8e-3
+  screen dyt --alpha0 4 --gamma0 1 --lr 1e-3
+  screen dyt-nobeta --alpha0 4 --gamma0 1 --no-beta --lr 1e-3
+  screen dyt-g1.67 --alpha0 4 --gamma0 1.67 --lr 1e-3
+  screen dyt-a2-g2.6 --alpha0 2 --gamma0 2.6 --lr 1e-3
+  screen dyt-a1-g4.6 --alpha0 1 --gamma0 4.6 --lr 1e-3
+  screen dyt-a1-g4.6-nobeta --alpha0 1 --gamma0 4.6 --no-beta --lr 1e-3
+  screen dyt-a0.5-g8.9 --alpha0 0.5 --gamma0 8.9 --lr 1e-3
+  screen dyt-a0.25-g17.7 --alpha0 0.25 --gamma0 17.7 --lr 1e-3
+  screen dyt-a1-g4.6-lr2e-3 --alpha0 1 --gamma0 4.6 --lr 2e-3
+  screen dyt-g0-a1-lr4e-3 --alpha0 1 --gamma0 0 --lr 4e-3
+  screen dyt-g0-a0.25-lr2e-3 --alpha0 0.25 --gamma0 0 --lr 2e-3
+  screen dyt-g0-a0.5-lr2e-3 --alpha0 0.5 --gamma0 0 --lr 2e-3
+  screen dyt-g0-a0.5-lr4e-3 --alpha0 0.5 --gamma0 0 --lr 4e-3
+  screen dyt-g0-att1-a0.5 --alpha0 0.5 --alpha0-attention 1 --gamma0 0 --lr 2e-3
+  screen dyt-g0-a0.5-scalepos --alpha0 0.5 --gamma0 0 --scale-positions --lr 2e-3
+  screen dyt-g0-a0.5-noscale --alpha0 0.5 --gamma0 0 --no-scale-embeddings --lr 2e-3
+  screen derf --norm derf --alpha0 0.5 --gamma0 0 --lr 2e-3
+  # 1200 steps (train-gpt's default length), the recipe against LayerNorm at its two best rates.
+  full() { local name=$1 run_seed=$2; shift 2; (seed=$run_seed; run "r1200-$name-seed$run_seed" train-gpt --steps 1200 --batch 32 "$@" "${extra[@]}"); }
+  for s in 1 2; do
+    full dyt "$s" --alpha0 0.5 --gamma0 0 --lr 2e-3
+    full layernorm-lr2e-3 "$s" --norm layernorm --lr 2e-3
+    full layernorm-lr4e-3 "$s" --norm layernorm --lr 4e-3
+  done
+  full dyt-lr4e-3 1 --alpha0 0.5 --gamma0 0 --lr 4e-3
+  full dyt-old 1 --alpha0 4 --gamma0 1 --lr 1e-3
+  full derf 1 --norm derf --alpha0 0.5 --gamma0 0 --lr 2e-3
+  # The held-out configuration, fixed before the screens and run once at the end.
+  held_out() { (seed=11; run "held-out-$1" train-gpt --width 96 --layers 6 --heads 3 --steps 1200 --batch 32 "${@:2}" "${extra[@]}"); }
+  held_out dyt --alpha0 0.5 --gamma0 0 --lr 2e-3
+  held_out layernorm --norm layernorm --lr 2e-3
 fi
