@@ -153,6 +153,10 @@ int main(int argc, char** argv) {
     bytes_row("dyt forward", shape, "read x, write y", 2 * pass, int64_t(pass), [&] { dyt(x, alpha, gamma, beta); });
     bytes_row("dyt forward+backward", shape, "5 passes", 5 * pass, int64_t(pass),
               [&] { forward_backward([&] { return dyt(xg, alpha, gamma, beta); }, {xg, alpha, gamma, beta}, dy); });
+    Tensor shift = Tensor::full({1}, 0.1).requires_grad_();
+    bytes_row("derf forward", shape, "read x, write y", 2 * pass, int64_t(pass), [&] { derf(x, alpha, shift, gamma, beta); });
+    bytes_row("derf forward+backward", shape, "5 passes", 5 * pass, int64_t(pass),
+              [&] { forward_backward([&] { return derf(xg, alpha, shift, gamma, beta); }, {xg, alpha, shift, gamma, beta}, dy); });
     Tensor residual = randn({n, c});
     bytes_row("add + dyt forward", shape, "add, then dyt: 5 passes", 5 * pass, int64_t(pass), [&] { dyt(add(x, residual), alpha, gamma, beta); });
     bytes_row("add_dyt forward (fused)", shape, "read x, y, write sum, out", 4 * pass, int64_t(pass),

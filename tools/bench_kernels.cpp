@@ -159,6 +159,13 @@ int main(int argc, char** argv) {
               [&] { add_dyt(x, residual, alpha, gamma, beta); });
     set_cuda_add_dyt_kernel(false);
     residual = Tensor();
+    // Derf: its kernels have not run on a GPU yet (off by default, switched on for these rows).
+    allow_unverified_cuda_kernels(true);
+    Tensor shift = Tensor::full({1}, 0.1, DType::Float32, Device::cuda()).requires_grad_();
+    bytes_row("derf forward", shape, "read x, write y", 2 * pass, [&] { derf(x, alpha, shift, gamma, beta); });
+    bytes_row("derf forward+backward", shape, "5 passes", 5 * pass,
+              [&] { fwd_bwd([&] { return derf(xg, alpha, shift, gamma, beta); }, {xg, alpha, shift, gamma, beta}, dy); });
+    allow_unverified_cuda_kernels(false);
     bytes_row("layer_norm forward", shape, "read x, write y", 2 * pass, [&] { layer_norm(x, gamma, beta); });
     bytes_row("layer_norm forward+backward", shape, "5 passes", 5 * pass,
               [&] { fwd_bwd([&] { return layer_norm(xg, gamma, beta); }, {xg, gamma, beta}, dy); });
