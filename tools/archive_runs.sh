@@ -14,7 +14,7 @@ for run in "$@"; do
   {
     [ -f "$run/command.txt" ] && echo "command: $(cat "$run/command.txt")"
     if [ -f "$run/output.txt" ]; then
-      tr '\r' '\n' < "$run/output.txt" | grep -aE '^(data|model|device|resuming):' | sort -u
+      tr '\r' '\n' < "$run/output.txt" | grep -aE '^(data|model|device|optimiser|resuming):' | sort -u
       # A GPT's sample and final line, or a ViT's final line.
       tr '\r' '\n' < "$run/output.txt" | grep -av '^\s*$' | awk '/^sample \(/ {s = ""; keep = 1} {s = s $0 "\n"} END {printf "%s", keep ? s : $0 "\n"}'
     fi

@@ -109,6 +109,7 @@ if [ "$what" = recipe ] || [ "$what" = all ]; then
   full dyt-lr4e-3 1 --alpha0 0.5 --gamma0 0 --lr 4e-3
   full dyt-old 1 --alpha0 4 --gamma0 1 --lr 1e-3
   full derf 1 --norm derf --alpha0 0.5 --gamma0 0 --lr 2e-3
+  full none 1 --norm none --lr 2e-3
   # The held-out configuration, fixed before the screens and run once at the end.
   held_out() { (seed=11; run "held-out-$1" train-gpt --width 96 --layers 6 --heads 3 --steps 1200 --batch 32 "${@:2}" "${extra[@]}"); }
   held_out dyt --alpha0 0.5 --gamma0 0 --lr 2e-3

@@ -209,10 +209,12 @@ int main(int argc, char** argv) {
     tools::JsonlLog log((std::filesystem::path(out) / "log.jsonl").string(), state.step);
 
     fmt::print("data: {}\nmodel: GPT, {} parameters, width {}, {} layers, {} heads, context {}, norm {}{}\n"
-               "device: {}, {} steps of {} x {} tokens, output: {}\n",
+               "device: {}, {} steps of {} x {} tokens, output: {}\n"
+               "optimiser: AdamW, lr {} ({} warm-up steps, cosine to {}), weight decay {}, clipping {}, seed {}\n",
                data.description(), model.num_parameters(), t.model.block.width, t.model.block.layers,
                t.model.block.heads, t.model.block_size, t.model.block.norm, dyt_recipe(t.model),
-               tools::device_description(device), t.steps, t.batch, t.model.block_size, out);
+               tools::device_description(device), t.steps, t.batch, t.model.block_size, out, t.lr, t.warmup, t.min_lr,
+               t.weight_decay, t.clip, t.seed);
     tools::Progress progress(state.step, t.steps);
     int64_t first_step = state.step;
     tools::install_stop_handler();
