@@ -8,6 +8,8 @@
 #   vit-long.png     the longer ViT runs, LayerNorm and DyT: test accuracy
 #   gpu-gpt.png      GPT --gpu-config (tools/gpu_study_session.sh): validation loss per norm and DyT variant
 #   gpu-vit.png      ViT --gpu-config: test accuracy, LayerNorm and DyT
+#   gpt-recipe.png   the recipe study (study.sh recipe): validation loss, 1200 steps, each norm
+#   gpt-recipe-screen.png  its 600-step screens of DyT's start
 set -euo pipefail
 cd "$(dirname "$0")/.."
 study=${1:-runs/study}
@@ -128,3 +130,13 @@ plot_runs gpu-gpt.png "GPT on an H100 (--gpu-config, 1000 steps)" step val_loss 
   gpt-gpu-dyt-alpha1-unscaled:"dyt alpha0 1, no embedding scalar"
 plot_runs gpu-vit.png "ViT on an H100 (--gpu-config, 20 epochs): test accuracy" epoch test_accuracy 1 "test accuracy" \
   vit-gpu-layernorm:layernorm vit-gpu-dyt-alpha0.5:"dyt alpha0 0.5"
+plot_runs gpt-recipe.png "GPT, CPU default (1200 steps): DyT's recipe against LayerNorm" step val_loss 1 "validation loss" \
+  r1200-dyt-old-seed1:"dyt, earlier recipe (alpha0 4, gamma0 1, lr 1e-3)" r1200-none-seed1:"no norm" \
+  r1200-layernorm-lr2e-3-seed1:"layernorm, lr 2e-3" r1200-layernorm-lr4e-3-seed1:"layernorm, lr 4e-3" \
+  r1200-layernorm-lr8e-3-seed1:"layernorm, lr 8e-3" r1200-derf-seed1:"derf, the recipe" \
+  r1200-dyt-seed1:"dyt, the recipe (lr 2e-3)" r1200-dyt-lr4e-3-seed1:"dyt, the recipe, lr 4e-3"
+plot_runs gpt-recipe-screen.png "GPT, 600-step screens: where DyT starts (DyT at lr 1e-3 unless said)" step val_loss 1 "validation loss" \
+  s600-dyt:"alpha0 4, gamma0 1" s600-dyt-g1.67:"alpha0 4, gamma0 1.67 (matched)" s600-dyt-a2-g2.6:"alpha0 2, gamma0 2.6 (matched)" \
+  s600-dyt-a1-g4.6:"alpha0 1, gamma0 4.6 (matched)" s600-dyt-a0.5-g8.9:"alpha0 0.5, gamma0 8.9 (matched)" \
+  s600-dyt-a0.25-g17.7:"alpha0 0.25, gamma0 17.7 (matched)" s600-layernorm:"layernorm, lr 2e-3" \
+  s600-dyt-g0-a0.5-lr2e-3:"alpha0 0.5, matched, lr 2e-3"

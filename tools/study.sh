@@ -95,6 +95,7 @@ if [ "$what" = recipe ] || [ "$what" = all ]; then
   screen dyt-g0-a0.25-lr2e-3 --alpha0 0.25 --gamma0 0 --lr 2e-3
   screen dyt-g0-a0.5-lr2e-3 --alpha0 0.5 --gamma0 0 --lr 2e-3
   screen dyt-g0-a0.5-lr4e-3 --alpha0 0.5 --gamma0 0 --lr 4e-3
+  screen dyt-g0-a0.5-lr8e-3 --alpha0 0.5 --gamma0 0 --lr 8e-3
   screen dyt-g0-att1-a0.5 --alpha0 0.5 --alpha0-attention 1 --gamma0 0 --lr 2e-3
   screen dyt-g0-a0.5-scalepos --alpha0 0.5 --gamma0 0 --scale-positions --lr 2e-3
   screen dyt-g0-a0.5-noscale --alpha0 0.5 --gamma0 0 --no-scale-embeddings --lr 2e-3
@@ -107,6 +108,7 @@ if [ "$what" = recipe ] || [ "$what" = all ]; then
     full layernorm-lr4e-3 "$s" --norm layernorm --lr 4e-3
   done
   full dyt-lr4e-3 1 --alpha0 0.5 --gamma0 0 --lr 4e-3
+  full layernorm-lr8e-3 1 --norm layernorm --lr 8e-3
   full dyt-old 1 --alpha0 4 --gamma0 1 --lr 1e-3
   full derf 1 --norm derf --alpha0 0.5 --gamma0 0 --lr 2e-3
   full none 1 --norm none --lr 2e-3
