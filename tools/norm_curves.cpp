@@ -148,10 +148,13 @@ int main(int argc, char** argv) {
   app.add_option("--out", out, "folder for the .dat files")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
-  // Outputs are named by the checkpoint's folder: two checkpoints of one folder would overwrite
-  // each other's files, so that is refused before anything is read.
+  // Outputs are named by the checkpoint's folder, and by its step for the copies train-gpt
+  // --keep-checkpoints keeps (run/checkpoint-400.safetensors: run-400): two checkpoints that would
+  // still share a name would overwrite each other's files, so that is refused before anything is read.
   auto output_name = [](const std::string& path) {
-    return std::filesystem::absolute(path).parent_path().filename().string();
+    std::filesystem::path p = std::filesystem::absolute(path);
+    std::string name = p.parent_path().filename().string(), stem = p.stem().string();
+    return stem.rfind("checkpoint-", 0) == 0 ? name + stem.substr(std::string("checkpoint").size()) : name;
   };
   std::map<std::string, std::string> checkpoint_of;
   for (const std::string& path : checkpoints) {

@@ -149,6 +149,9 @@ int main(int argc, char** argv) {
   app.add_option("--out", out, "folder for log.jsonl and checkpoint.safetensors")->capture_default_str();
   app.add_option("--checkpoint-every", checkpoint_every, "steps between checkpoints (0: only at the end)")->capture_default_str()
       ->check(CLI::Range(int64_t(0), tools::kMaxCount));
+  bool keep_checkpoints = false;
+  app.add_flag("--keep-checkpoints", keep_checkpoints,
+               "also keep every checkpoint as <out>/checkpoint-<step>.safetensors (for norm-curves over training)");
   app.add_option("--resume", resume,
                  "checkpoint to continue from; the model and training settings come from it (only --steps, --device, "
                  "--out and the sampling flags are taken from the command line)");
@@ -205,7 +208,7 @@ int main(int argc, char** argv) {
     }
     state.metadata = tools::gpt_metadata(t.model, data.vocabulary());
     state.metadata[kTraining] = nlohmann::json(t).dump();
-    tools::Checkpointer checkpointer(out, checkpoint_every, t.steps, argv[0]);
+    tools::Checkpointer checkpointer(out, checkpoint_every, t.steps, argv[0], keep_checkpoints);
     tools::JsonlLog log((std::filesystem::path(out) / "log.jsonl").string(), state.step);
 
     fmt::print("data: {}\nmodel: GPT, {} parameters, width {}, {} layers, {} heads, context {}, norm {}{}\n"

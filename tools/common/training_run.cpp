@@ -38,14 +38,20 @@ Resume read_resume(const std::string& path, const std::string& key, const std::s
   return r;
 }
 
-Checkpointer::Checkpointer(const std::string& out, int64_t every, int64_t last_step, std::string program)
+Checkpointer::Checkpointer(const std::string& out, int64_t every, int64_t last_step, std::string program,
+                           bool keep_each)
     : path_((std::filesystem::path(out) / "checkpoint.safetensors").string()), program_(std::move(program)),
-      every_(every), last_step_(last_step) {}
+      every_(every), last_step_(last_step), keep_each_(keep_each) {}
 
 bool Checkpointer::after_step(const nn::Module& model, nn::AdamW& optimizer, const nn::TrainingState& state) {
   bool stop = stop_requested() && state.step < last_step_;
-  if (stop || state.step == last_step_ || (every_ > 0 && state.step % every_ == 0))
+  if (stop || state.step == last_step_ || (every_ > 0 && state.step % every_ == 0)) {
     nn::save_checkpoint(path_, model, &optimizer, state);
+    if (keep_each_) {
+      auto copy = std::filesystem::path(path_).replace_filename(fmt::format("checkpoint-{}.safetensors", state.step));
+      std::filesystem::copy_file(path_, copy, std::filesystem::copy_options::overwrite_existing);
+    }
+  }
   if (stop) fmt::print("\nstopped at step {}; checkpoint saved. To continue: {} --resume {}\n", state.step, program_, path_);
   return stop;
 }

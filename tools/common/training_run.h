@@ -40,7 +40,9 @@ Resume read_resume(const std::string& path, const std::string& key, const std::s
 // and when a stop was requested (tools/common/interrupt.h).
 class Checkpointer {
  public:
-  Checkpointer(const std::string& out, int64_t every, int64_t last_step, std::string program);
+  // keep_each: also keep a copy of every checkpoint as checkpoint-<step>.safetensors (to look inside
+  // the model at several points of one run, as norm-curves does).
+  Checkpointer(const std::string& out, int64_t every, int64_t last_step, std::string program, bool keep_each = false);
   const std::string& path() const { return path_; }
   // After each step: saves if due; returns true when the loop must stop (the checkpoint is saved
   // and the command that resumes it printed).
@@ -49,6 +51,7 @@ class Checkpointer {
  private:
   std::string path_, program_;
   int64_t every_, last_step_;
+  bool keep_each_;
 };
 
 }  // namespace dytgrad::tools
