@@ -43,6 +43,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Training, data, steps, batch, wa
                                                 min_lr, weight_decay, clip, seed, model)
 
 const std::string kTraining = "train-gpt.training";
+// The --help group of the flags that decide a run's numbers (Training); --resume refuses them.
+const std::string kSettingsGroup = "Model and training (a resumed run takes these from its checkpoint)";
 
 double evaluate(models::GPT& model, const data::TextDataset& data, const Training& t, Device device) {
   NoGradGuard no_grad;
@@ -153,8 +155,8 @@ int main(int argc, char** argv) {
   app.add_flag("--keep-checkpoints", keep_checkpoints,
                "also keep every checkpoint as <out>/checkpoint-<step>.safetensors (for norm-curves over training)");
   app.add_option("--resume", resume,
-                 "checkpoint to continue from; the model and training settings come from it (only --steps, --device, "
-                 "--out and the sampling flags are taken from the command line)");
+                 "checkpoint to continue from; the model and training settings come from it (the flags of that group "
+                 "are refused; --steps sets the new total)");
   app.add_option("--profile", profile_steps,
                  "profile this many steps (after one warm-up step): print the kernel summary and write "
                  "<out>/trace.json (Chrome trace); DYTGRAD_PROFILE=1 means 5")->capture_default_str();
@@ -162,7 +164,24 @@ int main(int argc, char** argv) {
   app.add_option("--temperature", sampling.temperature, "sampling temperature")->capture_default_str();
   app.add_option("--top-k", sampling.top_k, "sample among the k likeliest characters (0: all)")->capture_default_str();
   app.add_option("--sample-seed", sample_seed, "seed of the sample")->capture_default_str();
+  for (const char* name : {"--data", "--norm", "--alpha0", "--alpha0-attention", "--no-scale-embeddings", "--alpha0-final",
+                           "--gamma0", "--no-beta", "--scale-positions", "--untied-head", "--width", "--layers", "--heads",
+                           "--block-size", "--dropout", "--gpu-config", "--batch", "--lr", "--min-lr", "--warmup",
+                           "--weight-decay", "--clip", "--seed", "--eval-every", "--eval-batches"})
+    app.get_option(name)->group(kSettingsGroup);
   CLI11_PARSE(app, argc, argv);
+  // A resumed run takes its model and training settings from the checkpoint: a flag that would
+  // change one of them is refused rather than silently ignored.
+  if (!resume.empty()) {
+    std::vector<std::string> ignored;
+    for (const CLI::Option* option : app.get_options())
+      if (option->count() > 0 && option->get_group() == kSettingsGroup) ignored.push_back(option->get_name());
+    if (!ignored.empty()) {
+      fmt::print(stderr, "train-gpt: --resume continues with the checkpoint's model and training settings; {} cannot "
+                 "change them (start a new run, or leave the flag out)\n", fmt::join(ignored, ", "));
+      return 2;
+    }
+  }
 
   if (gpu_config) {
     auto& b = t.model.block;
