@@ -135,7 +135,7 @@ def main():
         (gpt_table, "GPT recipe, 1200 steps",
          [("layernorm, lr 2e-3, seed 1", "r1200-layernorm-lr2e-3-seed1"), ("layernorm, lr 2e-3, seed 2", "r1200-layernorm-lr2e-3-seed2"),
           ("layernorm, lr 4e-3, seed 1", "r1200-layernorm-lr4e-3-seed1"), ("layernorm, lr 4e-3, seed 2", "r1200-layernorm-lr4e-3-seed2"),
-          ("layernorm, lr 8e-3, seed 1", "r1200-layernorm-lr8e-3-seed1"),
+          ("layernorm, lr 8e-3, seed 1", "r1200-layernorm-lr8e-3-seed1"), ("layernorm, lr 8e-3, seed 2", "r1200-layernorm-lr8e-3-seed2"),
           ("dyt, the recipe, lr 2e-3, seed 1", "r1200-dyt-seed1"), ("dyt, the recipe, lr 2e-3, seed 2", "r1200-dyt-seed2"),
           ("dyt, the recipe, lr 4e-3, seed 1", "r1200-dyt-lr4e-3-seed1"),
           ("dyt, the earlier recipe (alpha0 4, gamma0 1, lr 1e-3)", "r1200-dyt-old-seed1"),
