@@ -113,10 +113,9 @@ if [ "$what" = recipe ] || [ "$what" = all ]; then
   full dyt-old 1 --alpha0 4 --gamma0 1 --lr 1e-3
   full derf 1 --norm derf --alpha0 0.5 --gamma0 0 --lr 2e-3
   full none 1 --norm none --lr 2e-3
-  # The recipe and the earlier one again, keeping a checkpoint every 300 steps for norm-curves over
-  # training (the same numbers as r1200-dyt-seed1 and r1200-dyt-old-seed1: runs are deterministic).
+  # The recipe again, keeping a checkpoint every 300 steps for norm-curves over training (the same
+  # numbers as r1200-dyt-seed1: runs are deterministic).
   (seed=1; run trace-dyt train-gpt --steps 1200 --batch 32 --alpha0 0.5 --gamma0 0 --lr 2e-3 --checkpoint-every 300 --keep-checkpoints "${extra[@]}")
-  (seed=1; run trace-dyt-old train-gpt --steps 1200 --batch 32 --alpha0 4 --gamma0 1 --lr 1e-3 --checkpoint-every 300 --keep-checkpoints "${extra[@]}")
   # The held-out configuration, fixed before the screens and run once at the end.
   held_out() { (seed=11; run "held-out-$1" train-gpt --width 96 --layers 6 --heads 3 --steps 1200 --batch 32 "${@:2}" "${extra[@]}"); }
   held_out dyt --alpha0 0.5 --gamma0 0 --lr 2e-3
