@@ -16,6 +16,7 @@ DyT::DyT(int64_t dim, DyTInit init) : has_beta_(init.beta) {
   else
     beta = Tensor::zeros({dim});
 }
+
 double gamma_for_unit_rms(const std::string& kind, double alpha0, double input_std) {
   DYT_CHECK(alpha0 > 0 && input_std > 0, "gamma_for_unit_rms: alpha0 and input_std must be > 0, got {} and {}", alpha0,
             input_std);
@@ -36,11 +37,11 @@ double gamma_for_unit_rms(const std::string& kind, double alpha0, double input_s
   return 1 / std::sqrt(mean_square);
 }
 
-const Tensor& DyT::shift() {
+const Tensor& DyT::beta_or_zeros() {
   if (!has_beta_ && beta.device() != gamma.device()) beta = beta.to(gamma.device());  // to() moves parameters only
   return beta;
 }
-Tensor DyT::forward(const Tensor& x) { return dyt(x, alpha, gamma, shift()); }
+Tensor DyT::forward(const Tensor& x) { return dyt(x, alpha, gamma, beta_or_zeros()); }
 
 LayerNorm::LayerNorm(int64_t dim, double eps) : eps_(eps) {
   register_parameter("gamma", gamma, Tensor::ones({dim}), false);
@@ -70,7 +71,7 @@ bool is_norm_kind(const std::string& kind) {
 }
 
 std::pair<Tensor, Tensor> add_then_norm(const Tensor& x, const Tensor& y, UnaryModule& norm) {
-  if (auto* d = dynamic_cast<DyT*>(&norm)) return add_dyt(x, y, d->alpha, d->gamma, d->shift());
+  if (auto* d = dynamic_cast<DyT*>(&norm)) return add_dyt(x, y, d->alpha, d->gamma, d->beta_or_zeros());
   Tensor sum = add(x, y);
   return {sum, norm.forward(sum)};
 }

@@ -30,7 +30,7 @@ class DyT : public UnaryModule {
   DyT(int64_t dim, DyTInit init);
   Tensor forward(const Tensor& x) override;
   // beta, or without beta the constant zeros, on the device of the parameters
-  const Tensor& shift();
+  const Tensor& beta_or_zeros();
   Tensor alpha, gamma, beta;
 
  private:
