@@ -107,7 +107,7 @@ int main(int argc, char** argv) {
   bool gpu_config = false, no_scale_embeddings = false;
   int64_t profile_steps = std::getenv("DYTGRAD_PROFILE") ? 5 : 0;
 
-  CLI::App app{"Train a character-level GPT whose norms are DyT (or LayerNorm, RMSNorm, none)"};
+  CLI::App app{"Train a character-level GPT whose norms are DyT (or Derf, LayerNorm, RMSNorm, none)"};
   app.add_option("--data", t.data, "text file or folder of text files")->capture_default_str();
   app.add_option("--norm", norm, "dyt, derf, layernorm, rmsnorm or none")->capture_default_str()
       ->check(CLI::IsMember({"dyt", "derf", "layernorm", "rmsnorm", "none"}));
