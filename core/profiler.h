@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "core/device.h"
+#include "device.h"
 
 namespace dytgrad::profiler {
 

@@ -3,7 +3,7 @@
 #include <cstddef>
 #include <memory>
 
-#include "core/device.h"
+#include "device.h"
 
 namespace dytgrad {
 

@@ -2,8 +2,8 @@
 #pragma once
 #include <cmath>
 
-#include "kernels/layout.h"
-#include "kernels/optimizer.h"
+#include "layout.h"
+#include "optimizer.h"
 
 namespace dytgrad::kernels {
 

@@ -4,7 +4,7 @@
 #pragma once
 #include <cstdint>
 
-#include "kernels/layout.h"
+#include "layout.h"
 
 namespace dytgrad::kernels {
 

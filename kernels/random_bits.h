@@ -5,7 +5,7 @@
 #include <cmath>
 #include <cstdint>
 
-#include "kernels/layout.h"  // DYT_HOST_DEVICE
+#include "layout.h"  // DYT_HOST_DEVICE
 
 namespace dytgrad::kernels {
 

@@ -2,8 +2,8 @@
 #pragma once
 #include <cmath>
 
-#include "kernels/elementwise.h"
-#include "kernels/layout.h"
+#include "elementwise.h"
+#include "layout.h"
 
 namespace dytgrad::kernels {
 

@@ -3,7 +3,7 @@
 #pragma once
 #include <nlohmann/json.hpp>
 
-#include "models/gpt.h"
+#include "gpt.h"
 
 namespace dytgrad::nn {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(BlockConfig, width, heads, layers, norm, alpha0_attention,
@@ -15,7 +15,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(GPTConfig, vocab, block_size, bl
                                                 scale_positions, alpha0_final)
 }  // namespace dytgrad::models
 
-#include "models/vit.h"
+#include "vit.h"
 
 namespace dytgrad::models {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ViTConfig, image_size, patch_size, channels, classes, pooling, block)

@@ -3,7 +3,7 @@
 #pragma once
 #include <vector>
 
-#include "models/gpt.h"
+#include "gpt.h"
 
 namespace dytgrad::models {
 

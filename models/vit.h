@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "nn/layers.h"
-#include "nn/transformer.h"
+#include "../nn/layers.h"
+#include "../nn/transformer.h"
 
 namespace dytgrad::models {
 

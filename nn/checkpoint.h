@@ -1,6 +1,6 @@
 // Training checkpoints: everything needed to resume a run exactly where it stopped, in one
 // safetensors file that other tools can read.
-//   tensors   the model's parameters under their dotted names ("blocks.0.attn.qkv.weight"), and the
+//   tensors   the model's parameters under their dotted names ("blocks.0.attention.qkv.weight"), and the
 //             optimiser's moments as "optimizer.exp_avg.<name>" / "optimizer.exp_avg_sq.<name>"
 //   metadata  "dytgrad.step" (optimiser steps taken), "dytgrad.generators" (JSON: the seed and
 //             offset of every named random generator: batches, dropout), and whatever the program
@@ -11,10 +11,10 @@
 #include <map>
 #include <string>
 
-#include "core/random.h"
-#include "nn/module.h"
-#include "nn/optim.h"
-#include "nn/safetensors.h"
+#include "../core/random.h"
+#include "module.h"
+#include "optim.h"
+#include "safetensors.h"
 
 namespace dytgrad::nn {
 

@@ -1,7 +1,7 @@
 // The basic layers: Linear, Embedding, Dropout.
 #pragma once
-#include "core/random.h"
-#include "nn/module.h"
+#include "../core/random.h"
+#include "module.h"
 
 namespace dytgrad::nn {
 

@@ -6,12 +6,12 @@
 #include <string>
 #include <vector>
 
-#include "core/tensor.h"
+#include "../core/tensor.h"
 
 namespace dytgrad::nn {
 
 struct NamedParameter {
-  std::string name;   // dotted path, e.g. "blocks.0.attn.qkv.weight"
+  std::string name;   // dotted path, e.g. "blocks.0.attention.qkv.weight"
   Tensor* tensor;
   bool weight_decay;  // false for biases, norm and DyT parameters, embeddings
 };

@@ -9,7 +9,7 @@
 #include <string>
 #include <utility>
 
-#include "nn/module.h"
+#include "module.h"
 
 namespace dytgrad::nn {
 

@@ -4,8 +4,8 @@
 #pragma once
 #include <vector>
 
-#include "core/ops/optimizer_ops.h"
-#include "nn/module.h"
+#include "../core/ops/optimizer_ops.h"
+#include "module.h"
 
 namespace dytgrad::nn {
 

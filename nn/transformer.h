@@ -8,8 +8,8 @@
 #include <memory>
 #include <string>
 
-#include "nn/layers.h"
-#include "nn/norms.h"
+#include "layers.h"
+#include "norms.h"
 
 namespace dytgrad::nn {
 

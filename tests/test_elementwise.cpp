@@ -30,6 +30,8 @@ TEST_CASE("unary forward matches the float64 formulas", "[elementwise]") {
   check_unary_forward(neg, neg_ref, x);
   auto pv = p.to_vector<double>(), yv = pow(p, 1.7).to_vector<double>();
   for (size_t i = 0; i < pv.size(); ++i) REQUIRE(yv[i] == Approx(std::pow(pv[i], 1.7)));
+  auto qv = (2.5 / p).to_vector<double>();  // a number divided by a tensor
+  for (size_t i = 0; i < pv.size(); ++i) REQUIRE(qv[i] == Approx(2.5 / pv[i]).epsilon(1e-12));
 }
 
 TEST_CASE("float32 forward is within 1e-6 of float64", "[elementwise]") {

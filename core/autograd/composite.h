@@ -7,7 +7,7 @@
 #include <functional>
 #include <vector>
 
-#include "core/tensor.h"
+#include "../tensor.h"
 
 namespace dytgrad {
 

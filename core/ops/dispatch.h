@@ -3,9 +3,9 @@
 #pragma once
 #include <type_traits>
 
-#include "core/error.h"
-#include "core/profiler.h"
-#include "core/tensor.h"
+#include "../error.h"
+#include "../profiler.h"
+#include "../tensor.h"
 
 // DYT_CALL(device, kernel<T>, args...) calls kernels::cuda::kernel<T>(args...) for a CUDA device
 // and kernels::cpu::kernel<T>(args...) otherwise, inside a profiler::KernelRange (an NVTX range,

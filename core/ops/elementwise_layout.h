@@ -2,8 +2,8 @@
 #pragma once
 #include <vector>
 
-#include "core/tensor.h"
-#include "kernels/layout.h"
+#include "../tensor.h"
+#include "../../kernels/layout.h"
 
 namespace dytgrad {
 

@@ -1,11 +1,11 @@
 // Every op of dytgrad. Each checks its inputs, runs the kernel of the inputs' device, and records
-// its backward when an input requires grad (see core/autograd/node.h and DESIGN.md's op pattern).
+// its backward when an input requires grad (see core/autograd/node.h, and docs/ARCHITECTURE.md for the op pattern).
 #pragma once
 #include <cstdint>
 #include <utility>
 #include <vector>
 
-#include "core/tensor.h"
+#include "../tensor.h"
 
 namespace dytgrad {
 
@@ -38,6 +38,7 @@ inline Tensor operator-(double a, const Tensor& b) { return add(neg(b), a); }
 inline Tensor operator*(const Tensor& a, double b) { return mul(a, b); }
 inline Tensor operator*(double a, const Tensor& b) { return mul(b, a); }
 inline Tensor operator/(const Tensor& a, double b) { return mul(a, 1.0 / b); }
+inline Tensor operator/(double a, const Tensor& b) { return mul(pow(b, -1.0), a); }
 
 // Comparisons give bool tensors (no gradient).
 Tensor eq(const Tensor& a, const Tensor& b);

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "kernels/cpu/parallel.h"
+#include "parallel.h"
 
 namespace dytgrad::kernels::cpu {
 

@@ -3,7 +3,7 @@
 #pragma once
 #include <cstdint>
 
-#include "kernels/cpu/threads.h"
+#include "threads.h"
 
 namespace dytgrad::kernels::cpu {
 constexpr int64_t kParallelGrain = 1 << 15;  // elements of work below which loops stay serial

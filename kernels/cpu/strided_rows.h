@@ -3,8 +3,8 @@
 // each run is handed to the kernel with its length and the operands' inner strides, so that the
 // common unit-stride and broadcast-scalar runs compile to plain vectorisable loops.
 #pragma once
-#include "kernels/cpu/parallel.h"
-#include "kernels/layout.h"
+#include "parallel.h"
+#include "../layout.h"
 
 namespace dytgrad::kernels::cpu {
 

@@ -1,7 +1,7 @@
 // Tiled flash attention for float32 and head dims 32, 64 and 128.
 // Declared here, defined in attention_tiled.cu; attention.cu calls it when it applies.
 #pragma once
-#include "kernels/attention.h"
+#include "../attention.h"
 
 namespace dytgrad::kernels::cuda {
 

@@ -6,7 +6,7 @@
 #pragma once
 #include <cstdint>
 
-#include "kernels/cuda/launch.cuh"
+#include "launch.cuh"
 
 namespace dytgrad::kernels::cuda {
 

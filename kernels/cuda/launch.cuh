@@ -3,7 +3,7 @@
 #pragma once
 #include <cstdint>
 
-#include "kernels/cuda/check.cuh"
+#include "check.cuh"
 
 namespace dytgrad::kernels::cuda {
 
