@@ -9,7 +9,7 @@
 //   { dytgrad::profiler::Session session;   // on until the end of the scope
 //     train_step(); }
 //   fmt::print("{}", profiler::summary());   // or profiler::write_chrome_trace("trace.json")
-// DYTGRAD_PROFILE=1 in the environment makes the programs that offer --profile profile by default.
+// DYTGRAD_PROFILE=N in the environment makes the programs that offer --profile profile N steps by default.
 #pragma once
 #include <cstdint>
 #include <string>

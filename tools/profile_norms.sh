@@ -14,7 +14,7 @@ mkdir -p "$out"
 for norm in dyt layernorm; do
   echo "== train-gpt --norm $norm --profile $steps $*"
   "$build/train-gpt" --norm "$norm" --steps $((steps + 2)) --profile "$steps" --eval-every 1000000 --sample-chars 0 \
-    --checkpoint-every 0 --out "$out/$norm" "$@" > "$out/$norm.txt" 2>&1 ||
+    --checkpoint-every 0 --overwrite --out "$out/$norm" "$@" > "$out/$norm.txt" 2>&1 ||
     { echo "train-gpt failed:"; tail -5 "$out/$norm.txt"; exit 1; }
 done
 python3 "$(dirname "$0")/compare_profiles.py" "$out/dyt" "$out/layernorm"

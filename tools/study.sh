@@ -33,6 +33,17 @@ seed=${SEED:-1}
 earlier_dyt="--alpha0 4 --gamma0 1"
 extra=("$@")
 
+# The flags a resumed run may take (the others are settings, which come from its checkpoint).
+run_flags() {
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --steps|--epochs|--threads|--device|--checkpoint-every) echo "$1" "$2"; shift 2 ;;
+      --keep-checkpoints) echo "$1"; shift ;;
+      *) shift ;;
+    esac
+  done
+}
+
 run() {  # run NAME PROGRAM ARGS...
   local name=$1 program=$2
   shift 2
@@ -42,10 +53,14 @@ run() {  # run NAME PROGRAM ARGS...
     return
   fi
   mkdir -p "$out"
-  local resume=()
-  [ -f "$out/checkpoint.safetensors" ] && resume=(--resume "$out/checkpoint.safetensors")
-  echo "== $name: $program $* --out $out --seed $seed ${resume[*]}"
-  "$build/$program" "$@" --out "$out" --seed "$seed" "${resume[@]}" >> "$out/output.txt" 2>&1 || true
+  # A run that stopped is continued from its checkpoint; one that failed before its first starts again.
+  local command=("$build/$program" "$@" --out "$out" --seed "$seed" --overwrite)
+  if [ -f "$out/checkpoint.safetensors" ]; then
+    # shellcheck disable=SC2046  # run_flags prints flags and values, split into words on purpose
+    command=("$build/$program" --resume "$out/checkpoint.safetensors" $(run_flags "$@") --out "$out")
+  fi
+  echo "== $name: ${command[*]}"
+  "${command[@]}" >> "$out/output.txt" 2>&1 || true
   grep '^final:' "$out/output.txt" || { echo "   failed, see $out/output.txt"; tail -3 "$out/output.txt"; }
 }
 

@@ -65,8 +65,8 @@ void report_profile(const std::string& out, int64_t steps) {
   profiler::stop();
   std::string trace = (std::filesystem::path(out) / "trace.json").string();
   profiler::write_chrome_trace(trace);
-  std::string text = fmt::format("profile of {} steps (kernel time by kernel and phase; trace: {}):\n{}\n", steps, trace,
-                                 profiler::summary());
+  std::string text = fmt::format("profile of {} step{} (kernel time by kernel and phase; trace: {}):\n{}\n", steps,
+                                 steps == 1 ? "" : "s", trace, profiler::summary());
   fmt::print("\n{}", text);
   std::ofstream((std::filesystem::path(out) / "profile.txt").string()) << text;
 }
@@ -105,7 +105,7 @@ int main(int argc, char** argv) {
   double alpha0 = recipe.block.alpha0_other, alpha0_attention = -1;  // -1: same as alpha0
   t.model.block.dyt_gamma0 = recipe.block.dyt_gamma0;
   bool gpu_config = false, no_scale_embeddings = false;
-  int64_t profile_steps = std::getenv("DYTGRAD_PROFILE") ? 5 : 0;
+  int64_t profile_steps = 0;
 
   CLI::App app{"Train a character-level GPT whose norms are DyT (or Derf, LayerNorm, RMSNorm, none)"};
   app.add_option("--data", t.data, "text file or folder of text files")->capture_default_str();
@@ -149,6 +149,8 @@ int main(int argc, char** argv) {
   int threads = 0;
   app.add_option("--threads", threads, tools::kThreadsHelp)->check(CLI::PositiveNumber);
   app.add_option("--out", out, "folder for log.jsonl and checkpoint.safetensors")->capture_default_str();
+  bool overwrite = false;
+  app.add_flag("--overwrite", overwrite, tools::kOverwriteHelp);
   app.add_option("--checkpoint-every", checkpoint_every, "steps between checkpoints (0: only at the end)")->capture_default_str()
       ->check(CLI::Range(int64_t(0), tools::kMaxCount));
   bool keep_checkpoints = false;
@@ -159,7 +161,8 @@ int main(int argc, char** argv) {
                  "are refused; --steps sets the new total)");
   app.add_option("--profile", profile_steps,
                  "profile this many steps (after one warm-up step): print the kernel summary and write "
-                 "<out>/trace.json (Chrome trace); DYTGRAD_PROFILE=1 means 5")->capture_default_str();
+                 "<out>/trace.json (Chrome trace); default: DYTGRAD_PROFILE=N in the environment, else 0")
+      ->check(CLI::Range(int64_t(0), tools::kMaxCount));
   app.add_option("--sample-chars", sampling.tokens, "characters to generate at the end")->capture_default_str();
   app.add_option("--temperature", sampling.temperature, "sampling temperature")->capture_default_str();
   app.add_option("--top-k", sampling.top_k, "sample among the k likeliest characters (0: all)")->capture_default_str();
@@ -197,6 +200,9 @@ int main(int argc, char** argv) {
   tools::use_threads(threads);
 
   try {
+    if (app.get_option("--profile")->count() == 0) profile_steps = tools::profile_steps_from_environment();
+    std::string replaced = tools::prepare_output_folder(out, resume, overwrite, argv[0]);
+    if (!replaced.empty()) fmt::print("{}\n", replaced);
     std::optional<tools::Resume> checkpoint;
     if (!resume.empty()) {
       checkpoint = tools::read_resume(resume, kTraining, "train-gpt");
@@ -239,6 +245,7 @@ int main(int argc, char** argv) {
                t.weight_decay, t.clip, t.seed);
     tools::Progress progress(state.step, t.steps);
     int64_t first_step = state.step;
+    profile_steps = tools::profile_window(profile_steps, t.steps - first_step);
     tools::install_stop_handler();
     double val = NAN;
     while (state.step < t.steps) {

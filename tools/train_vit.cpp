@@ -146,6 +146,8 @@ int main(int argc, char** argv) {
   int threads = 0;
   app.add_option("--threads", threads, tools::kThreadsHelp)->check(CLI::PositiveNumber);
   app.add_option("--out", out, "folder for log.jsonl and checkpoint.safetensors")->capture_default_str();
+  bool overwrite = false;
+  app.add_flag("--overwrite", overwrite, tools::kOverwriteHelp);
   app.add_option("--checkpoint-every", checkpoint_every, "steps between checkpoints (0: only at the end)")->capture_default_str()
       ->check(CLI::Range(int64_t(0), tools::kMaxCount));
   app.add_option("--resume", resume,
@@ -172,6 +174,8 @@ int main(int argc, char** argv) {
   tools::use_threads(threads);
 
   try {
+    std::string replaced = tools::prepare_output_folder(out, resume, overwrite, argv[0]);
+    if (!replaced.empty()) fmt::print("{}\n", replaced);
     std::optional<tools::Resume> checkpoint;
     if (!resume.empty()) {
       checkpoint = tools::read_resume(resume, kTraining, "train-vit");

@@ -1,7 +1,11 @@
 #include "tools/common/training_run.h"
 
+#include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <vector>
 
 #include "core/error.h"
 #include "core/tensor.h"
@@ -36,6 +40,68 @@ Resume read_resume(const std::string& path, const std::string& key, const std::s
   DYT_CHECK(it != r.file.metadata.end(), "'{}' is not a {} checkpoint (no '{}' metadata)", path, program, key);
   r.settings = nlohmann::json::parse(it->second);
   return r;
+}
+
+namespace {
+// The files a training run writes into its --out folder.
+bool is_run_file(const std::filesystem::path& file) {
+  std::string name = file.filename().string();
+  if (name == "log.jsonl" || name == "checkpoint.safetensors" || name == "profile.txt" || name == "trace.json") return true;
+  const std::string prefix = "checkpoint-", suffix = ".safetensors";
+  if (name.size() <= prefix.size() + suffix.size() || name.compare(0, prefix.size(), prefix) != 0 ||
+      name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
+    return false;
+  std::string step = name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
+  return step.find_first_not_of("0123456789") == std::string::npos;
+}
+}  // namespace
+
+std::string prepare_output_folder(const std::string& out, const std::string& resume, bool overwrite,
+                                  const std::string& program) {
+  namespace fs = std::filesystem;
+  std::error_code error;
+  fs::create_directories(out, error);
+  DYT_CHECK(!error && fs::is_directory(out), "--out '{}': cannot create the folder ({})", out,
+            error ? error.message() : "a file of that name exists");
+  if (!resume.empty() && fs::equivalent(fs::absolute(resume).parent_path(), out, error)) return "";
+  std::vector<fs::path> earlier;
+  for (const fs::directory_entry& entry : fs::directory_iterator(out))
+    if (entry.is_regular_file() && is_run_file(entry.path())) earlier.push_back(entry.path());
+  if (earlier.empty()) return "";
+  std::sort(earlier.begin(), earlier.end());
+  std::vector<std::string> names;
+  for (const fs::path& file : earlier) names.push_back(file.filename().string());
+  if (!overwrite) {
+    fs::path checkpoint = fs::path(out) / "checkpoint.safetensors";
+    std::vector<std::string> ways;
+    if (fs::exists(checkpoint)) ways.push_back(fmt::format("to continue it, {} --resume {}", program, checkpoint.string()));
+    ways.push_back("to keep it, another --out");
+    ways.push_back("to replace it, --overwrite");
+    DYT_FAIL("--out '{}' already holds a run ({}): {}", out, fmt::join(names, ", "), fmt::join(ways, "; "));
+  }
+  for (const fs::path& file : earlier) fs::remove(file);
+  return fmt::format("replaced the run in '{}' (removed {})", out, fmt::join(names, ", "));
+}
+
+int64_t profile_window(int64_t requested, int64_t steps_to_run) {
+  int64_t available = std::max<int64_t>(steps_to_run - 1, 0);  // the first step warms up
+  if (requested <= available) return requested;
+  if (available == 0)
+    fmt::print("--profile {}: no profile, the run has {} step{} to go and profiling starts after one warm-up step\n",
+               requested, steps_to_run, steps_to_run == 1 ? "" : "s");
+  else
+    fmt::print("--profile {}: profiling {} step{}, all the run has after its warm-up step\n", requested, available,
+               available == 1 ? "" : "s");
+  return available;
+}
+
+int64_t profile_steps_from_environment() {
+  const char* value = std::getenv("DYTGRAD_PROFILE");
+  if (!value || !*value) return 0;
+  std::string text = value;
+  DYT_CHECK(text.find_first_not_of("0123456789") == std::string::npos && text.size() <= 12,
+            "DYTGRAD_PROFILE='{}': expected the number of steps to profile (0: none)", text);
+  return std::stoll(text);
 }
 
 Checkpointer::Checkpointer(const std::string& out, int64_t every, int64_t last_step, std::string program,
