@@ -200,6 +200,7 @@ int main(int argc, char** argv) {
   tools::use_threads(threads);
 
   try {
+    tools::check_gpu_config(gpu_config, device_name);
     if (app.get_option("--profile")->count() == 0) profile_steps = tools::profile_steps_from_environment();
     std::string replaced = tools::prepare_output_folder(out, resume, overwrite, argv[0]);
     if (!replaced.empty()) fmt::print("{}\n", replaced);
@@ -232,6 +233,7 @@ int main(int argc, char** argv) {
       fmt::print("resuming from '{}' at step {}\n", resume, state.step);
     }
     state.metadata = tools::gpt_metadata(t.model, data.vocabulary());
+    t.warmup = tools::fit_warmup(t.warmup, t.steps);
     state.metadata[kTraining] = nlohmann::json(t).dump();
     tools::Checkpointer checkpointer(out, checkpoint_every, t.steps, argv[0], keep_checkpoints);
     tools::JsonlLog log((std::filesystem::path(out) / "log.jsonl").string(), state.step);

@@ -174,6 +174,7 @@ int main(int argc, char** argv) {
   tools::use_threads(threads);
 
   try {
+    tools::check_gpu_config(gpu_config, device_name);
     std::string replaced = tools::prepare_output_folder(out, resume, overwrite, argv[0]);
     if (!replaced.empty()) fmt::print("{}\n", replaced);
     std::optional<tools::Resume> checkpoint;
@@ -194,6 +195,7 @@ int main(int argc, char** argv) {
     DYT_CHECK(test.size() > 0, "'{}' holds no test images", t.data);
     int64_t steps_per_epoch = train.size() / t.batch, steps = t.epochs * steps_per_epoch;
     if (eval_every <= 0) eval_every = steps_per_epoch;
+    t.warmup = tools::fit_warmup(t.warmup, steps);
 
     manual_seed(t.seed);
     models::ViT model(t.model, t.seed);

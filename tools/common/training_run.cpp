@@ -18,6 +18,20 @@ Device pick_device(const std::string& name) {
   return name == "cuda" || (name == "auto" && cuda_is_available()) ? Device::cuda() : Device::cpu();
 }
 
+void check_gpu_config(bool gpu_config, const std::string& device_flag) {
+  DYT_CHECK(!gpu_config || device_flag == "cpu" || cuda_is_available(),
+            "--gpu-config is a model for a GPU and no GPU is visible{}; to train it on the CPU anyway (tens of "
+            "seconds a step), add --device cpu",
+            device_flag == "cuda" ? "" : " (--device auto would pick the CPU)");
+}
+
+int64_t fit_warmup(int64_t warmup, int64_t steps) {
+  if (warmup <= steps) return warmup;
+  fmt::print("--warmup {} is longer than the run's {} steps: warming up over {} (the learning rate peaks at the last "
+             "step)\n", warmup, steps, steps);
+  return steps;
+}
+
 void check_setting(const std::string& path, const char* key, int64_t value, int64_t min) {
   DYT_CHECK(value >= min && value <= kMaxCount, "'{}': the training setting '{}' is {}, expected {} to {}", path, key,
             value, min, kMaxCount);

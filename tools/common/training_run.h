@@ -20,6 +20,14 @@ void check_setting(const std::string& path, const char* key, int64_t value, int6
 // "cpu", "cuda", or "auto" (CUDA when a GPU is visible).
 Device pick_device(const std::string& name);
 
+// --gpu-config sizes the model for a GPU. With no GPU visible it is an error (the model would train
+// on the CPU at tens of seconds a step) unless --device cpu asks for the CPU explicitly.
+void check_gpu_config(bool gpu_config, const std::string& device_flag);
+
+// The warm-up a run of `steps` steps can have: `warmup`, or `steps` with a warning when it is longer
+// (the learning rate then peaks at the last step).
+int64_t fit_warmup(int64_t warmup, int64_t steps);
+
 // The --threads flag: CPU threads for the kernels when > 0, else the default of
 // kernels/cpu/threads.h (DYTGRAD_THREADS, else the CPUs this process may use). Returns the count.
 constexpr const char* kThreadsHelp = "CPU threads (default: DYTGRAD_THREADS, else every CPU this process may use)";
