@@ -166,7 +166,7 @@ TEST_CASE("a checkpoint of another model is refused before anything changes", "[
                       Catch::Contains("optimizer.exp_avg."));
 }
 
-TEST_CASE("generate: top-k 1 is greedy, a seed fixes the sample, bad options are refused", "[gpt][generate]") {
+TEST_CASE("generate: top-k 1 and temperature 0 are greedy, a seed fixes the sample, tokens are reported as they come, bad options are refused", "[gpt][generate]") {
   models::GPT gpt(test::tiny_gpt("layernorm"), 4);
   Generator a(1), b(1), c(2);
   models::SamplingOptions o;
@@ -183,7 +183,15 @@ TEST_CASE("generate: top-k 1 is greedy, a seed fixes the sample, bad options are
   auto logits = gpt.forward(Tensor::from_vector<int64_t>({3, 5}, {1, 2})).narrow(1, 1, 1).to_vector<float>();
   REQUIRE(greedy[2] == std::max_element(logits.begin(), logits.end()) - logits.begin());
 
-  o.temperature = 0;
+  // Temperature 0: the likeliest token whatever the seed (and top-k), each one passed to the callback.
+  o.temperature = 0, o.top_k = 0, o.tokens = 12;
+  std::vector<int64_t> reported;
+  auto cold = models::generate(gpt, {3, 5}, o, b, [&](int64_t token) { reported.push_back(token); });
+  REQUIRE(cold[2] == greedy[2]);
+  REQUIRE(cold == models::generate(gpt, {3, 5}, o, c));
+  REQUIRE(reported == std::vector<int64_t>(cold.begin() + 2, cold.end()));
+
+  o.temperature = -0.5;
   REQUIRE_THROWS_WITH(models::generate(gpt, {3}, o, a), Catch::Contains("temperature"));
   o.temperature = 1;
   REQUIRE_THROWS_WITH(models::generate(gpt, {}, o, a), Catch::Contains("prompt is empty"));

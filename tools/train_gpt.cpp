@@ -163,9 +163,12 @@ int main(int argc, char** argv) {
                  "profile this many steps (after one warm-up step): print the kernel summary and write "
                  "<out>/trace.json (Chrome trace); default: DYTGRAD_PROFILE=N in the environment, else 0")
       ->check(CLI::Range(int64_t(0), tools::kMaxCount));
-  app.add_option("--sample-chars", sampling.tokens, "characters to generate at the end")->capture_default_str();
-  app.add_option("--temperature", sampling.temperature, "sampling temperature")->capture_default_str();
-  app.add_option("--top-k", sampling.top_k, "sample among the k likeliest characters (0: all)")->capture_default_str();
+  app.add_option("--sample-chars", sampling.tokens, "characters to generate at the end")->capture_default_str()
+      ->check(CLI::Range(int64_t(0), tools::kMaxCount));
+  app.add_option("--temperature", sampling.temperature, "sampling temperature (0: always the likeliest character)")
+      ->capture_default_str()->check(CLI::Range(0.0, 100.0));
+  app.add_option("--top-k", sampling.top_k, "sample among the k likeliest characters (0: all)")->capture_default_str()
+      ->check(CLI::Range(int64_t(0), tools::kMaxCount));
   app.add_option("--sample-seed", sample_seed, "seed of the sample")->capture_default_str();
   for (const char* name : {"--data", "--norm", "--alpha0", "--alpha0-attention", "--no-scale-embeddings", "--alpha0-final",
                            "--gamma0", "--no-beta", "--scale-positions", "--untied-head", "--width", "--layers", "--heads",
@@ -246,6 +249,7 @@ int main(int argc, char** argv) {
                tools::device_description(device), t.steps, t.batch, t.model.block_size, out, t.lr, t.warmup, t.min_lr,
                t.weight_decay, t.clip, t.seed);
     tools::Progress progress(state.step, t.steps);
+    tools::Throughput throughput;  // the progress line's tokens/s, over the last 20 steps
     int64_t first_step = state.step;
     profile_steps = tools::profile_window(profile_steps, t.steps - first_step);
     tools::install_stop_handler();
@@ -279,7 +283,8 @@ int main(int argc, char** argv) {
       if (evaluate_now) row["val_loss"] = val;
       log.write(row);
       progress.report(state.step,
-                      fmt::format("loss {:.4f} lr {:.2e} |g| {:.3f} {:>8.0f} tok/s", loss_value, lr, grad_norm, tokens_per_s),
+                      fmt::format("loss {:.4f} lr {:.2e} |g| {:.3f} {:>8.0f} tok/s", loss_value, lr, grad_norm,
+                                  throughput.add(double(t.batch * t.model.block_size), seconds)),
                       evaluate_now ? fmt::format("val {:.4f}", val) : "");
       if (checkpointer.after_step(model, optimizer, state)) return 130;
     }

@@ -222,6 +222,7 @@ int main(int argc, char** argv) {
                norm == "dyt" || norm == "derf" ? fmt::format(" (alpha0 {})", t.model.block.alpha0_other) : "", tools::device_description(device), t.epochs,
                steps, t.batch, out);
     tools::Progress progress(state.step, steps);
+    tools::Throughput throughput;  // the progress line's images/s, over the last 20 steps
     tools::install_stop_handler();
     EpochOrder order(t, train.size());
     Evaluation result;
@@ -242,7 +243,8 @@ int main(int argc, char** argv) {
       optimizer.step(lr);
       double loss_value = loss.item();
       DYT_CHECK(std::isfinite(loss_value), "the loss became {} at step {}", loss_value, step + 1);
-      double images_per_s = double(t.batch) / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      double images_per_s = double(t.batch) / seconds;
       state.step = step + 1;
       bool evaluate_now = state.step % eval_every == 0 || state.step == steps;
       if (evaluate_now) result = evaluate(model, test, mean, std, device), evaluated = true;
@@ -252,7 +254,8 @@ int main(int argc, char** argv) {
       log.write(row);
       progress.report(state.step,
                       fmt::format("epoch {:.2f} loss {:.4f} lr {:.2e} |g| {:.3f} {:>6.0f} img/s",
-                                  double(state.step) / double(steps_per_epoch), loss_value, lr, grad_norm, images_per_s),
+                                  double(state.step) / double(steps_per_epoch), loss_value, lr, grad_norm,
+                                  throughput.add(double(t.batch), seconds)),
                       evaluate_now ? fmt::format("test {:.2f}%", 100 * result.accuracy) : "");
       if (checkpointer.after_step(model, optimizer, state)) return 130;
     }

@@ -51,6 +51,16 @@ JsonlLog::JsonlLog(const std::string& path, int64_t keep_through_step) {
   out_.flush();
 }
 
+double Throughput::add(double items, double seconds) {
+  steps_.push_back({items, seconds});
+  items_ += items, seconds_ += seconds;
+  if (steps_.size() > window_) {
+    items_ -= steps_.front().first, seconds_ -= steps_.front().second;
+    steps_.pop_front();
+  }
+  return seconds_ > 0 ? items_ / seconds_ : 0;
+}
+
 void JsonlLog::write(const nlohmann::json& row) { out_ << row.dump() << "\n" << std::flush; }
 
 }  // namespace dytgrad::tools

@@ -3,6 +3,7 @@
 // and the JSONL log that keeps every step's figures.
 #pragma once
 #include <chrono>
+#include <deque>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -24,6 +25,19 @@ class Progress {
   int64_t first_step_, total_;
   bool tty_;
   std::chrono::steady_clock::time_point start_;
+};
+
+// Items per second over the last `window` steps (all of them before that many), for the progress
+// line: one step's rate jumps with whatever else the machine did during it; the log keeps each step's.
+class Throughput {
+ public:
+  explicit Throughput(size_t window = 20) : window_(window) {}
+  double add(double items, double seconds);  // adds one step, returns the rate over the window
+
+ private:
+  size_t window_;
+  std::deque<std::pair<double, double>> steps_;  // items, seconds
+  double items_ = 0, seconds_ = 0;
 };
 
 // A JSON-lines log, one object per line, flushed as it goes (creates the folder).
