@@ -23,6 +23,7 @@
 #include "tools/common/gpt_checkpoint.h"
 #include "tools/common/interrupt.h"
 #include "tools/common/progress.h"
+#include "tools/common/resume_flags.h"
 #include "tools/common/training_run.h"
 #include "tools/data/text_dataset.h"
 
@@ -35,16 +36,17 @@ namespace {
 struct Training {
   std::string data = data::kFortunesDir;
   int64_t steps = 1200, batch = 32, warmup = 50, eval_every = 100, eval_batches = 10;
+  // The learning rate's schedule (warm-up, cosine to min_lr) spans the first run's steps; a resumed
+  // run with another --steps keeps it (past its end, min_lr). 0 in checkpoints older than the field.
+  int64_t schedule_steps = 0;
   double lr = 2e-3, min_lr = 1e-4, weight_decay = 0.1, clip = 1.0;
   uint64_t seed = 1;
   models::GPTConfig model;
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Training, data, steps, batch, warmup, eval_every, eval_batches, lr,
-                                                min_lr, weight_decay, clip, seed, model)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Training, data, steps, batch, warmup, eval_every, eval_batches,
+                                                schedule_steps, lr, min_lr, weight_decay, clip, seed, model)
 
 const std::string kTraining = "train-gpt.training";
-// The --help group of the flags that decide a run's numbers (Training); --resume refuses them.
-const std::string kSettingsGroup = "Model and training (a resumed run takes these from its checkpoint)";
 
 double evaluate(models::GPT& model, const data::TextDataset& data, const Training& t, Device device) {
   NoGradGuard no_grad;
@@ -170,24 +172,14 @@ int main(int argc, char** argv) {
   app.add_option("--top-k", sampling.top_k, "sample among the k likeliest characters (0: all)")->capture_default_str()
       ->check(CLI::Range(int64_t(0), tools::kMaxCount));
   app.add_option("--sample-seed", sample_seed, "seed of the sample")->capture_default_str();
-  for (const char* name : {"--data", "--norm", "--alpha0", "--alpha0-attention", "--no-scale-embeddings", "--alpha0-final",
-                           "--gamma0", "--no-beta", "--scale-positions", "--untied-head", "--width", "--layers", "--heads",
-                           "--block-size", "--dropout", "--gpu-config", "--batch", "--lr", "--min-lr", "--warmup",
-                           "--weight-decay", "--clip", "--seed", "--eval-every", "--eval-batches"})
-    app.get_option(name)->group(kSettingsGroup);
+  tools::mark_settings(app, {"--data", "--norm", "--alpha0", "--alpha0-attention", "--no-scale-embeddings", "--alpha0-final",
+                             "--gamma0", "--no-beta", "--scale-positions", "--untied-head", "--width", "--layers", "--heads",
+                             "--block-size", "--dropout", "--gpu-config", "--batch", "--lr", "--min-lr", "--warmup",
+                             "--weight-decay", "--clip", "--seed", "--eval-every", "--eval-batches"});
   CLI11_PARSE(app, argc, argv);
   // A resumed run takes its model and training settings from the checkpoint: a flag that would
   // change one of them is refused rather than silently ignored.
-  if (!resume.empty()) {
-    std::vector<std::string> ignored;
-    for (const CLI::Option* option : app.get_options())
-      if (option->count() > 0 && option->get_group() == kSettingsGroup) ignored.push_back(option->get_name());
-    if (!ignored.empty()) {
-      fmt::print(stderr, "train-gpt: --resume continues with the checkpoint's model and training settings; {} cannot "
-                 "change them (start a new run, or leave the flag out)\n", fmt::join(ignored, ", "));
-      return 2;
-    }
-  }
+  if (!resume.empty() && !tools::resume_flags_allowed(app, "train-gpt")) return 2;
 
   if (gpu_config) {
     auto& b = t.model.block;
@@ -212,12 +204,15 @@ int main(int argc, char** argv) {
       checkpoint = tools::read_resume(resume, kTraining, "train-gpt");
       int64_t steps = t.steps;
       t = checkpoint->settings.get<Training>();
+      if (t.schedule_steps == 0) t.schedule_steps = t.steps;
       if (steps_option->count() > 0) t.steps = steps;
+      tools::check_setting(resume, "schedule_steps", t.schedule_steps, 1);
       for (auto [key, value, min] : {std::tuple<const char*, int64_t, int64_t>{"steps", t.steps, 1}, {"batch", t.batch, 1},
                                      {"warmup", t.warmup, 0}, {"eval_every", t.eval_every, 1},
                                      {"eval_batches", t.eval_batches, 1}})
         tools::check_setting(resume, key, value, min);
     }
+    if (t.schedule_steps == 0) t.schedule_steps = t.steps;  // a fresh run
     data::TextDataset data(t.data);
     t.model.vocab = data.vocab_size();
     manual_seed(t.seed);
@@ -236,18 +231,18 @@ int main(int argc, char** argv) {
       fmt::print("resuming from '{}' at step {}\n", resume, state.step);
     }
     state.metadata = tools::gpt_metadata(t.model, data.vocabulary());
-    t.warmup = tools::fit_warmup(t.warmup, t.steps);
+    t.warmup = tools::fit_warmup(t.warmup, t.schedule_steps);
     state.metadata[kTraining] = nlohmann::json(t).dump();
     tools::Checkpointer checkpointer(out, checkpoint_every, t.steps, argv[0], keep_checkpoints);
     tools::JsonlLog log((std::filesystem::path(out) / "log.jsonl").string(), state.step);
 
     fmt::print("data: {}\nmodel: GPT, {} parameters, width {}, {} layers, {} heads, context {}, norm {}{}\n"
                "device: {}, {} steps of {} x {} tokens, output: {}\n"
-               "optimiser: AdamW, lr {} ({} warm-up steps, cosine to {}), weight decay {}, clipping {}, seed {}\n",
+               "optimiser: AdamW, lr {} ({} warm-up steps, cosine to {} at step {}), weight decay {}, clipping {}, seed {}\n",
                data.description(), model.num_parameters(), t.model.block.width, t.model.block.layers,
                t.model.block.heads, t.model.block_size, t.model.block.norm, dyt_recipe(t.model),
                tools::device_description(device), t.steps, t.batch, t.model.block_size, out, t.lr, t.warmup, t.min_lr,
-               t.weight_decay, t.clip, t.seed);
+               t.schedule_steps, t.weight_decay, t.clip, t.seed);
     tools::Progress progress(state.step, t.steps);
     tools::Throughput throughput;  // the progress line's tokens/s, over the last 20 steps
     int64_t first_step = state.step;
@@ -268,7 +263,7 @@ int main(int argc, char** argv) {
       model.zero_grad();
       loss.backward();
       double grad_norm = nn::clip_grad_norm(params, t.clip);
-      double lr = nn::cosine_lr(step, t.steps, t.warmup, t.lr, t.min_lr);
+      double lr = nn::cosine_lr(step, t.schedule_steps, t.warmup, t.lr, t.min_lr);
       optimizer.step(lr);
       double loss_value = loss.item();  // waits for the step to finish
       DYT_CHECK(std::isfinite(loss_value), "the loss became {} at step {}", loss_value, step + 1);

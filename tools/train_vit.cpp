@@ -17,6 +17,7 @@
 #include "nn/optim.h"
 #include "tools/common/interrupt.h"
 #include "tools/common/progress.h"
+#include "tools/common/resume_flags.h"
 #include "tools/common/training_run.h"
 #include "tools/common/vit_checkpoint.h"
 #include "tools/data/fashion_mnist.h"
@@ -28,12 +29,15 @@ namespace {
 struct Training {
   std::string data = data::kFashionMnistDir;
   int64_t epochs = 3, batch = 128, warmup = 100;
+  // The learning rate's schedule (warm-up, cosine to min_lr) spans the first run's epochs; a resumed
+  // run with another --epochs keeps it (past its end, min_lr). 0 in checkpoints older than the field.
+  int64_t schedule_epochs = 0;
   double lr = 2e-3, min_lr = 1e-5, weight_decay = 0.05, clip = 1.0;
   uint64_t seed = 1;
   models::ViTConfig model;
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Training, data, epochs, batch, warmup, lr, min_lr, weight_decay, clip,
-                                                seed, model)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Training, data, epochs, batch, warmup, schedule_epochs, lr, min_lr,
+                                                weight_decay, clip, seed, model)
 
 const std::string kTraining = "train-vit.training";
 
@@ -151,9 +155,13 @@ int main(int argc, char** argv) {
   app.add_option("--checkpoint-every", checkpoint_every, "steps between checkpoints (0: only at the end)")->capture_default_str()
       ->check(CLI::Range(int64_t(0), tools::kMaxCount));
   app.add_option("--resume", resume,
-                 "checkpoint to continue from; the model and training settings come from it (only --epochs, --device "
-                 "and --out are taken from the command line)");
+                 "checkpoint to continue from; the model and training settings come from it (the flags of that group "
+                 "are refused; --epochs sets the new total)");
+  tools::mark_settings(app, {"--data", "--norm", "--alpha0", "--width", "--layers", "--heads", "--patch", "--pooling",
+                             "--dropout", "--gpu-config", "--batch", "--lr", "--min-lr", "--warmup", "--weight-decay",
+                             "--clip", "--seed"});
   CLI11_PARSE(app, argc, argv);
+  if (!resume.empty() && !tools::resume_flags_allowed(app, "train-vit")) return 2;
   if (gpu_config) {
     auto unless_given = [](CLI::Option* option, auto& value, auto gpu_value) {
       if (option->count() == 0) value = gpu_value;
@@ -182,7 +190,9 @@ int main(int argc, char** argv) {
       checkpoint = tools::read_resume(resume, kTraining, "train-vit");
       int64_t epochs = t.epochs;
       t = checkpoint->settings.get<Training>();
+      if (t.schedule_epochs == 0) t.schedule_epochs = t.epochs;
       if (epochs_option->count() > 0) t.epochs = epochs;
+      tools::check_setting(resume, "schedule_epochs", t.schedule_epochs, 1);
       tools::check_setting(resume, "epochs", t.epochs, 1);
       tools::check_setting(resume, "batch", t.batch, 1);
       tools::check_setting(resume, "warmup", t.warmup, 0);
@@ -193,9 +203,11 @@ int main(int argc, char** argv) {
     DYT_CHECK(train.size() >= t.batch, "--batch {} is larger than the {} training images in '{}': no step "
               "could be taken", t.batch, train.size(), t.data);
     DYT_CHECK(test.size() > 0, "'{}' holds no test images", t.data);
+    if (t.schedule_epochs == 0) t.schedule_epochs = t.epochs;  // a fresh run
     int64_t steps_per_epoch = train.size() / t.batch, steps = t.epochs * steps_per_epoch;
+    int64_t schedule_steps = t.schedule_epochs * steps_per_epoch;
     if (eval_every <= 0) eval_every = steps_per_epoch;
-    t.warmup = tools::fit_warmup(t.warmup, steps);
+    t.warmup = tools::fit_warmup(t.warmup, schedule_steps);
 
     manual_seed(t.seed);
     models::ViT model(t.model, t.seed);
@@ -215,12 +227,16 @@ int main(int argc, char** argv) {
 
     fmt::print("data: {} ({} train / {} test images of {}x{}, standardised with mean {:.4f} std {:.4f})\n"
                "model: ViT, {} parameters, width {}, {} layers, {} heads, {} patches of {}x{}, {} pooling, norm {}{}\n"
-               "device: {}, {} epochs = {} steps of {} images, output: {}\n",
+               "device: {}, {} epochs = {} steps of {} images, output: {}\n"
+               "optimiser: AdamW, lr {} ({} warm-up steps, cosine to {} at step {}), weight decay {}, clipping {}, "
+               "dropout {}, seed {}\n",
                t.data, train.size(), test.size(), t.model.image_size, t.model.image_size, mean, std,
                model.num_parameters(), t.model.block.width, t.model.block.layers, t.model.block.heads,
-               t.model.patches(), t.model.patch_size, t.model.patch_size, t.model.pooling, norm,
-               norm == "dyt" || norm == "derf" ? fmt::format(" (alpha0 {})", t.model.block.alpha0_other) : "", tools::device_description(device), t.epochs,
-               steps, t.batch, out);
+               t.model.patches(), t.model.patch_size, t.model.patch_size, t.model.pooling, t.model.block.norm,
+               t.model.block.norm == "dyt" || t.model.block.norm == "derf"
+                   ? fmt::format(" (alpha0 {})", t.model.block.alpha0_other) : "",
+               tools::device_description(device), t.epochs, steps, t.batch, out, t.lr, t.warmup, t.min_lr,
+               schedule_steps, t.weight_decay, t.clip, t.model.block.dropout, t.seed);
     tools::Progress progress(state.step, steps);
     tools::Throughput throughput;  // the progress line's images/s, over the last 20 steps
     tools::install_stop_handler();
@@ -239,7 +255,7 @@ int main(int argc, char** argv) {
       model.zero_grad();
       loss.backward();
       double grad_norm = nn::clip_grad_norm(params, t.clip);
-      double lr = nn::cosine_lr(step, steps, t.warmup, t.lr, t.min_lr);
+      double lr = nn::cosine_lr(step, schedule_steps, t.warmup, t.lr, t.min_lr);
       optimizer.step(lr);
       double loss_value = loss.item();
       DYT_CHECK(std::isfinite(loss_value), "the loss became {} at step {}", loss_value, step + 1);
@@ -263,7 +279,7 @@ int main(int argc, char** argv) {
     fmt::print("\nper class:");
     for (size_t k = 0; k < 10; ++k) fmt::print("  {} {:.1f}%", data::kFashionMnistClasses[k], 100 * result.class_accuracy[k]);
     fmt::print("\nfinal: test accuracy {:.2f}% (test loss {:.4f}) after {} epochs ({} norm, {}, {}); checkpoint: {}\n",
-               100 * result.accuracy, result.loss, t.epochs, norm, device.str(),
+               100 * result.accuracy, result.loss, t.epochs, t.model.block.norm, device.str(),
                tools::duration(progress.elapsed_seconds()), checkpointer.path());
   } catch (const std::exception& e) {
     fmt::print(stderr, "train-vit: {}\n", e.what());
