@@ -22,6 +22,7 @@
 #include "nn/optim.h"
 #include "tools/common/gpt_checkpoint.h"
 #include "tools/common/interrupt.h"
+#include "tools/common/profile_window.h"
 #include "tools/common/progress.h"
 #include "tools/common/resume_flags.h"
 #include "tools/common/training_run.h"
@@ -59,18 +60,6 @@ double evaluate(models::GPT& model, const data::TextDataset& data, const Trainin
   }
   model.train();
   return total / double(t.eval_batches);
-}
-
-// Ends the profiling window: the summary on the terminal and in <out>/profile.txt (which
-// tools/compare_profiles.py reads), the trace in <out>/trace.json.
-void report_profile(const std::string& out, int64_t steps) {
-  profiler::stop();
-  std::string trace = (std::filesystem::path(out) / "trace.json").string();
-  profiler::write_chrome_trace(trace);
-  std::string text = fmt::format("profile of {} step{} (kernel time by kernel and phase; trace: {}):\n{}\n", steps,
-                                 steps == 1 ? "" : "s", trace, profiler::summary());
-  fmt::print("\n{}", text);
-  std::ofstream((std::filesystem::path(out) / "profile.txt").string()) << text;
 }
 
 // The DyT settings for the banner: " (alpha0 ..., gamma0 ..., ...)", or nothing for other norms.
@@ -161,10 +150,7 @@ int main(int argc, char** argv) {
   app.add_option("--resume", resume,
                  "checkpoint to continue from; the model and training settings come from it (the flags of that group "
                  "are refused; --steps sets the new total)");
-  app.add_option("--profile", profile_steps,
-                 "profile this many steps (after one warm-up step): print the kernel summary and write "
-                 "<out>/trace.json (Chrome trace); default: DYTGRAD_PROFILE=N in the environment, else 0")
-      ->check(CLI::Range(int64_t(0), tools::kMaxCount));
+  app.add_option("--profile", profile_steps, tools::kProfileHelp)->check(CLI::Range(int64_t(0), tools::kMaxCount));
   app.add_option("--sample-chars", sampling.tokens, "characters to generate at the end")->capture_default_str()
       ->check(CLI::Range(int64_t(0), tools::kMaxCount));
   app.add_option("--temperature", sampling.temperature, "sampling temperature (0: always the likeliest character)")
@@ -246,13 +232,12 @@ int main(int argc, char** argv) {
     tools::Progress progress(state.step, t.steps);
     tools::Throughput throughput;  // the progress line's tokens/s, over the last 20 steps
     int64_t first_step = state.step;
-    profile_steps = tools::profile_window(profile_steps, t.steps - first_step);
+    tools::ProfileWindow profile(out, profile_steps, first_step, t.steps);
     tools::install_stop_handler();
     double val = NAN;
     while (state.step < t.steps) {
       int64_t step = state.step;
-      bool profiling = profile_steps > 0 && step == first_step + 1;  // after one warm-up step
-      if (profiling) profiler::start();
+      profile.before_step(step);
       auto t0 = std::chrono::steady_clock::now();
       auto [x, y] = data.batch(false, t.batch, t.model.block_size, batches, device);
       Tensor loss;
@@ -269,7 +254,7 @@ int main(int argc, char** argv) {
       DYT_CHECK(std::isfinite(loss_value), "the loss became {} at step {}", loss_value, step + 1);
       double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       double tokens_per_s = double(t.batch * t.model.block_size) / seconds;
-      if (profiler::enabled() && step == first_step + profile_steps) report_profile(out, profile_steps);
+      profile.after_step(step);
       state.step = step + 1;
       bool evaluate_now = state.step % t.eval_every == 0 || state.step == t.steps;
       if (evaluate_now) val = evaluate(model, data, t, device);

@@ -16,6 +16,7 @@
 #include "nn/checkpoint.h"
 #include "nn/optim.h"
 #include "tools/common/interrupt.h"
+#include "tools/common/profile_window.h"
 #include "tools/common/progress.h"
 #include "tools/common/resume_flags.h"
 #include "tools/common/training_run.h"
@@ -29,15 +30,16 @@ namespace {
 struct Training {
   std::string data = data::kFashionMnistDir;
   int64_t epochs = 3, batch = 128, warmup = 100;
-  // The learning rate's schedule (warm-up, cosine to min_lr) spans the first run's epochs; a resumed
-  // run with another --epochs keeps it (past its end, min_lr). 0 in checkpoints older than the field.
-  int64_t schedule_epochs = 0;
+  int64_t steps = 0;  // > 0: the run's length in steps instead of epochs
+  // The learning rate's schedule (warm-up, cosine to min_lr) spans the first run's steps; a resumed
+  // run with another length keeps it (past its end, min_lr). 0 in checkpoints older than the field.
+  int64_t schedule_steps = 0;
   double lr = 2e-3, min_lr = 1e-5, weight_decay = 0.05, clip = 1.0;
   uint64_t seed = 1;
   models::ViTConfig model;
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Training, data, epochs, batch, warmup, schedule_epochs, lr, min_lr,
-                                                weight_decay, clip, seed, model)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Training, data, epochs, steps, batch, warmup, schedule_steps, lr,
+                                                min_lr, weight_decay, clip, seed, model)
 
 const std::string kTraining = "train-vit.training";
 
@@ -136,6 +138,8 @@ int main(int argc, char** argv) {
                "steps, 20 epochs (each unless given on the command line)");
   auto* epochs_option = app.add_option("--epochs", t.epochs, "passes over the 60k training images (with --resume: the new total)")
       ->capture_default_str()->check(CLI::Range(int64_t(1), tools::kMaxCount));
+  auto* steps_option = app.add_option("--steps", t.steps, "the run's length in steps instead of epochs (with --resume: the new total)")
+      ->check(CLI::Range(int64_t(1), tools::kMaxCount))->excludes(epochs_option);
   app.add_option("--batch", t.batch, "images per step")->capture_default_str()->check(CLI::Range(int64_t(1), tools::kMaxCount));
   auto* lr_option = app.add_option("--lr", t.lr, "peak learning rate (warm-up, then cosine to --min-lr)")->capture_default_str();
   app.add_option("--min-lr", t.min_lr, "final learning rate")->capture_default_str();
@@ -156,7 +160,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(int64_t(0), tools::kMaxCount));
   app.add_option("--resume", resume,
                  "checkpoint to continue from; the model and training settings come from it (the flags of that group "
-                 "are refused; --epochs sets the new total)");
+                 "are refused; --epochs or --steps sets the new total)");
+  int64_t profile_steps = 0;
+  app.add_option("--profile", profile_steps, tools::kProfileHelp)->check(CLI::Range(int64_t(0), tools::kMaxCount));
   tools::mark_settings(app, {"--data", "--norm", "--alpha0", "--width", "--layers", "--heads", "--patch", "--pooling",
                              "--dropout", "--gpu-config", "--batch", "--lr", "--min-lr", "--warmup", "--weight-decay",
                              "--clip", "--seed"});
@@ -183,17 +189,20 @@ int main(int argc, char** argv) {
 
   try {
     tools::check_gpu_config(gpu_config, device_name);
+    if (app.get_option("--profile")->count() == 0) profile_steps = tools::profile_steps_from_environment();
     std::string replaced = tools::prepare_output_folder(out, resume, overwrite, argv[0]);
     if (!replaced.empty()) fmt::print("{}\n", replaced);
     std::optional<tools::Resume> checkpoint;
+    Training planned = t;  // the run whose length the schedule spans: this one, or the first of a resumed one
     if (!resume.empty()) {
       checkpoint = tools::read_resume(resume, kTraining, "train-vit");
-      int64_t epochs = t.epochs;
-      t = checkpoint->settings.get<Training>();
-      if (t.schedule_epochs == 0) t.schedule_epochs = t.epochs;
-      if (epochs_option->count() > 0) t.epochs = epochs;
-      tools::check_setting(resume, "schedule_epochs", t.schedule_epochs, 1);
+      Training requested = t;
+      t = planned = checkpoint->settings.get<Training>();
+      if (epochs_option->count() > 0) t.epochs = requested.epochs, t.steps = 0;
+      if (steps_option->count() > 0) t.steps = requested.steps;
       tools::check_setting(resume, "epochs", t.epochs, 1);
+      tools::check_setting(resume, "steps", t.steps, 0);
+      tools::check_setting(resume, "schedule_steps", t.schedule_steps, 0);
       tools::check_setting(resume, "batch", t.batch, 1);
       tools::check_setting(resume, "warmup", t.warmup, 0);
     }
@@ -203,11 +212,12 @@ int main(int argc, char** argv) {
     DYT_CHECK(train.size() >= t.batch, "--batch {} is larger than the {} training images in '{}': no step "
               "could be taken", t.batch, train.size(), t.data);
     DYT_CHECK(test.size() > 0, "'{}' holds no test images", t.data);
-    if (t.schedule_epochs == 0) t.schedule_epochs = t.epochs;  // a fresh run
-    int64_t steps_per_epoch = train.size() / t.batch, steps = t.epochs * steps_per_epoch;
-    int64_t schedule_steps = t.schedule_epochs * steps_per_epoch;
+    int64_t steps_per_epoch = train.size() / t.batch;
+    auto length = [&](const Training& run) { return run.steps > 0 ? run.steps : run.epochs * steps_per_epoch; };
+    int64_t steps = length(t);
+    if (t.schedule_steps == 0) t.schedule_steps = length(planned);
     if (eval_every <= 0) eval_every = steps_per_epoch;
-    t.warmup = tools::fit_warmup(t.warmup, schedule_steps);
+    t.warmup = tools::fit_warmup(t.warmup, t.schedule_steps);
 
     manual_seed(t.seed);
     models::ViT model(t.model, t.seed);
@@ -218,7 +228,7 @@ int main(int argc, char** argv) {
     state.generators = {{"model", &model.generator()}};
     if (checkpoint) {
       nn::load_checkpoint(checkpoint->file, model, &optimizer, state);
-      DYT_CHECK(state.step <= steps, "'{}' is at step {}, past the {} steps of {} epochs", resume, state.step, steps, t.epochs);
+      DYT_CHECK(state.step <= steps, "'{}' is at step {}, past the run's {} steps", resume, state.step, steps);
       fmt::print("resuming from '{}' at step {}\n", resume, state.step);
     }
     state.metadata = {{kTraining, nlohmann::json(t).dump()}, {tools::kVitConfig, nlohmann::json(t.model).dump()}};
@@ -227,7 +237,7 @@ int main(int argc, char** argv) {
 
     fmt::print("data: {} ({} train / {} test images of {}x{}, standardised with mean {:.4f} std {:.4f})\n"
                "model: ViT, {} parameters, width {}, {} layers, {} heads, {} patches of {}x{}, {} pooling, norm {}{}\n"
-               "device: {}, {} epochs = {} steps of {} images, output: {}\n"
+               "device: {}, {} steps of {} images ({:.3g} epochs), output: {}\n"
                "optimiser: AdamW, lr {} ({} warm-up steps, cosine to {} at step {}), weight decay {}, clipping {}, "
                "dropout {}, seed {}\n",
                t.data, train.size(), test.size(), t.model.image_size, t.model.image_size, mean, std,
@@ -235,16 +245,18 @@ int main(int argc, char** argv) {
                t.model.patches(), t.model.patch_size, t.model.patch_size, t.model.pooling, t.model.block.norm,
                t.model.block.norm == "dyt" || t.model.block.norm == "derf"
                    ? fmt::format(" (alpha0 {})", t.model.block.alpha0_other) : "",
-               tools::device_description(device), t.epochs, steps, t.batch, out, t.lr, t.warmup, t.min_lr,
-               schedule_steps, t.weight_decay, t.clip, t.model.block.dropout, t.seed);
+               tools::device_description(device), steps, t.batch, double(steps) / double(steps_per_epoch), out, t.lr,
+               t.warmup, t.min_lr, t.schedule_steps, t.weight_decay, t.clip, t.model.block.dropout, t.seed);
     tools::Progress progress(state.step, steps);
     tools::Throughput throughput;  // the progress line's images/s, over the last 20 steps
     tools::install_stop_handler();
     EpochOrder order(t, train.size());
     Evaluation result;
     bool evaluated = false;
+    tools::ProfileWindow profile(out, profile_steps, state.step, steps);
     while (state.step < steps) {
       int64_t step = state.step;
+      profile.before_step(step);
       auto t0 = std::chrono::steady_clock::now();
       auto [x, y] = data::image_batch(train, order.rows(step), mean, std, device);
       Tensor loss;
@@ -255,12 +267,13 @@ int main(int argc, char** argv) {
       model.zero_grad();
       loss.backward();
       double grad_norm = nn::clip_grad_norm(params, t.clip);
-      double lr = nn::cosine_lr(step, schedule_steps, t.warmup, t.lr, t.min_lr);
+      double lr = nn::cosine_lr(step, t.schedule_steps, t.warmup, t.lr, t.min_lr);
       optimizer.step(lr);
       double loss_value = loss.item();
       DYT_CHECK(std::isfinite(loss_value), "the loss became {} at step {}", loss_value, step + 1);
       double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       double images_per_s = double(t.batch) / seconds;
+      profile.after_step(step);
       state.step = step + 1;
       bool evaluate_now = state.step % eval_every == 0 || state.step == steps;
       if (evaluate_now) result = evaluate(model, test, mean, std, device), evaluated = true;
@@ -278,8 +291,9 @@ int main(int argc, char** argv) {
     if (!evaluated) result = evaluate(model, test, mean, std, device);
     fmt::print("\nper class:");
     for (size_t k = 0; k < 10; ++k) fmt::print("  {} {:.1f}%", data::kFashionMnistClasses[k], 100 * result.class_accuracy[k]);
-    fmt::print("\nfinal: test accuracy {:.2f}% (test loss {:.4f}) after {} epochs ({} norm, {}, {}); checkpoint: {}\n",
-               100 * result.accuracy, result.loss, t.epochs, t.model.block.norm, device.str(),
+    fmt::print("\nfinal: test accuracy {:.2f}% (test loss {:.4f}) after {} steps, {:.3g} epochs ({} norm, {}, {}); "
+               "checkpoint: {}\n", 100 * result.accuracy, result.loss, steps, double(steps) / double(steps_per_epoch),
+               t.model.block.norm, device.str(),
                tools::duration(progress.elapsed_seconds()), checkpointer.path());
   } catch (const std::exception& e) {
     fmt::print(stderr, "train-vit: {}\n", e.what());

@@ -1,7 +1,6 @@
 #include "tools/common/training_run.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <filesystem>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -95,27 +94,6 @@ std::string prepare_output_folder(const std::string& out, const std::string& res
   }
   for (const fs::path& file : earlier) fs::remove(file);
   return fmt::format("replaced the run in '{}' (removed {})", out, fmt::join(names, ", "));
-}
-
-int64_t profile_window(int64_t requested, int64_t steps_to_run) {
-  int64_t available = std::max<int64_t>(steps_to_run - 1, 0);  // the first step warms up
-  if (requested <= available) return requested;
-  if (available == 0)
-    fmt::print("--profile {}: no profile, the run has {} step{} to go and profiling starts after one warm-up step\n",
-               requested, steps_to_run, steps_to_run == 1 ? "" : "s");
-  else
-    fmt::print("--profile {}: profiling {} step{}, all the run has after its warm-up step\n", requested, available,
-               available == 1 ? "" : "s");
-  return available;
-}
-
-int64_t profile_steps_from_environment() {
-  const char* value = std::getenv("DYTGRAD_PROFILE");
-  if (!value || !*value) return 0;
-  std::string text = value;
-  DYT_CHECK(text.find_first_not_of("0123456789") == std::string::npos && text.size() <= 12,
-            "DYTGRAD_PROFILE='{}': expected the number of steps to profile (0: none)", text);
-  return std::stoll(text);
 }
 
 Checkpointer::Checkpointer(const std::string& out, int64_t every, int64_t last_step, std::string program,

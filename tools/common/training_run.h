@@ -54,13 +54,6 @@ std::string prepare_output_folder(const std::string& out, const std::string& res
                                   const std::string& program);
 constexpr const char* kOverwriteHelp = "replace the run in --out (its log, checkpoints, profile) instead of refusing";
 
-// --profile N profiles N steps after one warm-up step. The steps a run of `steps_to_run` steps can
-// profile: N, or fewer with a warning that says so (none when the run has fewer than 2 steps).
-int64_t profile_window(int64_t requested, int64_t steps_to_run);
-// The default of --profile: DYTGRAD_PROFILE=N in the environment profiles N steps (0 or unset: none);
-// anything but a whole number from 0 up is an error that names the variable.
-int64_t profile_steps_from_environment();
-
 // <out>/checkpoint.safetensors, written every `every` steps (0: never on schedule), at `last_step`,
 // and when a stop was requested (tools/common/interrupt.h).
 class Checkpointer {

@@ -1,0 +1,51 @@
+#include "tools/common/profile_window.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+
+#include "core/error.h"
+#include "core/profiler.h"
+
+namespace dytgrad::tools {
+
+int64_t profile_steps_from_environment() {
+  const char* value = std::getenv("DYTGRAD_PROFILE");
+  if (!value || !*value) return 0;
+  std::string text = value;
+  DYT_CHECK(text.find_first_not_of("0123456789") == std::string::npos && text.size() <= 12,
+            "DYTGRAD_PROFILE='{}': expected the number of steps to profile (0: none)", text);
+  return std::stoll(text);
+}
+
+ProfileWindow::ProfileWindow(std::string out, int64_t requested_steps, int64_t first_step, int64_t last_step)
+    : out_(std::move(out)), steps_(requested_steps), first_step_(first_step) {
+  int64_t to_run = last_step - first_step, available = std::max<int64_t>(to_run - 1, 0);  // the first warms up
+  if (steps_ <= available) return;
+  if (available == 0)
+    fmt::print("--profile {}: no profile, the run has {} step{} to go and profiling starts after one warm-up step\n",
+               steps_, to_run, to_run == 1 ? "" : "s");
+  else
+    fmt::print("--profile {}: profiling {} step{}, all the run has after its warm-up step\n", steps_, available,
+               available == 1 ? "" : "s");
+  steps_ = available;
+}
+
+void ProfileWindow::before_step(int64_t step) {
+  if (steps_ > 0 && step == first_step_ + 1) profiler::start();
+}
+
+void ProfileWindow::after_step(int64_t step) {
+  if (steps_ == 0 || step != first_step_ + steps_ || !profiler::enabled()) return;
+  profiler::stop();
+  std::filesystem::path trace = std::filesystem::path(out_) / "trace.json";
+  profiler::write_chrome_trace(trace.string());
+  std::string text = fmt::format("profile of {} step{} (kernel time by kernel and phase; trace: {}):\n{}\n", steps_,
+                                 steps_ == 1 ? "" : "s", trace.string(), profiler::summary());
+  fmt::print("\n{}", text);
+  std::ofstream((std::filesystem::path(out_) / "profile.txt").string()) << text;
+}
+
+}  // namespace dytgrad::tools
