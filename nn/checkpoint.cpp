@@ -1,6 +1,7 @@
 #include "nn/checkpoint.h"
 
 #include <charconv>
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -76,9 +77,11 @@ void load_checkpoint(const SafeTensors& file, Module& model, AdamW* optimizer, T
               "does not have: a checkpoint of another model?", file.path, name);
   }
   int64_t step = parse_step(file, metadata_entry(file, kStep, "a dytgrad checkpoint"));
-  nlohmann::json generators = nlohmann::json::parse(metadata_entry(file, kGenerators, "a dytgrad checkpoint"));
+  auto generators = metadata_json<std::map<std::string, std::map<std::string, uint64_t>>>(file, kGenerators,
+                                                                                          "a dytgrad checkpoint");
   for (const auto& [name, gen] : state.generators)
-    DYT_CHECK(generators.contains(name), "load_checkpoint: '{}' has no state for the generator '{}'", file.path, name);
+    DYT_CHECK(generators.count(name) && generators[name].count("seed") && generators[name].count("offset"),
+              "load_checkpoint: '{}' has no seed and offset for the generator '{}' in '{}'", file.path, name, kGenerators);
 
   for (size_t i = 0; i < params.size(); ++i) {
     Tensor& p = *params[i].tensor;
@@ -92,8 +95,8 @@ void load_checkpoint(const SafeTensors& file, Module& model, AdamW* optimizer, T
   }
   if (optimizer) optimizer->set_steps_taken(step);
   for (auto& [name, gen] : state.generators) {
-    gen->manual_seed(generators[name]["seed"].get<uint64_t>());
-    gen->set_offset(generators[name]["offset"].get<uint64_t>());
+    gen->manual_seed(generators[name]["seed"]);
+    gen->set_offset(generators[name]["offset"]);
   }
   state.step = step;
   state.metadata = file.metadata;
@@ -103,6 +106,37 @@ int64_t load_weights(const SafeTensors& file, Module& model) {
   TrainingState state;
   load_checkpoint(file, model, nullptr, state);
   return state.step;
+}
+
+std::string oversized_decimal(const nlohmann::json& json, const std::string& where) {
+  if (json.is_number_float() && !(std::fabs(json.get<double>()) < 2147483648.0))
+    return fmt::format("{} is {}, a decimal too large for any setting", where.empty() ? "the value" : where, json.dump());
+  if (!json.is_structured()) return "";  // (items() of a number or string is the value itself)
+  for (const auto& [key, value] : json.items()) {
+    std::string found = oversized_decimal(value, where.empty() ? key : where + "." + key);
+    if (!found.empty()) return found;
+  }
+  return "";
+}
+
+std::string number_changed(const nlohmann::json& given, const nlohmann::json& stored, const std::string& where) {
+  std::string name = where.empty() ? "the value" : where;
+  if (given.is_number() && stored.is_number() && given.get<double>() != stored.get<double>())
+    return fmt::format("{} is {}, which would be read as {}", name, given.dump(), stored.dump());
+  if (given.is_array() && stored.is_array() && given.size() == stored.size()) {
+    for (size_t i = 0; i < given.size(); ++i) {
+      std::string found = number_changed(given[i], stored[i], fmt::format("{}[{}]", where, i));
+      if (!found.empty()) return found;
+    }
+  }
+  if (given.is_object() && stored.is_object()) {
+    for (const auto& [key, value] : given.items()) {
+      if (!stored.contains(key)) continue;
+      std::string found = number_changed(value, stored[key], where.empty() ? key : where + "." + key);
+      if (!found.empty()) return found;
+    }
+  }
+  return "";
 }
 
 const std::string& metadata_entry(const SafeTensors& file, const std::string& key, const std::string& what) {

@@ -9,8 +9,10 @@
 // draw the same batches and dropout masks and compute the same numbers as an uninterrupted run.
 #pragma once
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 
+#include "../core/error.h"
 #include "../core/random.h"
 #include "module.h"
 #include "optim.h"
@@ -41,5 +43,32 @@ int64_t load_weights(const SafeTensors& file, Module& model);
 // The metadata entry `key`, or an error naming the file and what it is not (`what`, e.g. "a GPT
 // checkpoint of train-gpt").
 const std::string& metadata_entry(const SafeTensors& file, const std::string& key, const std::string& what);
+
+// For metadata_json: the first decimal in `json` of magnitude 2^31 or more, described ("" if none);
+// the first number of `given` that `stored` (given read into a struct and written back) holds as
+// another value ("" if none). Keys that `stored` lacks are not compared.
+std::string oversized_decimal(const nlohmann::json& json, const std::string& where = "");
+std::string number_changed(const nlohmann::json& given, const nlohmann::json& stored, const std::string& where = "");
+
+// The metadata entry `key` read as JSON into a T; malformed JSON, or JSON that is not a T, is an
+// error naming the file, the key and what was wrong. Strict about numbers: a number that T would
+// store as another value (5.5 or 1e12 for an int) is refused, and so is a decimal of magnitude 2^31
+// or more (converting it to an integer field would be undefined; no setting is that large).
+template <class T> T metadata_json(const SafeTensors& file, const std::string& key, const std::string& what) {
+  const std::string& text = metadata_entry(file, key, what);
+  std::string problem;
+  try {
+    nlohmann::json parsed = nlohmann::json::parse(text);
+    problem = oversized_decimal(parsed);
+    if (problem.empty()) {
+      T value = parsed.get<T>();
+      problem = number_changed(parsed, nlohmann::json(value));
+      if (problem.empty()) return value;
+    }
+  } catch (const nlohmann::json::exception& e) {
+    problem = e.what();
+  }
+  DYT_FAIL("'{}': the metadata '{}' is not what {} holds there: {}", file.path, key, what, problem);
+}
 
 }  // namespace dytgrad::nn

@@ -257,6 +257,40 @@ TEST_CASE("a GPT checkpoint's vocabulary must list bytes: 300 is refused, not wr
                       Catch::Contains(path) && Catch::Contains("found 300"));
 }
 
+TEST_CASE("checkpoint metadata that is not JSON, or not JSON of the right kind, is an error naming the file and the key", "[checkpoint][errors]") {
+  // Found by tools/fuzz.sh: the JSON library's own exceptions escaped, naming neither.
+  nn::SafeTensors file;
+  file.path = "made-up.safetensors";
+  auto refused = [&](const std::string& key, const std::string& value, auto load) {
+    std::map<std::string, std::string> kept = file.metadata;
+    file.metadata[key] = value;
+    REQUIRE_THROWS_AS(load(), Error);  // not the JSON library's exception
+    REQUIRE_THROWS_WITH(load(), Catch::Contains("'made-up.safetensors'") && Catch::Contains("'" + key + "'"));
+    file.metadata = kept;
+  };
+  models::GPTConfig config = test::tiny_gpt("dyt");
+  config.vocab = 3;
+  file.metadata = tools::gpt_metadata(config, data::CharVocabulary(std::vector<unsigned char>{'a', 'b', 'c'}));
+  auto load_gpt = [&] { tools::load_gpt(file, Device::cpu()); };
+  refused(tools::kGptConfig, "", load_gpt);                                       // the fuzzer's first finding
+  refused(tools::kGptConfig, R"({"block": {"layers": "four"}})", load_gpt);       // a string for a number
+  refused(tools::kGptVocabulary, "[97, 98,", load_gpt);                           // cut short
+  refused(tools::kGptVocabulary, R"({"a": 1})", load_gpt);                        // not a list
+  refused(tools::kGptVocabulary, "[97, 1.07e42, 99]", load_gpt);                  // undefined as an integer (a finding)
+  refused(tools::kGptConfig, R"({"vocab": 3, "block": {"width": 16.5}})", load_gpt);      // would be read as 16
+  refused(tools::kGptConfig, R"({"vocab": 3, "block": {"layers": 18446744073709551615}})", load_gpt);  // would wrap to -1
+
+  models::GPT model(config, 1);
+  nn::TrainingState state;
+  file.metadata["dytgrad.step"] = "0";
+  for (const nn::NamedParameter& p : model.named_parameters()) file.tensors.emplace_back(p.name, p.tensor->detach());
+  Generator batches(1);
+  state.generators = {{"batches", &batches}};
+  auto load_checkpoint = [&] { nn::load_checkpoint(file, model, nullptr, state); };
+  refused("dytgrad.generators", R"({"batches": {"seed": "one", "offset": 0}})", load_checkpoint);
+  refused("dytgrad.generators", R"({"batches": {"seed": 1}})", load_checkpoint);  // no offset
+}
+
 TEST_CASE("safetensors: data spans that are shifted, overlap, leave holes or miss the end are refused", "[checkpoint][errors]") {
   fs::path dir = test::temp_dir("spans");
   // A file of two float tensors of 4 values each, written by hand with the offsets given.

@@ -16,17 +16,7 @@ esac
 # Debian packages the build needs (see README.md, "Dependencies").
 packages=(build-essential cmake ninja-build catch2 libfmt-dev libopenblas-dev libsleef-dev libcli11-dev nlohmann-json3-dev zlib1g-dev python3
           fortunes dataset-fashion-mnist)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "== installing: ${missing[*]}"
-  sudo_cmd=""
-  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
-  $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+bash tools/install_missing.sh "${packages[@]}"
 
 build=${BUILD_DIR:-build}
 jobs=${JOBS:-$(nproc)}

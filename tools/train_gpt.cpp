@@ -189,7 +189,7 @@ int main(int argc, char** argv) {
     if (!resume.empty()) {
       checkpoint = tools::read_resume(resume, kTraining, "train-gpt");
       int64_t steps = t.steps;
-      t = checkpoint->settings.get<Training>();
+      t = checkpoint->settings<Training>();
       if (t.schedule_steps == 0) t.schedule_steps = t.steps;
       if (steps_option->count() > 0) t.steps = steps;
       tools::check_setting(resume, "schedule_steps", t.schedule_steps, 1);

@@ -197,7 +197,7 @@ int main(int argc, char** argv) {
     if (!resume.empty()) {
       checkpoint = tools::read_resume(resume, kTraining, "train-vit");
       Training requested = t;
-      t = planned = checkpoint->settings.get<Training>();
+      t = planned = checkpoint->settings<Training>();
       if (epochs_option->count() > 0) t.epochs = requested.epochs, t.steps = 0;
       if (steps_option->count() > 0) t.steps = requested.steps;
       tools::check_setting(resume, "epochs", t.epochs, 1);

@@ -11,14 +11,12 @@ std::map<std::string, std::string> gpt_metadata(const models::GPTConfig& config,
 }
 
 namespace {
-const std::string& metadata(const nn::SafeTensors& file, const std::string& key) {
-  return nn::metadata_entry(file, key, "a GPT checkpoint of train-gpt");
-}
+const std::string kWhat = "a GPT checkpoint of train-gpt";
 }  // namespace
 
 data::CharVocabulary gpt_vocabulary(const nn::SafeTensors& file) {
   // Read as numbers and range-checked: read straight into bytes, 300 would become 44.
-  auto codes = nlohmann::json::parse(metadata(file, kGptVocabulary)).get<std::vector<int64_t>>();
+  auto codes = nn::metadata_json<std::vector<int64_t>>(file, kGptVocabulary, kWhat);
   std::vector<unsigned char> symbols;
   for (int64_t code : codes) {
     DYT_CHECK(code >= 0 && code <= 255, "'{}': the metadata '{}' must list bytes (0 to 255), found {}", file.path,
@@ -30,7 +28,7 @@ data::CharVocabulary gpt_vocabulary(const nn::SafeTensors& file) {
 
 LoadedGPT load_gpt(const nn::SafeTensors& file, Device device) {
   LoadedGPT out;
-  auto config = nlohmann::json::parse(metadata(file, kGptConfig)).get<models::GPTConfig>();
+  auto config = nn::metadata_json<models::GPTConfig>(file, kGptConfig, kWhat);
   out.vocabulary = gpt_vocabulary(file);
   DYT_CHECK(out.vocabulary.size() == config.vocab, "'{}': the vocabulary has {} symbols, the model {}", file.path,
             out.vocabulary.size(), config.vocab);

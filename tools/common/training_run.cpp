@@ -48,10 +48,8 @@ std::string device_description(Device device) {
 }
 
 Resume read_resume(const std::string& path, const std::string& key, const std::string& program) {
-  Resume r{nn::load_safetensors(path), {}};
-  auto it = r.file.metadata.find(key);
-  DYT_CHECK(it != r.file.metadata.end(), "'{}' is not a {} checkpoint (no '{}' metadata)", path, program, key);
-  r.settings = nlohmann::json::parse(it->second);
+  Resume r{nn::load_safetensors(path), key, program};
+  DYT_CHECK(r.file.metadata.count(key), "'{}' is not a {} checkpoint (no '{}' metadata)", path, program, key);
   return r;
 }
 

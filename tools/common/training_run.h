@@ -36,11 +36,15 @@ int use_threads(int requested);
 // "cpu (2 threads)" or "cuda": how a program names where it runs.
 std::string device_description(Device device);
 
-// A checkpoint to resume from and the program's settings stored in it under `key` (JSON); an error
-// naming `program` if the file has none.
+// A checkpoint to resume from, with the program's settings stored in it under `key` (JSON); an
+// error naming `program` if the file has none.
 struct Resume {
   nn::SafeTensors file;
-  nlohmann::json settings;
+  std::string key, program;
+  // The settings read into the program's struct (an error naming the file and key if they do not fit).
+  template <class Settings> Settings settings() const {
+    return nn::metadata_json<Settings>(file, key, "a checkpoint of " + program);
+  }
 };
 Resume read_resume(const std::string& path, const std::string& key, const std::string& program);
 

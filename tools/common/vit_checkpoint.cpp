@@ -6,9 +6,8 @@
 namespace dytgrad::tools {
 
 LoadedViT load_vit(const nn::SafeTensors& file, Device device) {
-  const std::string& config = nn::metadata_entry(file, kVitConfig, "a ViT checkpoint of train-vit");
   LoadedViT out;
-  out.model = std::make_unique<models::ViT>(nlohmann::json::parse(config).get<models::ViTConfig>(), 0);
+  out.model = std::make_unique<models::ViT>(nn::metadata_json<models::ViTConfig>(file, kVitConfig, "a ViT checkpoint of train-vit"), 0);
   out.model->to(device);
   out.step = nn::load_weights(file, *out.model);
   return out;
