@@ -27,6 +27,7 @@ std::vector<Record> all_records;
 std::vector<PhaseRecord> all_phases;
 thread_local Phase phase = Phase::Forward;
 thread_local double pending_bytes = 0, pending_flops = 0;
+thread_local const char* current_op = "";
 
 double now_us() {
   return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - session_start).count();
@@ -83,6 +84,14 @@ PhaseScope::~PhaseScope() {
   phase = previous_;
 }
 
+OpScope::OpScope(const char* op) : previous_(current_op) { current_op = op; }
+OpScope::~OpScope() { current_op = previous_; }
+
+std::string label(const Record& r) {
+  if (r.op.empty() || r.kernel.compare(0, r.op.size(), r.op) == 0) return r.kernel;
+  return r.op + " / " + r.kernel;
+}
+
 void note_work(double bytes, double flops) {
   pending_bytes = bytes;
   pending_flops = flops;
@@ -96,6 +105,7 @@ KernelRange::KernelRange(Device device, const char* kernel) {
   }
   Record r{kernel, phase, device.is_cuda(), now_us(), 0};
   r.bytes = pending_bytes, r.flops = pending_flops;
+  r.op = current_op;
   pending_bytes = pending_flops = 0;
   if (r.cuda) r.gpu_start = kernels::cuda::record_event();
   record_ = int(all_records.size());

@@ -31,7 +31,12 @@ struct Record {
   int gpu_start = -1, gpu_end = -1;    // CUDA event ids (CUDA only)
   double gpu_start_us = 0, gpu_ms = 0;  // filled by resolve(): GPU start since the session started, duration
   double bytes = 0, flops = 0;          // 0: unknown
+  std::string op;                       // the op whose call it is (OpScope), e.g. "tanh" for "unary"; "": unknown
 };
+
+// How a record is named in the summary and the trace: "op / kernel" ("gelu / unary", "add / binary"),
+// or the kernel alone when its name starts with the op's ("dyt_forward") or the op is unknown.
+std::string label(const Record& r);
 
 struct PhaseRecord {
   Phase phase;
@@ -64,6 +69,19 @@ class PhaseScope {
 };
 Phase current_phase();
 
+// Names the op whose kernels the calls in this scope are (dispatch_floating opens one with the op's
+// name), so that the summary can tell the ops apart that share a kernel.
+class OpScope {
+ public:
+  explicit OpScope(const char* op);
+  ~OpScope();
+  OpScope(const OpScope&) = delete;
+  OpScope& operator=(const OpScope&) = delete;
+
+ private:
+  const char* previous_;
+};
+
 // The work of the next kernel call on this thread, for GB/s and TFLOP/s in the summary.
 void note_work(double bytes, double flops);
 
@@ -86,7 +104,7 @@ class KernelRange {
 const std::vector<Record>& records();
 const std::vector<PhaseRecord>& phase_records();
 
-// One row per (kernel, phase), sorted by total time: calls, total, average, min, max, percent of
+// One row per (op / kernel, phase), sorted by total time: calls, total, average, min, max, percent of
 // the total, and GB/s or TFLOP/s where known. GPU time for CUDA kernels, wall time for CPU ones.
 std::string summary();
 

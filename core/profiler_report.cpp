@@ -13,7 +13,7 @@ namespace {
 double duration_ms(const Record& r) { return r.cuda ? r.gpu_ms : (r.cpu_end_us - r.cpu_start_us) / 1000.0; }
 
 struct Row {
-  std::string kernel;
+  std::string name;  // label(): op / kernel
   Phase phase;
   bool cuda;
   int64_t calls = 0;
@@ -25,9 +25,10 @@ std::string summary() {
   std::map<std::pair<std::string, int>, Row> rows;
   double total = 0;
   for (const Record& r : records()) {
-    Row& row = rows[{r.kernel + (r.cuda ? "" : " (cpu)"), int(r.phase)}];
+    std::string name = label(r);
+    Row& row = rows[{name + (r.cuda ? "" : " (cpu)"), int(r.phase)}];
     double ms = duration_ms(r);
-    row.kernel = r.kernel, row.phase = r.phase, row.cuda = r.cuda;
+    row.name = name, row.phase = r.phase, row.cuda = r.cuda;
     ++row.calls;
     row.total_ms += ms, row.min_ms = std::min(row.min_ms, ms), row.max_ms = std::max(row.max_ms, ms);
     row.bytes += r.bytes, row.flops += r.flops;
@@ -37,14 +38,14 @@ std::string summary() {
   for (auto& [key, row] : rows) sorted.push_back(row);
   std::sort(sorted.begin(), sorted.end(), [](const Row& a, const Row& b) { return a.total_ms > b.total_ms; });
   std::string out = fmt::format("{:>6} {:>10} {:>7} {:>10} {:>10} {:>10} {:>12}  {:<9} {}\n", "time%", "total ms",
-                                "calls", "avg us", "min us", "max us", "rate", "phase", "kernel");
+                                "calls", "avg us", "min us", "max us", "rate", "phase", "op / kernel");
   for (const Row& r : sorted) {
     std::string rate = r.flops > 0   ? fmt::format("{:.2f} TF/s", r.flops / (r.total_ms * 1e9))
                        : r.bytes > 0 ? fmt::format("{:.1f} GB/s", r.bytes / (r.total_ms * 1e6))
                                      : "";
     out += fmt::format("{:>5.1f}% {:>10.3f} {:>7} {:>10.1f} {:>10.1f} {:>10.1f} {:>12}  {:<9} {}{}\n",
                        total > 0 ? 100 * r.total_ms / total : 0.0, r.total_ms, r.calls, 1000 * r.total_ms / double(r.calls),
-                       1000 * r.min_ms, 1000 * r.max_ms, rate, phase_name(r.phase), r.kernel, r.cuda ? "" : " (cpu)");
+                       1000 * r.min_ms, 1000 * r.max_ms, rate, phase_name(r.phase), r.name, r.cuda ? "" : " (cpu)");
   }
   out += fmt::format("{:>5.1f}% {:>10.3f} {:>7}  in all ({} time)\n", 100.0, total, records().size(),
                      rows.empty() || sorted[0].cuda ? "GPU" : "CPU wall");
@@ -60,13 +61,15 @@ void write_chrome_trace(const std::string& path) {
     events.push_back({{"ph", "X"}, {"cat", "phase"}, {"name", phase_name(p.phase)}, {"pid", 1}, {"tid", kPhases},
                       {"ts", p.cpu_start_us}, {"dur", p.cpu_end_us - p.cpu_start_us}});
   for (const Record& r : records()) {
-    nlohmann::json args = {{"phase", phase_name(r.phase)}};
+    nlohmann::json args = {{"phase", phase_name(r.phase)}, {"kernel", r.kernel}};
+    if (!r.op.empty()) args["op"] = r.op;
+    std::string name = label(r);
     if (r.bytes > 0) args["bytes"] = r.bytes;
     if (r.flops > 0) args["flops"] = r.flops;
-    events.push_back({{"ph", "X"}, {"cat", r.cuda ? "launch" : "kernel"}, {"name", r.kernel}, {"pid", 1}, {"tid", kCpu},
+    events.push_back({{"ph", "X"}, {"cat", r.cuda ? "launch" : "kernel"}, {"name", name}, {"pid", 1}, {"tid", kCpu},
                       {"ts", r.cpu_start_us}, {"dur", r.cpu_end_us - r.cpu_start_us}, {"args", args}});
     if (r.cuda)
-      events.push_back({{"ph", "X"}, {"cat", "kernel"}, {"name", r.kernel}, {"pid", 1}, {"tid", kGpu},
+      events.push_back({{"ph", "X"}, {"cat", "kernel"}, {"name", name}, {"pid", 1}, {"tid", kGpu},
                         {"ts", r.gpu_start_us}, {"dur", 1000 * r.gpu_ms}, {"args", args}});
   }
   std::ofstream out(path);

@@ -81,6 +81,34 @@ TEST_CASE("profiler: kernels recorded by phase only while on, with a summary and
   REQUIRE(phases == std::set<std::string>{"backward", "optimizer"});  // forward is the phase outside both
 }
 
+TEST_CASE("profiler: a kernel that several ops share is named after each op (op / kernel), in the summary and the trace", "[profiler]") {
+  Tensor x = Tensor::randn({64, 32}), y = Tensor::randn({64, 32});
+  {
+    profiler::Session session;
+    tanh(x);
+    exp(x);
+    mul(x, y);
+    add(x, y);
+    dyt(x, Tensor::full({1}, 0.5), Tensor::ones({32}), Tensor::zeros({32}));
+  }
+  std::string summary = profiler::summary();
+  for (const char* row : {"tanh / unary (cpu)", "exp / unary (cpu)", "mul / binary (cpu)", "add / binary (cpu)"})
+    REQUIRE_THAT(summary, Catch::Contains(row));
+  REQUIRE_THAT(summary, Catch::Contains(" dyt_forward (cpu)"));  // the kernel's name already says the op
+  REQUIRE_THAT(summary, !Catch::Contains("dyt / dyt_forward"));
+
+  std::string path = (std::filesystem::temp_directory_path() / "dytgrad-profiler-ops.json").string();
+  profiler::write_chrome_trace(path);
+  std::ifstream in(path);
+  nlohmann::json trace = nlohmann::json::parse(in);
+  std::set<std::pair<std::string, std::string>> ops;  // (name, args.op) of the kernel events
+  for (const auto& e : trace.at("traceEvents"))
+    if (e.at("ph") == "X" && e.at("cat") != "phase")
+      ops.insert({e.at("name").get<std::string>(), e.at("args").value("op", std::string())});
+  REQUIRE(ops.count({"tanh / unary", "tanh"}));
+  REQUIRE(ops.count({"dyt_forward", "dyt"}));
+}
+
 TEST_CASE("profiler on CUDA: GPU times from events, on a GPU track of the trace", "[profiler][cuda]") {
   if (!cuda_is_available()) {
     WARN("no CUDA device visible: skipping the CUDA profiler test");

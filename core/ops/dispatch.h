@@ -48,8 +48,12 @@ inline void require_cpu(Device d) {
 
 template <class T> struct TypeTag { using type = T; };
 
-// Calls fn(TypeTag<T>{}) with T the C++ type of a floating dtype; other dtypes are an error.
+// Calls fn(TypeTag<T>{}) with T the C++ type of a floating dtype; other dtypes are an error. The
+// profiler names the kernel calls inside after `op`.
 template <class Fn> void dispatch_floating(DType dtype, const char* op, Fn&& fn) {
+#ifdef DYTGRAD_PROFILER
+  profiler::OpScope op_scope(op);
+#endif
   switch (dtype) {
     case DType::Float32: fn(TypeTag<float>{}); return;
     case DType::Float64: fn(TypeTag<double>{}); return;
