@@ -103,9 +103,10 @@ KernelRange::KernelRange(Device device, const char* kernel) {
     pending_bytes = pending_flops = 0;
     return;
   }
-  Record r{kernel, phase, device.is_cuda(), now_us(), 0};
+  Record r{};
+  r.kernel = kernel, r.op = current_op, r.phase = phase, r.cuda = device.is_cuda();
+  r.cpu_start_us = now_us();
   r.bytes = pending_bytes, r.flops = pending_flops;
-  r.op = current_op;
   pending_bytes = pending_flops = 0;
   if (r.cuda) r.gpu_start = kernels::cuda::record_event();
   record_ = int(all_records.size());

@@ -183,8 +183,7 @@ int main(int argc, char** argv) {
   try {
     tools::check_gpu_config(gpu_config, device_name);
     if (app.get_option("--profile")->count() == 0) profile_steps = tools::profile_steps_from_environment();
-    std::string replaced = tools::prepare_output_folder(out, resume, overwrite, argv[0]);
-    if (!replaced.empty()) fmt::print("{}\n", replaced);
+    std::vector<std::string> replaced = tools::claim_output_folder(out, resume, overwrite, argv[0]);
     std::optional<tools::Resume> checkpoint;
     if (!resume.empty()) {
       checkpoint = tools::read_resume(resume, kTraining, "train-gpt");
@@ -219,6 +218,7 @@ int main(int argc, char** argv) {
     state.metadata = tools::gpt_metadata(t.model, data.vocabulary());
     t.warmup = tools::fit_warmup(t.warmup, t.schedule_steps);
     state.metadata[kTraining] = nlohmann::json(t).dump();
+    tools::remove_earlier_run(out, replaced);
     tools::Checkpointer checkpointer(out, checkpoint_every, t.steps, argv[0], keep_checkpoints);
     tools::JsonlLog log((std::filesystem::path(out) / "log.jsonl").string(), state.step);
 

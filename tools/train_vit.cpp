@@ -190,8 +190,7 @@ int main(int argc, char** argv) {
   try {
     tools::check_gpu_config(gpu_config, device_name);
     if (app.get_option("--profile")->count() == 0) profile_steps = tools::profile_steps_from_environment();
-    std::string replaced = tools::prepare_output_folder(out, resume, overwrite, argv[0]);
-    if (!replaced.empty()) fmt::print("{}\n", replaced);
+    std::vector<std::string> replaced = tools::claim_output_folder(out, resume, overwrite, argv[0]);
     std::optional<tools::Resume> checkpoint;
     Training planned = t;  // the run whose length the schedule spans: this one, or the first of a resumed one
     if (!resume.empty()) {
@@ -232,6 +231,7 @@ int main(int argc, char** argv) {
       fmt::print("resuming from '{}' at step {}\n", resume, state.step);
     }
     state.metadata = {{kTraining, nlohmann::json(t).dump()}, {tools::kVitConfig, nlohmann::json(t.model).dump()}};
+    tools::remove_earlier_run(out, replaced);
     tools::Checkpointer checkpointer(out, checkpoint_every, steps, argv[0]);
     tools::JsonlLog log((std::filesystem::path(out) / "log.jsonl").string(), state.step);
 

@@ -67,22 +67,19 @@ bool is_run_file(const std::filesystem::path& file) {
 }
 }  // namespace
 
-std::string prepare_output_folder(const std::string& out, const std::string& resume, bool overwrite,
-                                  const std::string& program) {
+std::vector<std::string> claim_output_folder(const std::string& out, const std::string& resume, bool overwrite,
+                                             const std::string& program) {
   namespace fs = std::filesystem;
   std::error_code error;
   fs::create_directories(out, error);
   DYT_CHECK(!error && fs::is_directory(out), "--out '{}': cannot create the folder ({})", out,
             error ? error.message() : "a file of that name exists");
-  if (!resume.empty() && fs::equivalent(fs::absolute(resume).parent_path(), out, error)) return "";
-  std::vector<fs::path> earlier;
-  for (const fs::directory_entry& entry : fs::directory_iterator(out))
-    if (entry.is_regular_file() && is_run_file(entry.path())) earlier.push_back(entry.path());
-  if (earlier.empty()) return "";
-  std::sort(earlier.begin(), earlier.end());
+  if (!resume.empty() && fs::equivalent(fs::absolute(resume).parent_path(), out, error)) return {};
   std::vector<std::string> names;
-  for (const fs::path& file : earlier) names.push_back(file.filename().string());
-  if (!overwrite) {
+  for (const fs::directory_entry& entry : fs::directory_iterator(out))
+    if (entry.is_regular_file() && is_run_file(entry.path())) names.push_back(entry.path().filename().string());
+  std::sort(names.begin(), names.end());
+  if (!names.empty() && !overwrite) {
     fs::path checkpoint = fs::path(out) / "checkpoint.safetensors";
     std::vector<std::string> ways;
     if (fs::exists(checkpoint)) ways.push_back(fmt::format("to continue it, {} --resume {}", program, checkpoint.string()));
@@ -90,8 +87,13 @@ std::string prepare_output_folder(const std::string& out, const std::string& res
     ways.push_back("to replace it, --overwrite");
     DYT_FAIL("--out '{}' already holds a run ({}): {}", out, fmt::join(names, ", "), fmt::join(ways, "; "));
   }
-  for (const fs::path& file : earlier) fs::remove(file);
-  return fmt::format("replaced the run in '{}' (removed {})", out, fmt::join(names, ", "));
+  return names;
+}
+
+void remove_earlier_run(const std::string& out, const std::vector<std::string>& files) {
+  if (files.empty()) return;
+  for (const std::string& name : files) std::filesystem::remove(std::filesystem::path(out) / name);
+  fmt::print("replaced the run in '{}' (removed {})\n", out, fmt::join(files, ", "));
 }
 
 Checkpointer::Checkpointer(const std::string& out, int64_t every, int64_t last_step, std::string program,

@@ -3,6 +3,7 @@
 #pragma once
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "core/device.h"
 #include "nn/checkpoint.h"
@@ -48,14 +49,16 @@ struct Resume {
 };
 Resume read_resume(const std::string& path, const std::string& key, const std::string& program);
 
-// Makes `out` ready for a run and never lets one run silently replace another: creates the folder,
-// and when it already holds a run's files (log.jsonl, checkpoint.safetensors, checkpoint-<step>.
-// safetensors, profile.txt, trace.json) refuses, with an error naming the folder, the files and the
-// ways on, unless the run resumes from a checkpoint in that folder (it continues that run: nothing
-// is removed) or `overwrite` is set (those files are removed first, so that nothing left from the
-// earlier run passes for this one's). Returns a line for the banner when files were removed.
-std::string prepare_output_folder(const std::string& out, const std::string& resume, bool overwrite,
-                                  const std::string& program);
+// Never lets one run silently replace another. Called before anything else: creates `out`, and when
+// it already holds a run's files (log.jsonl, checkpoint.safetensors, checkpoint-<step>.safetensors,
+// profile.txt, trace.json) refuses, with an error naming the folder, the files and the ways on,
+// unless the run resumes from a checkpoint in that folder (it continues that run) or `overwrite` is
+// set. Returns the files the new run replaces (none when it continues one).
+std::vector<std::string> claim_output_folder(const std::string& out, const std::string& resume, bool overwrite,
+                                             const std::string& program);
+// Called once the new run is set up, just before it first writes: removes those files (so that
+// nothing left from the earlier run passes for this one's), saying so.
+void remove_earlier_run(const std::string& out, const std::vector<std::string>& files);
 constexpr const char* kOverwriteHelp = "replace the run in --out (its log, checkpoints, profile) instead of refusing";
 
 // <out>/checkpoint.safetensors, written every `every` steps (0: never on schedule), at `last_step`,
