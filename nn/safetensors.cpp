@@ -8,6 +8,7 @@
 #include <fstream>
 #include <tuple>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <unistd.h>
 
 #include "core/autograd/grad_mode.h"
@@ -136,11 +137,20 @@ SafeTensors load_safetensors(const std::string& path) {
   std::string text(header_size, '\0');
   in.read(text.data(), std::streamsize(header_size));
   nlohmann::json header;
+  std::set<std::string> names;  // a JSON object may repeat a name, and the parser would keep the last
+  std::string repeated;
+  auto note_name = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+    if (event == nlohmann::json::parse_event_t::key && depth == 1 && !names.insert(parsed.get<std::string>()).second &&
+        repeated.empty())
+      repeated = parsed.get<std::string>();
+    return true;
+  };
   try {
-    header = nlohmann::json::parse(text);
+    header = nlohmann::json::parse(text, note_name);
   } catch (const nlohmann::json::exception& e) {
     DYT_FAIL("load_safetensors: '{}': the header is not valid JSON ({})", path, e.what());
   }
+  DYT_CHECK(repeated.empty(), "load_safetensors: '{}': the header names '{}' twice", path, repeated);
   DYT_CHECK(header.is_object(), "load_safetensors: '{}': the header is not a JSON object", path);
 
   SafeTensors out;

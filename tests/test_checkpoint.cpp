@@ -329,4 +329,11 @@ TEST_CASE("safetensors: data spans that are shifted, overlap, leave holes or mis
   std::memcpy(bytes.data(), &n, 8);
   write_bytes(dir / "wraps", bytes);
   REQUIRE_THROWS_WITH(nn::load_safetensors(wraps), Catch::Contains("larger than the file"));
+
+  // A name given twice (the JSON parser would keep the second and read its span as the only one).
+  std::string twice = file_with("twice", 0, 16, 16, 32, 32);
+  bytes = read_bytes(twice);
+  bytes.replace(bytes.find("\"b\""), 3, "\"a\"");
+  write_bytes(dir / "twice", bytes);
+  REQUIRE_THROWS_WITH(nn::load_safetensors(twice), Catch::Contains(twice) && Catch::Contains("names 'a' twice"));
 }
