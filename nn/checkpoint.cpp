@@ -17,14 +17,14 @@ std::string exp_avg_name(const std::string& p) { return "optimizer.exp_avg." + p
 std::string exp_avg_sq_name(const std::string& p) { return "optimizer.exp_avg_sq." + p; }
 
 // The tensor `name` of the file, checked against the shape and dtype it must replace.
-const Tensor& matching(const SafeTensors& file, const std::string& name, const Tensor& current) {
+const Tensor& matching(const SafeTensors& file, const std::string& name, const Tensor& current, NonFinite nonfinite) {
   DYT_CHECK(file.contains(name), "load_checkpoint: '{}' has no tensor '{}' (the model or optimiser needs it): a "
             "checkpoint of another model?", file.path, name);
   const Tensor& t = file.at(name);
   DYT_CHECK(t.shape() == current.shape() && t.dtype() == current.dtype(),
             "load_checkpoint: '{}': tensor '{}' is {} {}, the model's is {} {}", file.path, name, shape_str(t.shape()),
             dtype_name(t.dtype()), shape_str(current.shape()), dtype_name(current.dtype()));
-  DYT_CHECK(!has_nonfinite(t), "load_checkpoint: '{}': tensor '{}' holds NaN or infinite values (a diverged run?); "
+  DYT_CHECK(nonfinite == NonFinite::Allow || !has_nonfinite(t), "load_checkpoint: '{}': tensor '{}' holds NaN or infinite values (a diverged run?); "
             "a model or optimiser state with them cannot train or predict", file.path, name);
   return t;
 }
@@ -58,17 +58,17 @@ void save_checkpoint(const std::string& path, const Module& model, AdamW* optimi
   save_safetensors(path, tensors, metadata);
 }
 
-void load_checkpoint(const SafeTensors& file, Module& model, AdamW* optimizer, TrainingState& state) {
+void load_checkpoint(const SafeTensors& file, Module& model, AdamW* optimizer, TrainingState& state, NonFinite nonfinite) {
   NoGradGuard no_grad;
   auto params = model.named_parameters();
   // Check everything before changing anything.
   std::set<std::string> expected;
   for (size_t i = 0; i < params.size(); ++i) {
-    matching(file, params[i].name, *params[i].tensor);
+    matching(file, params[i].name, *params[i].tensor, nonfinite);
     expected.insert(params[i].name);
     if (optimizer) {
-      matching(file, exp_avg_name(params[i].name), optimizer->exp_avg()[i]);
-      matching(file, exp_avg_sq_name(params[i].name), optimizer->exp_avg_sq()[i]);
+      matching(file, exp_avg_name(params[i].name), optimizer->exp_avg()[i], nonfinite);
+      matching(file, exp_avg_sq_name(params[i].name), optimizer->exp_avg_sq()[i], nonfinite);
     }
   }
   for (const auto& [name, t] : file.tensors) {
@@ -102,9 +102,9 @@ void load_checkpoint(const SafeTensors& file, Module& model, AdamW* optimizer, T
   state.metadata = file.metadata;
 }
 
-int64_t load_weights(const SafeTensors& file, Module& model) {
+int64_t load_weights(const SafeTensors& file, Module& model, NonFinite nonfinite) {
   TrainingState state;
-  load_checkpoint(file, model, nullptr, state);
+  load_checkpoint(file, model, nullptr, state, nonfinite);
   return state.step;
 }
 

@@ -34,11 +34,15 @@ void save_checkpoint(const std::string& path, const Module& model, AdamW* optimi
 // (if optimizer is not null) and the state's generators; fills state.step and state.metadata.
 // Every parameter must be present with its shape; a missing, extra or misshapen tensor is an error
 // naming it, and nothing is changed unless the whole file fits.
-void load_checkpoint(const SafeTensors& file, Module& model, AdamW* optimizer, TrainingState& state);
+// Weights or optimiser state holding NaN or Inf are refused (naming the tensor) unless Allow: only
+// for tools that look inside a diverged run.
+enum class NonFinite { Refuse, Allow };
+void load_checkpoint(const SafeTensors& file, Module& model, AdamW* optimizer, TrainingState& state,
+                     NonFinite nonfinite = NonFinite::Refuse);
 
 // The weights alone, for a model that is used rather than trained further; returns the step they
 // were saved at.
-int64_t load_weights(const SafeTensors& file, Module& model);
+int64_t load_weights(const SafeTensors& file, Module& model, NonFinite nonfinite = NonFinite::Refuse);
 
 // The metadata entry `key`, or an error naming the file and what it is not (`what`, e.g. "a GPT
 // checkpoint of train-gpt").

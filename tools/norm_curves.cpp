@@ -100,8 +100,8 @@ Tensor test_images(const std::string& data_dir, int64_t samples) {
   return data::image_batch(test, rows, statistics.mean, statistics.std, Device::cpu()).first;
 }
 
-RecordedModel record_vit(const nn::SafeTensors& file, const Tensor& images) {
-  auto loaded = tools::load_vit(file, Device::cpu());
+RecordedModel record_vit(const nn::SafeTensors& file, const Tensor& images, nn::NonFinite nonfinite) {
+  auto loaded = tools::load_vit(file, Device::cpu(), nonfinite);
   std::shared_ptr<models::ViT> model(std::move(loaded.model));
   RecordedModel out{model->config().block.norm, fmt::format("{} test images", images.size(0)), loaded.step,
                     wrap_norms(model->blocks(), model->final_norm()), model};
@@ -111,8 +111,9 @@ RecordedModel record_vit(const nn::SafeTensors& file, const Tensor& images) {
   return out;
 }
 
-RecordedModel record_gpt(const nn::SafeTensors& file, const data::TextDataset& text, int64_t samples, uint64_t seed) {
-  auto loaded = tools::load_gpt(file, Device::cpu());
+RecordedModel record_gpt(const nn::SafeTensors& file, const data::TextDataset& text, int64_t samples, uint64_t seed,
+                         nn::NonFinite nonfinite) {
+  auto loaded = tools::load_gpt(file, Device::cpu(), nonfinite);
   DYT_CHECK(text.vocabulary() == loaded.vocabulary, "'{}': the text {} has another vocabulary ({} symbols) than the model's ({})",
             file.path, text.description(), text.vocab_size(), loaded.vocabulary.size());
   std::shared_ptr<models::GPT> model(std::move(loaded.model));
@@ -146,6 +147,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(10, 10000000));
   app.add_option("--seed", seed, "seed of the drawing of the points and of the GPT's windows")->capture_default_str();
   app.add_option("--out", out, "folder for the .dat files")->capture_default_str();
+  nn::NonFinite nonfinite = nn::NonFinite::Refuse;
+  app.add_flag_function("--allow-nonfinite", [&](int64_t) { nonfinite = nn::NonFinite::Allow; },
+                        "load weights holding NaN or Inf (to look inside a diverged run; refused otherwise)");
   CLI11_PARSE(app, argc, argv);
 
   // Outputs are named by the checkpoint's folder, and by its step for the copies train-gpt
@@ -176,10 +180,10 @@ int main(int argc, char** argv) {
       RecordedModel model;
       if (file.metadata.count(tools::kGptConfig)) {
         if (!text) text.emplace(text_path);
-        model = record_gpt(file, *text, windows, seed);
+        model = record_gpt(file, *text, windows, seed, nonfinite);
       } else {
         if (!vit_input) vit_input = test_images(data_dir, images);
-        model = record_vit(file, *vit_input);
+        model = record_vit(file, *vit_input, nonfinite);
       }
       const std::string& norm = model.norm;
       std::vector<Layer>& layers = model.layers;

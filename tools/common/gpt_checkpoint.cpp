@@ -26,7 +26,7 @@ data::CharVocabulary gpt_vocabulary(const nn::SafeTensors& file) {
   return data::CharVocabulary(symbols);
 }
 
-LoadedGPT load_gpt(const nn::SafeTensors& file, Device device) {
+LoadedGPT load_gpt(const nn::SafeTensors& file, Device device, nn::NonFinite nonfinite) {
   LoadedGPT out;
   auto config = nn::metadata_json<models::GPTConfig>(file, kGptConfig, kWhat);
   out.vocabulary = gpt_vocabulary(file);
@@ -38,7 +38,7 @@ LoadedGPT load_gpt(const nn::SafeTensors& file, Device device) {
     DYT_FAIL("'{}': its gpt.config cannot make a model: {}", file.path, e.what());
   }
   out.model->to(device);
-  out.step = nn::load_weights(file, *out.model);
+  out.step = nn::load_weights(file, *out.model, nonfinite);
   return out;
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "models/gpt.h"
+#include "nn/checkpoint.h"
 #include "nn/safetensors.h"
 #include "tools/data/char_vocabulary.h"
 
@@ -26,8 +27,9 @@ struct LoadedGPT {
 // The vocabulary stored in a GPT checkpoint (an error naming the file if there is none).
 data::CharVocabulary gpt_vocabulary(const nn::SafeTensors& file);
 
-// Builds the model described by the checkpoint and loads its weights (no optimiser) onto `device`.
-LoadedGPT load_gpt(const nn::SafeTensors& file, Device device);
+// Builds the model described by the checkpoint and loads its weights (no optimiser) onto `device`
+// (weights holding NaN or Inf only with NonFinite::Allow).
+LoadedGPT load_gpt(const nn::SafeTensors& file, Device device, nn::NonFinite nonfinite = nn::NonFinite::Refuse);
 LoadedGPT load_gpt(const std::string& path, Device device);
 
 }  // namespace dytgrad::tools

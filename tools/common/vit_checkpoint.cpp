@@ -5,11 +5,11 @@
 
 namespace dytgrad::tools {
 
-LoadedViT load_vit(const nn::SafeTensors& file, Device device) {
+LoadedViT load_vit(const nn::SafeTensors& file, Device device, nn::NonFinite nonfinite) {
   LoadedViT out;
   out.model = std::make_unique<models::ViT>(nn::metadata_json<models::ViTConfig>(file, kVitConfig, "a ViT checkpoint of train-vit"), 0);
   out.model->to(device);
-  out.step = nn::load_weights(file, *out.model);
+  out.step = nn::load_weights(file, *out.model, nonfinite);
   return out;
 }
 

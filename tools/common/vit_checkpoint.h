@@ -6,6 +6,7 @@
 #include <string>
 
 #include "models/vit.h"
+#include "nn/checkpoint.h"
 #include "nn/safetensors.h"
 
 namespace dytgrad::tools {
@@ -17,8 +18,9 @@ struct LoadedViT {
   int64_t step = 0;
 };
 
-// Builds the model described by the checkpoint and loads its weights (no optimiser) onto `device`.
-LoadedViT load_vit(const nn::SafeTensors& file, Device device);
+// Builds the model described by the checkpoint and loads its weights (no optimiser) onto `device`
+// (weights holding NaN or Inf only with NonFinite::Allow).
+LoadedViT load_vit(const nn::SafeTensors& file, Device device, nn::NonFinite nonfinite = nn::NonFinite::Refuse);
 LoadedViT load_vit(const std::string& path, Device device);
 
 }  // namespace dytgrad::tools
