@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/ops/ops.h"
 #include "core/random.h"
+#include "tools/common/program_error.h"
 
 using namespace dytgrad;
 
@@ -56,7 +57,7 @@ int main(int argc, char** argv) {
   try {
     run(seed, dot_path, device_name);
   } catch (const std::exception& e) {  // a clear message and exit 1, not an abort
-    std::cerr << e.what() << "\n";
+    std::cerr << tools::describe_error(e) << "\n";
     return 1;
   }
   return 0;

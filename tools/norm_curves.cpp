@@ -30,6 +30,7 @@
 #include "core/ops/ops.h"
 #include "nn/checkpoint.h"
 #include "nn/norms.h"
+#include "tools/common/program_error.h"
 #include "tools/common/common_part.h"
 #include "tools/common/gpt_checkpoint.h"
 #include "tools/common/tanh_fit.h"
@@ -235,7 +236,7 @@ int main(int argc, char** argv) {
     }
     fmt::print("\nwrote {}/<name>.points.dat and <name>.layers.dat\n", out);
   } catch (const std::exception& e) {
-    fmt::print(stderr, "norm-curves: {}\n", e.what());
+    fmt::print(stderr, "norm-curves: {}\n", tools::describe_error(e));
     return 1;
   }
   return 0;

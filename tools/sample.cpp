@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "models/generate.h"
+#include "tools/common/program_error.h"
 #include "tools/common/gpt_checkpoint.h"
 #include "tools/common/training_run.h"
 
@@ -45,7 +46,7 @@ int main(int argc, char** argv) {
     }
     fmt::print("\n");
   } catch (const std::exception& e) {
-    fmt::print(stderr, "sample: {}\n", e.what());
+    fmt::print(stderr, "sample: {}\n", tools::describe_error(e));
     return 1;
   }
   return 0;

@@ -20,6 +20,7 @@
 #include "nn/checkpoint.h"
 #include "nn/norms.h"
 #include "nn/optim.h"
+#include "tools/common/program_error.h"
 #include "tools/common/gpt_checkpoint.h"
 #include "tools/common/interrupt.h"
 #include "tools/common/profile_window.h"
@@ -275,7 +276,7 @@ int main(int argc, char** argv) {
     fmt::print("final: validation loss {:.4f} after {} steps ({} norm, {}, {}); checkpoint: {}\n", val, t.steps,
                t.model.block.norm, device.str(), tools::duration(progress.elapsed_seconds()), checkpointer.path());
   } catch (const std::exception& e) {
-    fmt::print(stderr, "train-gpt: {}\n", e.what());
+    fmt::print(stderr, "train-gpt: {}\n", tools::describe_error(e));
     return 1;
   }
   return 0;

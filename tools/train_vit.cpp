@@ -15,6 +15,7 @@
 #include "models/config_json.h"
 #include "nn/checkpoint.h"
 #include "nn/optim.h"
+#include "tools/common/program_error.h"
 #include "tools/common/interrupt.h"
 #include "tools/common/profile_window.h"
 #include "tools/common/progress.h"
@@ -296,7 +297,7 @@ int main(int argc, char** argv) {
                t.model.block.norm, device.str(),
                tools::duration(progress.elapsed_seconds()), checkpointer.path());
   } catch (const std::exception& e) {
-    fmt::print(stderr, "train-vit: {}\n", e.what());
+    fmt::print(stderr, "train-vit: {}\n", tools::describe_error(e));
     return 1;
   }
   return 0;
