@@ -25,6 +25,7 @@ int session_start_event = -1;  // CUDA event at start(), the zero of the GPU tra
 bool resolved = true;
 std::vector<Record> all_records;
 std::vector<PhaseRecord> all_phases;
+std::vector<StepRecord> all_steps;
 thread_local Phase phase = Phase::Forward;
 thread_local double pending_bytes = 0, pending_flops = 0;
 thread_local const char* current_op = "";
@@ -59,6 +60,7 @@ bool enabled() { return on; }
 void start() {
   all_records.clear();
   all_phases.clear();
+  all_steps.clear();
   session_start = std::chrono::steady_clock::now();
   session_start_event = -1;
   if (cuda_is_available()) {
@@ -134,5 +136,14 @@ const std::vector<Record>& records() {
 }
 
 const std::vector<PhaseRecord>& phase_records() { return all_phases; }
+const std::vector<StepRecord>& step_records() { return all_steps; }
+
+void begin_step(int64_t step) {
+  if (on) all_steps.push_back({step, now_us(), -1});
+}
+
+void end_step() {
+  if (on && !all_steps.empty() && all_steps.back().cpu_end_us < 0) all_steps.back().cpu_end_us = now_us();
+}
 
 }  // namespace dytgrad::profiler

@@ -43,6 +43,12 @@ struct PhaseRecord {
   double cpu_start_us, cpu_end_us;
 };
 
+// One training step of a profiled run (begin_step / end_step), a span of the trace's steps track.
+struct StepRecord {
+  int64_t step;  // 1-based, as the programs count
+  double cpu_start_us, cpu_end_us;
+};
+
 bool enabled();
 void start();  // clears the previous records
 void stop();   // keeps the records for the reports
@@ -100,16 +106,23 @@ class KernelRange {
   int record_ = -1;  // index into the records, -1 when off
 };
 
+// Marks a training step, for the trace (the programs' --profile calls these around each step).
+void begin_step(int64_t step);
+void end_step();
+
 // Every record of the last session, GPU times resolved (waits for the GPU).
 const std::vector<Record>& records();
 const std::vector<PhaseRecord>& phase_records();
+const std::vector<StepRecord>& step_records();
 
 // One row per (op / kernel, phase), sorted by total time: calls, total, average, min, max, percent of
 // the total, and GB/s or TFLOP/s where known. GPU time for CUDA kernels, wall time for CPU ones.
-std::string summary();
+// With the number of steps the session covered, also each row's time per step.
+std::string summary(int64_t steps = 0);
 
-// The last session as Chrome trace events: a "phases" track, a "CPU" track (kernel calls on the
-// CPU, launches on CUDA) and a "GPU" track (CUDA kernels' GPU time).
+// The last session as Chrome trace events: a "steps" track (when the steps were marked), a "phases"
+// track, a "CPU" track (kernel calls on the CPU, launches on CUDA) and a "GPU" track (CUDA kernels'
+// GPU time).
 void write_chrome_trace(const std::string& path);
 
 }  // namespace dytgrad::profiler

@@ -21,7 +21,7 @@ struct Row {
 };
 }  // namespace
 
-std::string summary() {
+std::string summary(int64_t steps) {
   std::map<std::pair<std::string, int>, Row> rows;
   double total = 0;
   for (const Record& r : records()) {
@@ -37,26 +37,35 @@ std::string summary() {
   std::vector<Row> sorted;
   for (auto& [key, row] : rows) sorted.push_back(row);
   std::sort(sorted.begin(), sorted.end(), [](const Row& a, const Row& b) { return a.total_ms > b.total_ms; });
-  std::string out = fmt::format("{:>6} {:>10} {:>7} {:>10} {:>10} {:>10} {:>12}  {:<9} {}\n", "time%", "total ms",
-                                "calls", "avg us", "min us", "max us", "rate", "phase", "op / kernel");
+  // The time per step, when the number of steps is known.
+  auto per_step = [&](double ms) { return steps > 0 ? fmt::format(" {:>9.3f}", ms / double(steps)) : std::string(); };
+  std::string out = fmt::format("{:>6} {:>10}{} {:>7} {:>10} {:>10} {:>10} {:>12}  {:<9} {}\n", "time%", "total ms",
+                                steps > 0 ? fmt::format(" {:>9}", "ms/step") : "", "calls", "avg us", "min us", "max us",
+                                "rate", "phase", "op / kernel");
   for (const Row& r : sorted) {
     std::string rate = r.flops > 0   ? fmt::format("{:.2f} TF/s", r.flops / (r.total_ms * 1e9))
                        : r.bytes > 0 ? fmt::format("{:.1f} GB/s", r.bytes / (r.total_ms * 1e6))
                                      : "";
-    out += fmt::format("{:>5.1f}% {:>10.3f} {:>7} {:>10.1f} {:>10.1f} {:>10.1f} {:>12}  {:<9} {}{}\n",
-                       total > 0 ? 100 * r.total_ms / total : 0.0, r.total_ms, r.calls, 1000 * r.total_ms / double(r.calls),
+    out += fmt::format("{:>5.1f}% {:>10.3f}{} {:>7} {:>10.1f} {:>10.1f} {:>10.1f} {:>12}  {:<9} {}{}\n",
+                       total > 0 ? 100 * r.total_ms / total : 0.0, r.total_ms, per_step(r.total_ms), r.calls,
+                       1000 * r.total_ms / double(r.calls),
                        1000 * r.min_ms, 1000 * r.max_ms, rate, phase_name(r.phase), r.name, r.cuda ? "" : " (cpu)");
   }
-  out += fmt::format("{:>5.1f}% {:>10.3f} {:>7}  in all ({} time)\n", 100.0, total, records().size(),
+  out += fmt::format("{:>5.1f}% {:>10.3f}{} {:>7}  in all ({} time)\n", 100.0, total, per_step(total), records().size(),
                      rows.empty() || sorted[0].cuda ? "GPU" : "CPU wall");
   return out;
 }
 
 void write_chrome_trace(const std::string& path) {
-  enum Track { kPhases = 1, kCpu = 2, kGpu = 3 };
+  enum Track { kSteps = 0, kPhases = 1, kCpu = 2, kGpu = 3 };
   nlohmann::json events = nlohmann::json::array();
-  for (auto [track, name] : {std::pair{kPhases, "phases"}, {kCpu, "CPU (kernel calls / launches)"}, {kGpu, "GPU"}})
+  for (auto [track, name] : {std::pair{kSteps, "steps"}, {kPhases, "phases"}, {kCpu, "CPU (kernel calls / launches)"},
+                             {kGpu, "GPU"}})
     events.push_back({{"ph", "M"}, {"name", "thread_name"}, {"pid", 1}, {"tid", track}, {"args", {{"name", name}}}});
+  for (const StepRecord& s : step_records())
+    if (s.cpu_end_us >= s.cpu_start_us)
+      events.push_back({{"ph", "X"}, {"cat", "step"}, {"name", fmt::format("step {}", s.step)}, {"pid", 1},
+                        {"tid", kSteps}, {"ts", s.cpu_start_us}, {"dur", s.cpu_end_us - s.cpu_start_us}});
   for (const PhaseRecord& p : phase_records())
     events.push_back({{"ph", "X"}, {"cat", "phase"}, {"name", phase_name(p.phase)}, {"pid", 1}, {"tid", kPhases},
                       {"ts", p.cpu_start_us}, {"dur", p.cpu_end_us - p.cpu_start_us}});

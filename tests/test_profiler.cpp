@@ -4,6 +4,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 
 #include "core/profiler.h"
 #include "helpers.h"
@@ -81,19 +82,32 @@ TEST_CASE("profiler: kernels recorded by phase only while on, with a summary and
   REQUIRE(phases == std::set<std::string>{"backward", "optimizer"});  // forward is the phase outside both
 }
 
-TEST_CASE("profiler: a kernel that several ops share is named after each op (op / kernel), in the summary and the trace", "[profiler]") {
+TEST_CASE("profiler: a kernel that several ops share is named after each op (op / kernel), with its rate, per step, and steps in the trace", "[profiler]") {
   Tensor x = Tensor::randn({64, 32}), y = Tensor::randn({64, 32});
   {
     profiler::Session session;
-    tanh(x);
-    exp(x);
-    mul(x, y);
-    add(x, y);
-    dyt(x, Tensor::full({1}, 0.5), Tensor::ones({32}), Tensor::zeros({32}));
+    for (int64_t step = 1; step <= 2; ++step) {
+      profiler::begin_step(step);
+      tanh(x);
+      exp(x);
+      mul(x, y);
+      add(x, y);
+      dyt(x, Tensor::full({1}, 0.5), Tensor::ones({32}), Tensor::zeros({32}));
+      profiler::end_step();
+    }
   }
-  std::string summary = profiler::summary();
-  for (const char* row : {"tanh / unary (cpu)", "exp / unary (cpu)", "mul / binary (cpu)", "add / binary (cpu)"})
-    REQUIRE_THAT(summary, Catch::Contains(row));
+  std::string summary = profiler::summary(2);
+  REQUIRE_THAT(summary, Catch::Contains("ms/step"));
+  std::istringstream lines(summary);
+  int named_rows = 0;
+  for (std::string line; std::getline(lines, line);)
+    for (const char* row : {"tanh / unary (cpu)", "exp / unary (cpu)", "mul / binary (cpu)", "add / binary (cpu)"})
+      if (line.find(row) != std::string::npos) {
+        REQUIRE_THAT(line, Catch::Contains(" GB/s"));  // elementwise ops state their bytes
+        REQUIRE_THAT(line, Catch::Contains(" 2 "));    // two calls, one per step
+        ++named_rows;
+      }
+  REQUIRE(named_rows == 4);
   REQUIRE_THAT(summary, Catch::Contains(" dyt_forward (cpu)"));  // the kernel's name already says the op
   REQUIRE_THAT(summary, !Catch::Contains("dyt / dyt_forward"));
 
@@ -101,12 +115,14 @@ TEST_CASE("profiler: a kernel that several ops share is named after each op (op 
   profiler::write_chrome_trace(path);
   std::ifstream in(path);
   nlohmann::json trace = nlohmann::json::parse(in);
-  std::set<std::pair<std::string, std::string>> ops;  // (name, args.op) of the kernel events
+  std::set<std::pair<std::string, std::string>> ops;  // (name, args.op) of the kernel and step events
   for (const auto& e : trace.at("traceEvents"))
     if (e.at("ph") == "X" && e.at("cat") != "phase")
-      ops.insert({e.at("name").get<std::string>(), e.at("args").value("op", std::string())});
+      ops.insert({e.at("name").get<std::string>(), e.value("args", nlohmann::json::object()).value("op", std::string())});
   REQUIRE(ops.count({"tanh / unary", "tanh"}));
   REQUIRE(ops.count({"dyt_forward", "dyt"}));
+  REQUIRE(ops.count({"step 1", ""}));
+  REQUIRE(ops.count({"step 2", ""}));
 }
 
 TEST_CASE("profiler on CUDA: GPU times from events, on a GPU track of the trace", "[profiler][cuda]") {

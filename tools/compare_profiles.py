@@ -12,7 +12,8 @@ import pathlib
 import re
 import sys
 
-ROW = re.compile(r"^\s*[\d.]+%\s+(?P<total>[\d.]+)\s+(?P<calls>\d+)\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+"
+# time%, total ms, [ms/step,] calls, avg, min, max, [rate,] phase, op / kernel
+ROW = re.compile(r"^\s*[\d.]+%\s+(?P<total>[\d.]+)\s+(?:[\d.]+\s+)?(?P<calls>\d+)\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+"
                  r"(?:[\d.]+ [GT][BF]/s\s+)?(?P<phase>forward|backward|optimizer)\s+(?P<kernel>.+?)\s*$")
 HEADER = re.compile(r"^profile of (\d+) steps?\b")
 NORM = re.compile(r"^(add_dyt|dyt|layer_norm|rms_norm)_")  # add_dyt: DyT fused with the residual add
@@ -48,9 +49,11 @@ def main():
     keys = sorted({k for p in per_step for k in p}, key=lambda k: -max(p.get(k, 0.0) for p in per_step))
     width = max(12, *(len(label) for label in labels))
     cell = lambda value: f"{value:>{width}.3f}" if value is not None else f"{'-':>{width}}"
-    print(f"{'kernel':<34} {'phase':<10} " + " ".join(f"{label:>{width}}" for label in labels) + "   (ms per step)")
+    name_width = max([34] + [len(kernel) for kernel, _ in keys[:args.rows]])
+    print(f"{'op / kernel':<{name_width}} {'phase':<10} " + " ".join(f"{label:>{width}}" for label in labels)
+          + "   (ms per step)")
     for kernel, phase in keys[:args.rows]:
-        print(f"{kernel:<34} {phase:<10} " + " ".join(cell(p.get((kernel, phase))) for p in per_step))
+        print(f"{kernel:<{name_width}} {phase:<10} " + " ".join(cell(p.get((kernel, phase))) for p in per_step))
     if len(keys) > args.rows:
         print(f"... {len(keys) - args.rows} more rows (--rows)")
     totals = [sum(p.values()) for p in per_step]

@@ -24,6 +24,7 @@ Tensor unary_kernel(const char* name, UnaryOp op, const Tensor& x, double scalar
   if (y.numel() == 0) return y;
   dispatch_floating(x.dtype(), name, [&](auto tag) {
     using T = typename decltype(tag)::type;
+    profiler::note_work(2.0 * double(y.numel() * sizeof(T)), 0);  // read x, write y
     DYT_CALL(x.device(), unary<T>, op, xc.data<T>(), y.data<T>(), y.numel(), scalar);
   });
   return y;
@@ -38,6 +39,7 @@ Tensor binary_kernel(const char* name, BinaryOp op, const Tensor& a, const Tenso
   if (L.numel == 0) return out;
   dispatch_floating(a.dtype(), name, [&](auto tag) {
     using T = typename decltype(tag)::type;
+    profiler::note_work(double((a.numel() + b.numel() + out.numel()) * sizeof(T)), 0);  // read a and b, write out
     DYT_CALL(a.device(), binary<T>, op, L, out.data<T>(), a.data<T>(), b.data<T>());
   });
   return out;

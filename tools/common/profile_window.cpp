@@ -35,15 +35,17 @@ ProfileWindow::ProfileWindow(std::string out, int64_t requested_steps, int64_t f
 
 void ProfileWindow::before_step(int64_t step) {
   if (steps_ > 0 && step == first_step_ + 1) profiler::start();
+  profiler::begin_step(step + 1);
 }
 
 void ProfileWindow::after_step(int64_t step) {
+  profiler::end_step();
   if (steps_ == 0 || step != first_step_ + steps_ || !profiler::enabled()) return;
   profiler::stop();
   std::filesystem::path trace = std::filesystem::path(out_) / "trace.json";
   profiler::write_chrome_trace(trace.string());
-  std::string text = fmt::format("profile of {} step{} (kernel time by kernel and phase; trace: {}):\n{}\n", steps_,
-                                 steps_ == 1 ? "" : "s", trace.string(), profiler::summary());
+  std::string text = fmt::format("profile of {} step{} (kernel time by op, kernel and phase; trace: {}):\n{}\n",
+                                 steps_, steps_ == 1 ? "" : "s", trace.string(), profiler::summary(steps_));
   fmt::print("\n{}", text);
   std::ofstream((std::filesystem::path(out_) / "profile.txt").string()) << text;
 }
