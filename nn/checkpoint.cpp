@@ -108,6 +108,8 @@ int64_t load_weights(const SafeTensors& file, Module& model, NonFinite nonfinite
   return state.step;
 }
 
+namespace detail {
+
 std::string oversized_decimal(const nlohmann::json& json, const std::string& where) {
   if (json.is_number_float() && !(std::fabs(json.get<double>()) < 2147483648.0))
     return fmt::format("{} is {}, a decimal too large for any setting", where.empty() ? "the value" : where, json.dump());
@@ -138,6 +140,8 @@ std::string number_changed(const nlohmann::json& given, const nlohmann::json& st
   }
   return "";
 }
+
+}  // namespace detail
 
 const std::string& metadata_entry(const SafeTensors& file, const std::string& key, const std::string& what) {
   auto it = file.metadata.find(key);

@@ -51,8 +51,10 @@ const std::string& metadata_entry(const SafeTensors& file, const std::string& ke
 // For metadata_json: the first decimal in `json` of magnitude 2^31 or more, described ("" if none);
 // the first number of `given` that `stored` (given read into a struct and written back) holds as
 // another value ("" if none). Keys that `stored` lacks are not compared.
+namespace detail {
 std::string oversized_decimal(const nlohmann::json& json, const std::string& where = "");
 std::string number_changed(const nlohmann::json& given, const nlohmann::json& stored, const std::string& where = "");
+}  // namespace detail
 
 // The metadata entry `key` read as JSON into a T; malformed JSON, or JSON that is not a T, is an
 // error naming the file, the key and what was wrong. Strict about numbers: a number that T would
@@ -63,10 +65,10 @@ template <class T> T metadata_json(const SafeTensors& file, const std::string& k
   std::string problem;
   try {
     nlohmann::json parsed = nlohmann::json::parse(text);
-    problem = oversized_decimal(parsed);
+    problem = detail::oversized_decimal(parsed);
     if (problem.empty()) {
       T value = parsed.get<T>();
-      problem = number_changed(parsed, nlohmann::json(value));
+      problem = detail::number_changed(parsed, nlohmann::json(value));
       if (problem.empty()) return value;
     }
   } catch (const nlohmann::json::exception& e) {

@@ -4,8 +4,8 @@
 
 #include "core/error.h"
 #include "models/generate.h"
-#include "tools/common/program_error.h"
 #include "tools/common/gpt_checkpoint.h"
+#include "tools/common/program_error.h"
 #include "tools/common/training_run.h"
 
 using namespace dytgrad;
