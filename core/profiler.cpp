@@ -28,6 +28,7 @@ std::vector<PhaseRecord> all_phases;
 std::vector<StepRecord> all_steps;
 thread_local Phase phase = Phase::Forward;
 thread_local double pending_bytes = 0, pending_flops = 0;
+thread_local std::string pending_shapes;
 thread_local const char* current_op = "";
 
 double now_us() {
@@ -94,22 +95,27 @@ std::string label(const Record& r) {
   return r.op + " / " + r.kernel;
 }
 
-void note_work(double bytes, double flops) {
+void note_work_of(double bytes, double flops, std::string shapes) {
   pending_bytes = bytes;
   pending_flops = flops;
+  pending_shapes = std::move(shapes);
+}
+
+std::string shapes_text(std::initializer_list<const Shape*> shapes) {
+  std::string text;
+  for (const Shape* s : shapes) text += (text.empty() ? "" : ", ") + shape_str(*s);
+  return text;
 }
 
 KernelRange::KernelRange(Device device, const char* kernel) {
   DYT_NVTX_PUSH(kernel);
-  if (!on) {
-    pending_bytes = pending_flops = 0;
-    return;
-  }
+  if (!on) return;
   Record r{};
   r.kernel = kernel, r.op = current_op, r.phase = phase, r.cuda = device.is_cuda();
   r.cpu_start_us = now_us();
-  r.bytes = pending_bytes, r.flops = pending_flops;
+  r.bytes = pending_bytes, r.flops = pending_flops, r.shapes = std::move(pending_shapes);
   pending_bytes = pending_flops = 0;
+  pending_shapes.clear();
   if (r.cuda) r.gpu_start = kernels::cuda::record_event();
   record_ = int(all_records.size());
   all_records.push_back(std::move(r));

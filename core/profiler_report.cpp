@@ -13,7 +13,7 @@ namespace {
 double duration_ms(const Record& r) { return r.cuda ? r.gpu_ms : (r.cpu_end_us - r.cpu_start_us) / 1000.0; }
 
 struct Row {
-  std::string name;  // label(): op / kernel
+  std::string name;  // label(): op / kernel, " (cpu)" for CPU kernels, and the input shapes when grouped by them
   Phase phase;
   bool cuda;
   int64_t calls = 0;
@@ -21,12 +21,14 @@ struct Row {
 };
 }  // namespace
 
-std::string summary(int64_t steps) {
+std::string summary(int64_t steps, GroupBy group) {
+  bool by_shapes = group == GroupBy::InputShapes;
   std::map<std::pair<std::string, int>, Row> rows;
   double total = 0;
   for (const Record& r : records()) {
-    std::string name = label(r);
-    Row& row = rows[{name + (r.cuda ? "" : " (cpu)"), int(r.phase)}];
+    std::string name = label(r) + (r.cuda ? "" : " (cpu)");
+    if (by_shapes) name += "  " + (r.shapes.empty() ? std::string("(shapes not noted)") : r.shapes);
+    Row& row = rows[{name, int(r.phase)}];
     double ms = duration_ms(r);
     row.name = name, row.phase = r.phase, row.cuda = r.cuda;
     ++row.calls;
@@ -41,15 +43,15 @@ std::string summary(int64_t steps) {
   auto per_step = [&](double ms) { return steps > 0 ? fmt::format(" {:>9.3f}", ms / double(steps)) : std::string(); };
   std::string out = fmt::format("{:>6} {:>10}{} {:>7} {:>10} {:>10} {:>10} {:>12}  {:<9} {}\n", "time%", "total ms",
                                 steps > 0 ? fmt::format(" {:>9}", "ms/step") : "", "calls", "avg us", "min us", "max us",
-                                "rate", "phase", "op / kernel");
+                                "rate", "phase", by_shapes ? "op / kernel  input shapes" : "op / kernel");
   for (const Row& r : sorted) {
     std::string rate = r.flops > 0   ? fmt::format("{:.2f} TF/s", r.flops / (r.total_ms * 1e9))
                        : r.bytes > 0 ? fmt::format("{:.1f} GB/s", r.bytes / (r.total_ms * 1e6))
                                      : "";
-    out += fmt::format("{:>5.1f}% {:>10.3f}{} {:>7} {:>10.1f} {:>10.1f} {:>10.1f} {:>12}  {:<9} {}{}\n",
+    out += fmt::format("{:>5.1f}% {:>10.3f}{} {:>7} {:>10.1f} {:>10.1f} {:>10.1f} {:>12}  {:<9} {}\n",
                        total > 0 ? 100 * r.total_ms / total : 0.0, r.total_ms, per_step(r.total_ms), r.calls,
-                       1000 * r.total_ms / double(r.calls),
-                       1000 * r.min_ms, 1000 * r.max_ms, rate, phase_name(r.phase), r.name, r.cuda ? "" : " (cpu)");
+                       1000 * r.total_ms / double(r.calls), 1000 * r.min_ms, 1000 * r.max_ms, rate,
+                       phase_name(r.phase), r.name);
   }
   out += fmt::format("{:>5.1f}% {:>10.3f}{} {:>7}  in all ({} time)\n", 100.0, total, per_step(total), records().size(),
                      rows.empty() || sorted[0].cuda ? "GPU" : "CPU wall");
@@ -72,6 +74,7 @@ void write_chrome_trace(const std::string& path) {
   for (const Record& r : records()) {
     nlohmann::json args = {{"phase", phase_name(r.phase)}, {"kernel", r.kernel}};
     if (!r.op.empty()) args["op"] = r.op;
+    if (!r.shapes.empty()) args["input shapes"] = r.shapes;
     std::string name = label(r);
     if (r.bytes > 0) args["bytes"] = r.bytes;
     if (r.flops > 0) args["flops"] = r.flops;

@@ -188,6 +188,7 @@ Tensor Tensor::full(const Shape& shape, double value, DType dtype, Device device
   if (t.numel() == 0) return t;
   dispatch_all(dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
+    profiler::note_work(double(t.numel() * sizeof(T)), 0, shape);  // write t
     DYT_CALL(device, fill<T>, t.data<T>(), t.numel(), static_cast<T>(value));
   });
   return t;
@@ -204,7 +205,10 @@ Tensor Tensor::arange(double start, double end, double step, DType dtype, Device
   DYT_CHECK(dtype != DType::Bool, "arange: bool is not a numeric dtype");
   dispatch_all(dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    if constexpr (!std::is_same_v<T, bool>) DYT_CALL(device, arange<T>, t.data<T>(), n, start, step);
+    if constexpr (!std::is_same_v<T, bool>) {
+      profiler::note_work(double(n * sizeof(T)), 0, t.shape());  // write t
+      DYT_CALL(device, arange<T>, t.data<T>(), n, start, step);
+    }
   });
   return t;
 }
@@ -215,6 +219,7 @@ Tensor Tensor::rand(const Shape& shape, DType dtype, Device device, Generator* g
   uint64_t offset = g.take(uint64_t(t.numel()));
   dispatch_floating(dtype, "rand", [&](auto tag) {
     using T = typename decltype(tag)::type;
+    profiler::note_work(double(t.numel() * sizeof(T)), 0, shape);  // write t
     DYT_CALL(device, uniform<T>, t.data<T>(), t.numel(), g.seed(), offset, 0.0, 1.0);
   });
   return t;
@@ -227,6 +232,7 @@ Tensor Tensor::randn(const Shape& shape, DType dtype, Device device, Generator* 
   uint64_t first = (g.take(2 * uint64_t(t.numel()) + 1) + 1) / 2;
   dispatch_floating(dtype, "randn", [&](auto tag) {
     using T = typename decltype(tag)::type;
+    profiler::note_work(double(t.numel() * sizeof(T)), 0, shape);  // write t
     DYT_CALL(device, normal<T>, t.data<T>(), t.numel(), g.seed(), first, 0.0, 1.0);
   });
   return t;
@@ -237,6 +243,7 @@ Tensor Tensor::randint(int64_t low, int64_t high, const Shape& shape, Device dev
   Generator& g = gen ? *gen : Generator::default_generator();
   Tensor t = make_tensor(shape, DType::Int64, device);
   uint64_t offset = g.take(uint64_t(t.numel()));
+  profiler::note_work(double(t.numel() * 8), 0, shape);  // write t
   DYT_CALL(device, randint, t.data<int64_t>(), t.numel(), g.seed(), offset, low, high);
   return t;
 }

@@ -12,6 +12,14 @@ struct AttentionShape {
   double scale = 1.0;
 };
 
+// The FLOPs of the kernels below, counted per (query, key) pair the mask keeps (all tq tk, or
+// tq (tq + 1) / 2 when causal) and per head: the forward's q k^T and p v are 2 d multiply-adds
+// (4 d FLOPs); the backward recomputes q k^T and adds dv, dp, dq and dk (10 d FLOPs).
+inline double attention_flops(const AttentionShape& s, bool backward) {
+  double pairs = s.causal ? double(s.tq) * double(s.tq + 1) / 2 : double(s.tq) * double(s.tk);
+  return double(s.heads) * pairs * double(s.d) * (backward ? 10.0 : 4.0);
+}
+
 #define DYT_DECLARE_ATTENTION_KERNELS                                                            \
   template <class T> void attention_forward(const AttentionShape& s, const T* q, const T* k,     \
                                             const T* v, T* out, T* logsumexp);                   \

@@ -1,5 +1,6 @@
 // The built-in profiler on the CPU backend: records by kernel and phase only while on, a summary
 // with every kernel, and a Chrome trace that parses with the expected events.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -9,6 +10,7 @@
 #include "core/profiler.h"
 #include "helpers.h"
 #include "model_helpers.h"
+#include "kernels/attention.h"
 #include "nn/optim.h"
 
 using namespace dytgrad;
@@ -123,6 +125,63 @@ TEST_CASE("profiler: a kernel that several ops share is named after each op (op 
   REQUIRE(ops.count({"dyt_forward", "dyt"}));
   REQUIRE(ops.count({"step 1", ""}));
   REQUIRE(ops.count({"step 2", ""}));
+}
+
+TEST_CASE("profiler: every kernel of a training step states its work and input shapes, and the summary can split rows by shapes", "[profiler]") {
+  models::GPT gpt(test::tiny_gpt("dyt"), 1);
+  nn::AdamW adam(gpt.named_parameters(), {1e-3, 0.9, 0.95, 1e-8}, 0.1);
+  {
+    profiler::Session session;
+    one_training_step(gpt, adam);
+    Tensor x = Tensor::randn({3, 5}), y = Tensor::randn({3, 5});
+    Tensor a = x.detach().requires_grad_();
+    mul(softmax(a, -1), y).sum().backward();  // softmax forward and backward
+    matmul(x, y.transpose(0, 1));
+    matmul(Tensor::randn({4, 5}), Tensor::randn({5, 2}));  // another shape, another row when split by shapes
+  }
+  std::set<std::string> kernels;
+  for (const profiler::Record& r : profiler::records()) {
+    kernels.insert(r.kernel);
+    INFO("kernel " << r.kernel << " of op " << r.op);
+    REQUIRE(r.bytes + r.flops > 0);  // every kernel states its bytes or FLOPs
+    REQUIRE_FALSE(r.shapes.empty());
+    REQUIRE(r.shapes.front() == '[');
+  }
+  for (const char* k : {"softmax_forward", "softmax_backward", "cross_entropy_forward", "cross_entropy_backward",
+                        "embedding_forward", "embedding_backward", "sum_dim", "attention_forward_strided",
+                        "attention_backward_strided", "adamw_step", "gelu_backward"})
+    REQUIRE(kernels.count(k));
+  // The attention's FLOPs: 4 d per kept (query, key) pair forward, 10 d backward.
+  kernels::AttentionShape s;
+  s.heads = 6, s.tq = s.tk = 4, s.d = 8, s.causal = true;
+  REQUIRE(kernels::attention_flops(s, false) == 6.0 * 10 * 8 * 4);  // 4 queries see 1 + 2 + 3 + 4 keys
+  REQUIRE(kernels::attention_flops(s, true) == 6.0 * 10 * 8 * 10);
+  s.causal = false;
+  REQUIRE(kernels::attention_flops(s, false) == 6.0 * 16 * 8 * 4);
+
+  std::string by_op = profiler::summary(), by_shapes = profiler::summary(0, profiler::GroupBy::InputShapes);
+  REQUIRE_THAT(by_shapes, Catch::Contains("input shapes") && Catch::Contains("matmul / gemm_batched (cpu)  [3, 5], [5, 3]") &&
+                              Catch::Contains("matmul / gemm_batched (cpu)  [4, 5], [5, 2]") &&
+                              Catch::Contains("adamw_step (cpu)  [") && !Catch::Contains("shapes not noted"));
+  REQUIRE_THAT(by_op, !Catch::Contains("[3, 5], [5, 3]"));
+  auto rows = [](const std::string& text) { return std::count(text.begin(), text.end(), '\n'); };
+  REQUIRE(rows(by_shapes) > rows(by_op));
+  std::istringstream lines(by_op);
+  for (std::string line; std::getline(lines, line);)
+    if (line.find("(cpu)") != std::string::npos) {
+      INFO(line);
+      REQUIRE((line.find(" GB/s ") != std::string::npos || line.find(" TF/s ") != std::string::npos));
+    }
+
+  std::string path = (std::filesystem::temp_directory_path() / "dytgrad-profiler-shapes.json").string();
+  profiler::write_chrome_trace(path);
+  std::ifstream in(path);
+  nlohmann::json trace = nlohmann::json::parse(in);
+  bool matmul_shapes = false;
+  for (const auto& e : trace.at("traceEvents"))
+    if (e.at("ph") == "X" && e.at("cat") == "kernel" && e.at("name") == "matmul / gemm_batched")
+      matmul_shapes |= e.at("args").value("input shapes", std::string()) == "[4, 5], [5, 2]";
+  REQUIRE(matmul_shapes);
 }
 
 TEST_CASE("profiler on CUDA: GPU times from events, on a GPU track of the trace", "[profiler][cuda]") {

@@ -97,7 +97,7 @@ int main(int argc, char** argv) {
   double alpha0 = recipe.block.alpha0_other, alpha0_attention = -1;  // -1: same as alpha0
   t.model.block.dyt_gamma0 = recipe.block.dyt_gamma0;
   bool gpu_config = false, no_scale_embeddings = false;
-  int64_t profile_steps = 0;
+  tools::ProfileRequest profile;
 
   CLI::App app{"Train a character-level GPT whose norms are DyT (or Derf, LayerNorm, RMSNorm, none)"};
   app.add_option("--data", t.data, "text file or folder of text files")->capture_default_str();
@@ -151,7 +151,7 @@ int main(int argc, char** argv) {
   app.add_option("--resume", resume,
                  "checkpoint to continue from; the model and training settings come from it (the flags of that group "
                  "are refused; --steps sets the new total)");
-  app.add_option("--profile", profile_steps, tools::kProfileHelp)->check(CLI::Range(int64_t(0), tools::kMaxCount));
+  tools::add_profile_flags(app, profile);
   app.add_option("--sample-chars", sampling.tokens, "characters to generate at the end")->capture_default_str()
       ->check(CLI::Range(int64_t(0), tools::kMaxCount));
   app.add_option("--temperature", sampling.temperature, "sampling temperature (0: always the likeliest character)")
@@ -183,7 +183,7 @@ int main(int argc, char** argv) {
 
   try {
     tools::check_gpu_config(gpu_config, device_name);
-    if (app.get_option("--profile")->count() == 0) profile_steps = tools::profile_steps_from_environment();
+    tools::apply_profile_environment(app, profile);
     std::vector<std::string> replaced = tools::claim_output_folder(out, resume, overwrite, argv[0]);
     std::optional<tools::Resume> checkpoint;
     if (!resume.empty()) {
@@ -233,12 +233,12 @@ int main(int argc, char** argv) {
     tools::Progress progress(state.step, t.steps);
     tools::Throughput throughput;  // the progress line's tokens/s, over the last 20 steps
     int64_t first_step = state.step;
-    tools::ProfileWindow profile(out, profile_steps, first_step, t.steps);
+    tools::ProfileWindow profile_window(out, profile, first_step, t.steps);
     tools::install_stop_handler();
     double val = NAN;
     while (state.step < t.steps) {
       int64_t step = state.step;
-      profile.before_step(step);
+      profile_window.before_step(step);
       auto t0 = std::chrono::steady_clock::now();
       auto [x, y] = data.batch(false, t.batch, t.model.block_size, batches, device);
       Tensor loss;
@@ -255,7 +255,7 @@ int main(int argc, char** argv) {
       DYT_CHECK(std::isfinite(loss_value), "the loss became {} at step {}", loss_value, step + 1);
       double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       double tokens_per_s = double(t.batch * t.model.block_size) / seconds;
-      profile.after_step(step);
+      profile_window.after_step(step);
       state.step = step + 1;
       bool evaluate_now = state.step % t.eval_every == 0 || state.step == t.steps;
       if (evaluate_now) val = evaluate(model, data, t, device);

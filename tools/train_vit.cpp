@@ -162,8 +162,8 @@ int main(int argc, char** argv) {
   app.add_option("--resume", resume,
                  "checkpoint to continue from; the model and training settings come from it (the flags of that group "
                  "are refused; --epochs or --steps sets the new total)");
-  int64_t profile_steps = 0;
-  app.add_option("--profile", profile_steps, tools::kProfileHelp)->check(CLI::Range(int64_t(0), tools::kMaxCount));
+  tools::ProfileRequest profile;
+  tools::add_profile_flags(app, profile);
   tools::mark_settings(app, {"--data", "--norm", "--alpha0", "--width", "--layers", "--heads", "--patch", "--pooling",
                              "--dropout", "--gpu-config", "--batch", "--lr", "--min-lr", "--warmup", "--weight-decay",
                              "--clip", "--seed"});
@@ -190,7 +190,7 @@ int main(int argc, char** argv) {
 
   try {
     tools::check_gpu_config(gpu_config, device_name);
-    if (app.get_option("--profile")->count() == 0) profile_steps = tools::profile_steps_from_environment();
+    tools::apply_profile_environment(app, profile);
     std::vector<std::string> replaced = tools::claim_output_folder(out, resume, overwrite, argv[0]);
     std::optional<tools::Resume> checkpoint;
     Training planned = t;  // the run whose length the schedule spans: this one, or the first of a resumed one
@@ -254,10 +254,10 @@ int main(int argc, char** argv) {
     EpochOrder order(t, train.size());
     Evaluation result;
     bool evaluated = false;
-    tools::ProfileWindow profile(out, profile_steps, state.step, steps);
+    tools::ProfileWindow profile_window(out, profile, state.step, steps);
     while (state.step < steps) {
       int64_t step = state.step;
-      profile.before_step(step);
+      profile_window.before_step(step);
       auto t0 = std::chrono::steady_clock::now();
       auto [x, y] = data::image_batch(train, order.rows(step), mean, std, device);
       Tensor loss;
@@ -274,7 +274,7 @@ int main(int argc, char** argv) {
       DYT_CHECK(std::isfinite(loss_value), "the loss became {} at step {}", loss_value, step + 1);
       double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       double images_per_s = double(t.batch) / seconds;
-      profile.after_step(step);
+      profile_window.after_step(step);
       state.step = step + 1;
       bool evaluate_now = state.step % eval_every == 0 || state.step == steps;
       if (evaluate_now) result = evaluate(model, test, mean, std, device), evaluated = true;

@@ -54,6 +54,7 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
   if (out.numel() > 0) {
     dispatch_floating(q.dtype(), op, [&](auto tag) {
       using T = typename decltype(tag)::type;
+      profiler::note_work(0, kernels::attention_flops(s, false), q.shape(), k.shape(), v.shape());
       DYT_CALL(q.device(), attention_forward<T>, s, qc.data<T>(), kc.data<T>(), vc.data<T>(), out.data<T>(),
                                                    lse.data<T>());
     });
@@ -71,6 +72,7 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
     Tensor dv = make_tensor(v.shape(), v.dtype(), v.device());
     dispatch_floating(q.dtype(), "scaled_dot_product_attention", [&](auto tag) {
       using T = typename decltype(tag)::type;
+      profiler::note_work(0, kernels::attention_flops(s, true), q.shape(), k.shape(), v.shape(), g.shape());
       DYT_CALL(q.device(), attention_backward<T>, s, q.data<T>(), k.data<T>(), v.data<T>(), out.data<T>(),
                                                     lse.data<T>(), gc.data<T>(), dq.data<T>(), dk.data<T>(),
                                                     dv.data<T>());
@@ -114,6 +116,7 @@ Tensor self_attention(const Tensor& qkv, int64_t heads, bool causal) {
   dispatch_floating(qkv.dtype(), op, [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T* base = qkvc.data<T>();
+    profiler::note_work(0, kernels::attention_flops(s, false), qkv.shape());
     DYT_CPU_CALL(attention_forward_strided<T>, s, layouts, base, base + width, base + 2 * width, out.data<T>(),
                  lse.data<T>());
   });
@@ -131,6 +134,7 @@ Tensor self_attention(const Tensor& qkv, int64_t heads, bool causal) {
       using T = typename decltype(tag)::type;
       const T* base = qkv.data<T>();
       T* dbase = dqkv.data<T>();
+      profiler::note_work(0, kernels::attention_flops(s, true), qkv.shape(), g.shape());
       DYT_CPU_CALL(attention_backward_strided<T>, s, layouts, base, base + width, base + 2 * width, out.data<T>(),
                    lse.data<T>(), gc.data<T>(), dbase, dbase + width, dbase + 2 * width);
     });

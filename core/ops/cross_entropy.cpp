@@ -40,6 +40,9 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore
   int64_t bad = -1;
   dispatch_floating(logits.dtype(), "cross_entropy", [&](auto tag) {
     using T = typename decltype(tag)::type;
+    // read the logits and targets, write each row's loss and logsumexp
+    profiler::note_work(double((x.numel() + 2 * rows) * int64_t(sizeof(T)) + rows * 8), 0, logits.shape(),
+                        targets.shape());
     bad = DYT_CALL(logits.device(), cross_entropy_forward<T>, x.data<T>(), t.data<int64_t>(), row_loss.data<T>(),
                                                               lse.data<T>(), rows, classes, ignore_index);
   });
@@ -67,6 +70,9 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore
     Tensor dx = make_tensor(logits.shape(), logits.dtype(), logits.device());
     dispatch_floating(logits.dtype(), "cross_entropy", [&](auto tag) {
       using T = typename decltype(tag)::type;
+      // read the logits, targets and logsumexps, write dlogits
+      profiler::note_work(double((2 * x.numel() + rows) * int64_t(sizeof(T)) + rows * 8), 0, logits.shape(),
+                          t.shape());
       DYT_CALL(logits.device(), cross_entropy_backward<T>, x.data<T>(), t.data<int64_t>(), lse.data<T>(),
                                                            scale.data<T>(), 1.0, dx.data<T>(), rows, classes,
                                                            ignore_index);

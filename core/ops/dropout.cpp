@@ -17,6 +17,7 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator* gen) {
   uint64_t offset = g.take(uint64_t(mask.numel()));
   dispatch_floating(x.dtype(), "dropout", [&](auto tag) {
     using T = typename decltype(tag)::type;
+    profiler::note_work(double(mask.numel() * sizeof(T)), 0, x.shape());  // write the mask
     DYT_CALL(x.device(), dropout_mask<T>, mask.data<T>(), mask.numel(), g.seed(), offset, p);
   });
   return mul(x, mask);

@@ -24,7 +24,7 @@ Tensor unary_kernel(const char* name, UnaryOp op, const Tensor& x, double scalar
   if (y.numel() == 0) return y;
   dispatch_floating(x.dtype(), name, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    profiler::note_work(2.0 * double(y.numel() * sizeof(T)), 0);  // read x, write y
+    profiler::note_work(2.0 * double(y.numel() * sizeof(T)), 0, x.shape());  // read x, write y
     DYT_CALL(x.device(), unary<T>, op, xc.data<T>(), y.data<T>(), y.numel(), scalar);
   });
   return y;
@@ -39,7 +39,8 @@ Tensor binary_kernel(const char* name, BinaryOp op, const Tensor& a, const Tenso
   if (L.numel == 0) return out;
   dispatch_floating(a.dtype(), name, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    profiler::note_work(double((a.numel() + b.numel() + out.numel()) * sizeof(T)), 0);  // read a and b, write out
+    // read a and b, write out
+    profiler::note_work(double((a.numel() + b.numel() + out.numel()) * sizeof(T)), 0, a.shape(), b.shape());
     DYT_CALL(a.device(), binary<T>, op, L, out.data<T>(), a.data<T>(), b.data<T>());
   });
   return out;
@@ -55,7 +56,11 @@ Tensor compare_kernel(const char* name, CompareOp op, const Tensor& a, const Ten
   dispatch_all(a.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     if constexpr (std::is_same_v<T, bool>) throw Error(fmt::format("{}: cannot compare bool tensors", name));
-    else DYT_CALL(a.device(), compare<T>, op, L, out.data<bool>(), a.data<T>(), b.data<T>());
+    else {
+      // read a and b, write out (one byte each)
+      profiler::note_work(double((a.numel() + b.numel()) * sizeof(T) + out.numel()), 0, a.shape(), b.shape());
+      DYT_CALL(a.device(), compare<T>, op, L, out.data<bool>(), a.data<T>(), b.data<T>());
+    }
   });
   return out;
 }
@@ -196,6 +201,7 @@ Tensor gelu(const Tensor& x) {
     Tensor xc = x.contiguous(), gc = g.contiguous(), dx = make_tensor(x.shape(), x.dtype(), x.device());
     dispatch_floating(x.dtype(), "gelu", [&](auto tag) {
       using T = typename decltype(tag)::type;
+      profiler::note_work(3.0 * double(dx.numel() * sizeof(T)), 0, x.shape(), g.shape());  // read x and g, write dx
       DYT_CPU_CALL(gelu_backward<T>, xc.data<T>(), gc.data<T>(), dx.data<T>(), x.numel());
     });
     return Grads{dx};
@@ -219,6 +225,9 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   if (L.numel > 0) {
     dispatch_all(a.dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
+      // read the condition (one byte each), a and b, write out
+      profiler::note_work(double(cond.numel() + (a.numel() + b.numel() + out.numel()) * int64_t(sizeof(T))), 0,
+                          cond.shape(), a.shape(), b.shape());
       DYT_CALL(a.device(), where<T>, L, out.data<T>(), cond.data<bool>(), a.data<T>(), b.data<T>());
     });
   }
@@ -239,6 +248,7 @@ bool has_nonfinite(const Tensor& x) {
   bool found = false;
   dispatch_floating(x.dtype(), "has_nonfinite", [&](auto tag) {
     using T = typename decltype(tag)::type;
+    profiler::note_work(double(xc.numel() * sizeof(T)), 0, x.shape());  // read x
     found = DYT_CALL(x.device(), any_nonfinite<T>, xc.data<T>(), xc.numel());
   });
   return found;

@@ -20,6 +20,9 @@ Tensor embedding(const Tensor& weight, const Tensor& indices) {
   if (idx.numel() > 0) {
     dispatch_floating(weight.dtype(), "embedding", [&](auto tag) {
       using T = typename decltype(tag)::type;
+      // read the indices and their rows, write out
+      profiler::note_work(double(idx.numel()) * 8 + 2.0 * double(out.numel() * sizeof(T)), 0, weight.shape(),
+                          indices.shape());
       bad = DYT_CALL(weight.device(), embedding_forward<T>, w.data<T>(), idx.data<int64_t>(), out.data<T>(),
                                                             idx.numel(), vocab, dim);
     });
@@ -40,6 +43,9 @@ Tensor embedding_backward(const Tensor& grad, const Tensor& indices, int64_t voc
   Tensor dweight = make_tensor({vocab, dim}, grad.dtype(), grad.device());
   dispatch_floating(grad.dtype(), "embedding_backward", [&](auto tag) {
     using T = typename decltype(tag)::type;
+    // read the indices and g, write the table
+    profiler::note_work(double(idx.numel()) * 8 + double((g.numel() + dweight.numel()) * sizeof(T)), 0, grad.shape(),
+                        indices.shape());
     DYT_CALL(grad.device(), embedding_backward<T>, g.data<T>(), idx.data<int64_t>(), dweight.data<T>(),
                                                    idx.numel(), vocab, dim);
   });

@@ -95,7 +95,7 @@ Tensor matmul_kernel(const Tensor& a, const Tensor& b) {
   s.batch = numel_of(batch);
   dispatch_floating(a.dtype(), "matmul", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    profiler::note_work(0, 2.0 * double(s.m) * double(s.n) * double(s.k) * double(s.batch));
+    profiler::note_work(0, 2.0 * double(s.m) * double(s.n) * double(s.k) * double(s.batch), a.shape(), b.shape());
     DYT_CALL(a.device(), gemm_batched<T>, s, A.storage_view.data<T>(), B.storage_view.data<T>(), out.data<T>());
   });
   return out;
@@ -132,7 +132,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   Tensor y = make_tensor({rows, out}, x.dtype(), x.device());
   dispatch_floating(x.dtype(), "linear", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    profiler::note_work(0, 2.0 * double(rows) * double(in) * double(out));
+    profiler::note_work(0, 2.0 * double(rows) * double(in) * double(out), x.shape(), weight.shape(), bias.shape());
     DYT_CPU_CALL(linear_forward<T>, xc.data<T>(), wc.data<T>(), bc.data<T>(), y.data<T>(), rows, in, out);
   });
   // Backward with ops (so it is differentiable again): dx = g W, dW = g^T x, dbias = the rows of g summed.

@@ -76,7 +76,7 @@ Tensor record_dyt(const Tensor& x, const Tensor& alpha, const Tensor& gamma, con
     Tensor dbeta = make_tensor(gamma.shape(), x.dtype(), x.device());
     dispatch_floating(x.dtype(), "dyt", [&](auto tag) {
       using T = typename decltype(tag)::type;
-      profiler::note_work(3.0 * double(x.numel() * sizeof(T)), 0);  // read x and dy, write dx
+      profiler::note_work(3.0 * double(x.numel() * sizeof(T)), 0, x.shape(), g.shape());  // read x and dy, write dx
       DYT_CALL(x.device(), dyt_backward<T>, x.data<T>(), alpha.data<T>(), gamma.data<T>(), gc.data<T>(),
                                               dx.data<T>(), dalpha.data<T>(), dgamma.data<T>(), dbeta.data<T>(),
                                               r.rows, r.cols);
@@ -102,7 +102,7 @@ Tensor dyt(const Tensor& x, const Tensor& alpha, const Tensor& gamma, const Tens
   if (y.numel() > 0) {
     dispatch_floating(x.dtype(), "dyt", [&](auto tag) {
       using T = typename decltype(tag)::type;
-      profiler::note_work(2.0 * double(y.numel() * sizeof(T)), 0);  // read x, write y
+      profiler::note_work(2.0 * double(y.numel() * sizeof(T)), 0, x.shape());  // read x, write y
       DYT_CALL(x.device(), dyt_forward<T>, xc.data<T>(), ac.data<T>(), gc.data<T>(), bc.data<T>(), y.data<T>(),
                                              r.rows, r.cols);
     });
@@ -127,7 +127,7 @@ std::pair<Tensor, Tensor> add_dyt(const Tensor& x, const Tensor& y, const Tensor
   if (out.numel() > 0) {
     dispatch_floating(x.dtype(), "add_dyt", [&](auto tag) {
       using T = typename decltype(tag)::type;
-      profiler::note_work(4.0 * double(out.numel() * sizeof(T)), 0);  // read x and y, write sum and out
+      profiler::note_work(4.0 * double(out.numel() * sizeof(T)), 0, x.shape(), y.shape());  // read x and y, write sum and out
       DYT_CALL(x.device(), add_dyt_forward<T>, xc.data<T>(), yc.data<T>(), ac.data<T>(), gc.data<T>(), bc.data<T>(),
                                                  sum.data<T>(), out.data<T>(), r.rows, r.cols);
     });
@@ -154,7 +154,7 @@ Tensor derf(const Tensor& x, const Tensor& alpha, const Tensor& shift, const Ten
   if (y.numel() > 0) {
     dispatch_floating(x.dtype(), "derf", [&](auto tag) {
       using T = typename decltype(tag)::type;
-      profiler::note_work(2.0 * double(y.numel() * sizeof(T)), 0);  // read x, write y
+      profiler::note_work(2.0 * double(y.numel() * sizeof(T)), 0, x.shape());  // read x, write y
       DYT_CALL(x.device(), derf_forward<T>, xc.data<T>(), ac.data<T>(), sc.data<T>(), gc.data<T>(), bc.data<T>(),
                                               y.data<T>(), r.rows, r.cols);
     });
@@ -171,7 +171,7 @@ Tensor derf(const Tensor& x, const Tensor& alpha, const Tensor& shift, const Ten
     Tensor dbeta = make_tensor(gamma.shape(), x.dtype(), x.device());
     dispatch_floating(x.dtype(), "derf", [&](auto tag) {
       using T = typename decltype(tag)::type;
-      profiler::note_work(3.0 * double(x.numel() * sizeof(T)), 0);  // read x and dy, write dx
+      profiler::note_work(3.0 * double(x.numel() * sizeof(T)), 0, x.shape(), g.shape());  // read x and dy, write dx
       DYT_CALL(x.device(), derf_backward<T>, x.data<T>(), alpha.data<T>(), shift.data<T>(), gamma.data<T>(),
                                                gc.data<T>(), dx.data<T>(), dalpha.data<T>(), dshift.data<T>(),
                                                dgamma.data<T>(), dbeta.data<T>(), r.rows, r.cols);
@@ -189,7 +189,7 @@ Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, doub
   if (y.numel() > 0) {
     dispatch_floating(x.dtype(), "layer_norm", [&](auto tag) {
       using T = typename decltype(tag)::type;
-      profiler::note_work(2.0 * double(y.numel() * sizeof(T)), 0);
+      profiler::note_work(2.0 * double(y.numel() * sizeof(T)), 0, x.shape());  // read x, write y
       DYT_CALL(x.device(), layer_norm_forward<T>, xc.data<T>(), gc.data<T>(), bc.data<T>(), y.data<T>(),
                                                     mu.data<T>(), rstd.data<T>(), r.rows, r.cols, eps);
     });
@@ -206,7 +206,7 @@ Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, doub
     Tensor dbeta = make_tensor(gamma.shape(), x.dtype(), x.device());
     dispatch_floating(x.dtype(), "layer_norm", [&](auto tag) {
       using T = typename decltype(tag)::type;
-      profiler::note_work(3.0 * double(x.numel() * sizeof(T)), 0);
+      profiler::note_work(3.0 * double(x.numel() * sizeof(T)), 0, x.shape(), g.shape());  // read x and dy, write dx
       DYT_CALL(x.device(), layer_norm_backward<T>, x.data<T>(), gamma.data<T>(), mu.data<T>(), rstd.data<T>(),
                                                      gc.data<T>(), dx.data<T>(), dgamma.data<T>(), dbeta.data<T>(),
                                                      r.rows, r.cols);
@@ -224,7 +224,7 @@ Tensor rms_norm(const Tensor& x, const Tensor& gamma, double eps) {
   if (y.numel() > 0) {
     dispatch_floating(x.dtype(), "rms_norm", [&](auto tag) {
       using T = typename decltype(tag)::type;
-      profiler::note_work(2.0 * double(y.numel() * sizeof(T)), 0);
+      profiler::note_work(2.0 * double(y.numel() * sizeof(T)), 0, x.shape());  // read x, write y
       DYT_CALL(x.device(), rms_norm_forward<T>, xc.data<T>(), gc.data<T>(), y.data<T>(), rstd.data<T>(), r.rows,
                                                   r.cols, eps);
     });
@@ -239,7 +239,7 @@ Tensor rms_norm(const Tensor& x, const Tensor& gamma, double eps) {
     Tensor dgamma = make_tensor(gamma.shape(), x.dtype(), x.device());
     dispatch_floating(x.dtype(), "rms_norm", [&](auto tag) {
       using T = typename decltype(tag)::type;
-      profiler::note_work(3.0 * double(x.numel() * sizeof(T)), 0);
+      profiler::note_work(3.0 * double(x.numel() * sizeof(T)), 0, x.shape(), g.shape());  // read x and dy, write dx
       DYT_CALL(x.device(), rms_norm_backward<T>, x.data<T>(), gamma.data<T>(), rstd.data<T>(), gc.data<T>(),
                                                    dx.data<T>(), dgamma.data<T>(), r.rows, r.cols);
     });

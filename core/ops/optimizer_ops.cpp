@@ -29,8 +29,12 @@ void adamw_step(const std::vector<AdamWParam>& params, const AdamWOptions& o, in
   }
   kernels::AdamWHyper h{o.lr, o.beta1, o.beta2, o.eps, 1 - std::pow(o.beta1, double(step)),
                         1 - std::pow(o.beta2, double(step))};
+  int64_t elements = 0;
+  for (const kernels::AdamWTensor& t : tensors) elements += t.numel;
   dispatch_floating(first.dtype(), "adamw_step", [&](auto tag) {
     using T = typename decltype(tag)::type;
+    // read the parameters, gradients and both moments, write all but the gradients (shape: every element)
+    profiler::note_work(7.0 * double(elements * int64_t(sizeof(T))), 0, Shape{elements});
     DYT_CALL(first.device(), adamw_step<T>, tensors.data(), int(tensors.size()), h);
   });
 }

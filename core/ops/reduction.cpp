@@ -59,6 +59,8 @@ Tensor sum_kernel(const Tensor& x, const std::vector<int64_t>& dims, double scal
     if (next.numel() > 0) {
       dispatch_floating(x.dtype(), "sum", [&](auto tag) {
         using T = typename decltype(tag)::type;
+        // read cur, write next
+        profiler::note_work(double((cur.numel() + next.numel()) * sizeof(T)), 0, cur.shape());
         DYT_CALL(x.device(), sum_dim<T>, cur.data<T>(), next.data<T>(), outer, reduce, inner, s);
       });
     }
@@ -110,6 +112,8 @@ MaxResult max(const Tensor& x, int64_t dim, bool keepdim) {
   if (values.numel() > 0) {
     dispatch_floating(x.dtype(), "max", [&](auto tag) {
       using T = typename decltype(tag)::type;
+      // read x, write the values and their indices
+      profiler::note_work(double((xc.numel() + values.numel()) * sizeof(T) + indices.numel() * 8), 0, x.shape());
       DYT_CALL(x.device(), max_dim<T>, xc.data<T>(), values.data<T>(), indices.data<int64_t>(), outer, reduce, inner);
     });
   }

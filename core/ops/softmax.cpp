@@ -19,6 +19,7 @@ Tensor softmax_backward_kernel(const Tensor& y, const Tensor& g, bool log) {
   if (dx.numel() == 0) return dx;
   dispatch_floating(y.dtype(), "softmax", [&](auto tag) {
     using T = typename decltype(tag)::type;
+    profiler::note_work(3.0 * double(dx.numel() * sizeof(T)), 0, y.shape(), g.shape());  // read y and g, write dx
     DYT_CALL(y.device(), softmax_backward<T>, y.data<T>(), gc.data<T>(), dx.data<T>(), rows, cols, log);
   });
   return dx;
@@ -32,6 +33,7 @@ Tensor softmax_last_dim(const Tensor& x, bool log) {
   if (y.numel() > 0) {
     dispatch_floating(x.dtype(), name, [&](auto tag) {
       using T = typename decltype(tag)::type;
+      profiler::note_work(2.0 * double(y.numel() * sizeof(T)), 0, x.shape());  // read x, write y
       DYT_CALL(x.device(), softmax_forward<T>, xc.data<T>(), y.data<T>(), rows, cols, log);
     });
   }

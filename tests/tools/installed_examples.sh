@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # dytgrad as a library, the way a user's project gets it: installs the build in BUILD_DIR to a
-# prefix, builds examples/ against it with find_package(dytgrad) in a separate CMake project, and
+# prefix (checking that its programs run from there), builds examples/ against it with find_package(dytgrad) in a separate CMake project, and
 # runs each example (each one's exit status says whether its own check passed); then does the same
 # with README.md's "A taste" block, exactly as the README shows it.
 # usage: tests/tools/installed_examples.sh BUILD_DIR WORK_DIR [extra cmake arguments for examples/]
@@ -12,6 +12,10 @@ rm -rf "$work"
 mkdir -p "$work"
 cmake --install "$build" --prefix "$work/prefix" > "$work/install.txt"
 [ -f "$work/prefix/include/dytgrad/dytgrad.h" ] && [ -f "$work/prefix/lib/cmake/dytgrad/dytgradConfig.cmake" ]
+# The programs, as dytgrad-<name>, run from the prefix.
+for program in train-gpt train-vit sample norm-curves; do
+  "$work/prefix/bin/dytgrad-$program" --help | grep -- '--help' > /dev/null
+done
 cmake -S "$root/examples" -B "$work/build" -DCMAKE_PREFIX_PATH="$work/prefix" "$@" > "$work/configure.txt"
 cmake --build "$work/build" -j 2
 cd "$work"

@@ -7,21 +7,35 @@
 #include <fstream>
 
 #include "core/error.h"
-#include "core/profiler.h"
+#include "tools/common/training_run.h"
 
 namespace dytgrad::tools {
 
-int64_t profile_steps_from_environment() {
+void add_profile_flags(CLI::App& app, ProfileRequest& request) {
+  app.add_option("--profile", request.steps,
+                 "profile this many steps (after one warm-up step): print the kernel summary and write "
+                 "<out>/profile.txt and <out>/trace.json (Chrome trace); default: DYTGRAD_PROFILE=N in the "
+                 "environment, else 0")
+      ->check(CLI::Range(int64_t(0), kMaxCount));
+  app.add_flag("--profile-shapes", request.by_shapes,
+               "with --profile: one summary row per op, kernel and input shapes (as PyTorch's group_by_input_shape)");
+}
+
+void apply_profile_environment(const CLI::App& app, ProfileRequest& request) {
+  if (app.get_option("--profile")->count() > 0) return;
   const char* value = std::getenv("DYTGRAD_PROFILE");
-  if (!value || !*value) return 0;
+  if (!value || !*value) return;
   std::string text = value;
   DYT_CHECK(text.find_first_not_of("0123456789") == std::string::npos && text.size() <= 12,
             "DYTGRAD_PROFILE='{}': expected the number of steps to profile (0: none)", text);
-  return std::stoll(text);
+  request.steps = std::stoll(text);
 }
 
-ProfileWindow::ProfileWindow(std::string out, int64_t requested_steps, int64_t first_step, int64_t last_step)
-    : out_(std::move(out)), steps_(requested_steps), first_step_(first_step) {
+ProfileWindow::ProfileWindow(std::string out, const ProfileRequest& request, int64_t first_step, int64_t last_step)
+    : out_(std::move(out)),
+      steps_(request.steps),
+      first_step_(first_step),
+      group_(request.by_shapes ? profiler::GroupBy::InputShapes : profiler::GroupBy::Op) {
   int64_t to_run = last_step - first_step, available = std::max<int64_t>(to_run - 1, 0);  // the first warms up
   if (steps_ <= available) return;
   if (available == 0)
@@ -44,8 +58,9 @@ void ProfileWindow::after_step(int64_t step) {
   profiler::stop();
   std::filesystem::path trace = std::filesystem::path(out_) / "trace.json";
   profiler::write_chrome_trace(trace.string());
-  std::string text = fmt::format("profile of {} step{} (kernel time by op, kernel and phase; trace: {}):\n{}\n",
-                                 steps_, steps_ == 1 ? "" : "s", trace.string(), profiler::summary(steps_));
+  std::string text = fmt::format("profile of {} step{} (kernel time by op, kernel, phase{}; trace: {}):\n{}\n",
+                                 steps_, steps_ == 1 ? "" : "s", group_ == profiler::GroupBy::InputShapes ? " and input shapes" : "",
+                                 trace.string(), profiler::summary(steps_, group_));
   fmt::print("\n{}", text);
   std::ofstream((std::filesystem::path(out_) / "profile.txt").string()) << text;
 }
