@@ -40,6 +40,7 @@ const char* phase_name(Phase p) {
   switch (p) {
     case Phase::Forward: return "forward";
     case Phase::Backward: return "backward";
+    case Phase::Communication: return "communication";
     case Phase::Optimizer: return "optimizer";
   }
   return "?";

@@ -22,7 +22,9 @@
 
 namespace dytgrad::profiler {
 
-enum class Phase : uint8_t { Forward, Backward, Optimizer };
+// Communication: the collectives of data-parallel training (core/distributed/), between the
+// backward and the optimizer.
+enum class Phase : uint8_t { Forward, Backward, Communication, Optimizer };
 const char* phase_name(Phase p);
 
 // One timed kernel call.

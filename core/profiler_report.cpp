@@ -41,14 +41,14 @@ std::string summary(int64_t steps, GroupBy group) {
   std::sort(sorted.begin(), sorted.end(), [](const Row& a, const Row& b) { return a.total_ms > b.total_ms; });
   // The time per step, when the number of steps is known.
   auto per_step = [&](double ms) { return steps > 0 ? fmt::format(" {:>9.3f}", ms / double(steps)) : std::string(); };
-  std::string out = fmt::format("{:>6} {:>10}{} {:>7} {:>10} {:>10} {:>10} {:>12}  {:<9} {}\n", "time%", "total ms",
+  std::string out = fmt::format("{:>6} {:>10}{} {:>7} {:>10} {:>10} {:>10} {:>12}  {:<13} {}\n", "time%", "total ms",
                                 steps > 0 ? fmt::format(" {:>9}", "ms/step") : "", "calls", "avg us", "min us", "max us",
                                 "rate", "phase", by_shapes ? "op / kernel  input shapes" : "op / kernel");
   for (const Row& r : sorted) {
     std::string rate = r.flops > 0   ? fmt::format("{:.2f} TF/s", r.flops / (r.total_ms * 1e9))
                        : r.bytes > 0 ? fmt::format("{:.1f} GB/s", r.bytes / (r.total_ms * 1e6))
                                      : "";
-    out += fmt::format("{:>5.1f}% {:>10.3f}{} {:>7} {:>10.1f} {:>10.1f} {:>10.1f} {:>12}  {:<9} {}\n",
+    out += fmt::format("{:>5.1f}% {:>10.3f}{} {:>7} {:>10.1f} {:>10.1f} {:>10.1f} {:>12}  {:<13} {}\n",
                        total > 0 ? 100 * r.total_ms / total : 0.0, r.total_ms, per_step(r.total_ms), r.calls,
                        1000 * r.total_ms / double(r.calls), 1000 * r.min_ms, 1000 * r.max_ms, rate,
                        phase_name(r.phase), r.name);

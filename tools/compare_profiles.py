@@ -14,7 +14,7 @@ import sys
 
 # time%, total ms, [ms/step,] calls, avg, min, max, [rate,] phase, op / kernel
 ROW = re.compile(r"^\s*[\d.]+%\s+(?P<total>[\d.]+)\s+(?:[\d.]+\s+)?(?P<calls>\d+)\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+"
-                 r"(?:[\d.]+ [GT][BF]/s\s+)?(?P<phase>forward|backward|optimizer)\s+(?P<kernel>.+?)\s*$")
+                 r"(?:[\d.]+ [GT][BF]/s\s+)?(?P<phase>forward|backward|communication|optimizer)\s+(?P<kernel>.+?)\s*$")
 HEADER = re.compile(r"^profile of (\d+) steps?\b")
 NORM = re.compile(r"^(add_dyt|dyt|layer_norm|rms_norm)_")  # add_dyt: DyT fused with the residual add
 
