@@ -55,24 +55,24 @@ void DataParallel::average_gradients() {
   flush();
 }
 
-Tensor DataParallel::shard(const Tensor& batch) const {
-  DYT_CHECK(batch.dim() >= 1, "DataParallel::shard: expected a batch with a leading batch dim, got a scalar");
-  int64_t rows = batch.size(0), world = world_size();
+Tensor batch_shard(const distributed::Communicator& comm, const Tensor& batch) {
+  DYT_CHECK(batch.dim() >= 1, "batch_shard: expected a batch with a leading batch dim, got a scalar");
+  int64_t rows = batch.size(0), world = comm.world_size();
   DYT_CHECK(rows % world == 0,
             "data parallelism over {} processes needs a batch that {} divides, got a batch of {} (shape {})", world,
             world, rows, shape_str(batch.shape()));
   if (world == 1) return batch;
   int64_t each = rows / world;
-  return batch.narrow(0, rank() * each, each).contiguous();
+  return batch.narrow(0, comm.rank() * each, each).contiguous();
 }
 
-std::pair<double, bool> DataParallel::agree(double loss, bool stop) {
-  if (world_size() == 1) return {loss, stop};
+std::pair<double, bool> agree_on_step(distributed::Communicator& comm, double loss, bool stop) {
+  if (comm.world_size() == 1) return {loss, stop};
   profiler::PhaseScope phase(profiler::Phase::Communication);
-  Tensor both = Tensor::from_vector<double>({loss, stop ? 1.0 : 0.0}, {2}, comm_.device());
-  comm_.all_reduce(both, distributed::Reduce::Sum);
+  Tensor both = Tensor::from_vector<double>({loss, stop ? 1.0 : 0.0}, {2}, comm.device());
+  comm.all_reduce(both, distributed::Reduce::Sum);
   std::vector<double> sums = both.to_vector<double>();
-  return {sums[0] / double(world_size()), sums[1] > 0};
+  return {sums[0] / double(comm.world_size()), sums[1] > 0};
 }
 
 }  // namespace dytgrad::nn

@@ -7,7 +7,7 @@
 //   distributed::Communicator& comm = distributed::world(device);
 //   nn::DataParallel parallel(comm, model.named_parameters());
 //   parallel.broadcast_parameters();                      // every rank starts from rank 0's weights
-//   ... loss = model.loss(parallel.shard(x), parallel.shard(y)); loss.backward();
+//   ... loss = model.loss(nn::batch_shard(comm, x), nn::batch_shard(comm, y)); loss.backward();
 //   parallel.average_gradients();                         // then clipping and the optimizer, as usual
 #pragma once
 #include <cstdint>
@@ -33,17 +33,18 @@ class DataParallel {
   // After the backward: each gradient becomes its average over the ranks (then a view of the bucket
   // it was averaged in). Parameters without a gradient must be the same on every rank.
   void average_gradients();
-  // This rank's rows of a batch that every rank drew alike: rows [rank B / N, (rank + 1) B / N) of
-  // the first dim B, which N must divide (an error that says so).
-  Tensor shard(const Tensor& batch) const;
-  // The step's loss averaged over the ranks, and whether any rank was asked to stop (Ctrl-C): one
-  // small all-reduce, so that every rank logs the same loss and stops after the same step.
-  std::pair<double, bool> agree(double loss, bool stop);
-
  private:
   distributed::Communicator& comm_;
   std::vector<NamedParameter> params_;
   int64_t bucket_bytes_;
 };
+
+// This rank's rows of a batch that every rank drew alike: rows [rank B / N, (rank + 1) B / N) of the
+// first dim B, which N must divide (an error that says so).
+Tensor batch_shard(const distributed::Communicator& comm, const Tensor& batch);
+
+// The step's loss averaged over the ranks, and whether any rank was asked to stop (Ctrl-C): one
+// small all-reduce, so that every rank logs the same loss and stops after the same step.
+std::pair<double, bool> agree_on_step(distributed::Communicator& comm, double loss, bool stop);
 
 }  // namespace dytgrad::nn

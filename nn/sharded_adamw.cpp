@@ -66,7 +66,7 @@ double ShardedAdamW::step(double lr, double max_grad_norm) {
   profiler::PhaseScope phase(profiler::Phase::Optimizer);
   // The global norm: each rank's sum of squares (float64), summed over the ranks.
   double norm = std::sqrt(comm_.all_reduce(sum(mul(grad, grad)).to(DType::Float64).item(), distributed::Reduce::Sum));
-  if (max_grad_norm > 0 && norm > max_grad_norm) grad = mul(grad, max_grad_norm / (norm + 1e-6));  // as clip_grad_norm
+  if (norm > max_grad_norm && norm > 0) grad = mul(grad, max_grad_norm / (norm + 1e-6));  // as clip_grad_norm
   // AdamW on the pieces of the parameters that fall in this rank's shard (each with its decay).
   std::vector<AdamWParam> pieces;
   for (size_t i = 0; i < params_.size(); ++i) {

@@ -25,8 +25,8 @@ class ShardedAdamW {
   // rank 0's weights broadcast): their tensors are replaced by views of the flat buffer.
   ShardedAdamW(distributed::Communicator& comm, std::vector<NamedParameter> params, AdamWOptions options,
                double weight_decay);
-  // One step at learning rate lr, gradients clipped to max_grad_norm (<= 0: no clipping). Every
-  // parameter must have a gradient. Returns the global gradient norm before clipping.
+  // One step at learning rate lr, gradients clipped to the global norm max_grad_norm (as
+  // clip_grad_norm does). Every parameter must have a gradient. Returns the norm before clipping.
   double step(double lr, double max_grad_norm);
   int64_t steps_taken() const { return step_; }
 

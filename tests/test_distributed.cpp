@@ -95,9 +95,8 @@ TEST_CASE("distributed: collectives refuse what they cannot exchange, saying why
   REQUIRE_THROWS_WITH(comm().all_gather(Tensor::ones({3}), out), Catch::Contains("all_gather: expected out of"));
   Tensor x = Tensor::ones({3});
   REQUIRE_THROWS_WITH(comm().broadcast(x, world), Catch::Contains("is not a rank"));
-  nn::DataParallel parallel(comm(), {});
   if (world > 1)  // (one process takes any batch)
-    REQUIRE_THROWS_WITH(parallel.shard(Tensor::zeros({2 * world + 1, 4})),
+    REQUIRE_THROWS_WITH(nn::batch_shard(comm(), Tensor::zeros({2 * world + 1, 4})),
                         Catch::Contains("needs a batch that") && Catch::Contains("divides"));
 }
 
@@ -135,18 +134,18 @@ TEST_CASE("distributed: N ranks with batch B each step as one process with batch
     double whole_norm = nn::clip_grad_norm(whole_params, 0.5);
     whole_adam.step(1e-2);
 
-    Tensor loss = parallel_model.loss(parallel.shard(x), parallel.shard(y));
+    Tensor loss = parallel_model.loss(nn::batch_shard(comm(), x), nn::batch_shard(comm(), y));
     parallel_model.zero_grad();
     loss.backward();
     parallel.average_gradients();
     double norm = nn::clip_grad_norm(parallel_params, 0.5);
     parallel_adam.step(1e-2);
-    auto [average_loss, stop] = parallel.agree(loss.item(), false);
+    auto [average_loss, stop] = nn::agree_on_step(comm(), loss.item(), false);
     REQUIRE_FALSE(stop);
     REQUIRE(average_loss == Approx(whole_loss.item()).epsilon(1e-12));
     REQUIRE(norm == Approx(whole_norm).epsilon(1e-12));
 
-    Tensor zero_loss = zero_model.loss(zero_parallel.shard(x), zero_parallel.shard(y));
+    Tensor zero_loss = zero_model.loss(nn::batch_shard(comm(), x), nn::batch_shard(comm(), y));
     zero_model.zero_grad();
     zero_loss.backward();
     double zero_norm = zero_adam.step(1e-2, 0.5);

@@ -22,8 +22,8 @@
 #include "nn/optim.h"
 #include "tools/common/gpt_checkpoint.h"
 #include "tools/common/interrupt.h"
+#include "tools/common/parallel_training.h"
 #include "tools/common/profile_window.h"
-#include "tools/common/program_error.h"
 #include "tools/common/progress.h"
 #include "tools/common/resume_flags.h"
 #include "tools/common/training_run.h"
@@ -145,6 +145,8 @@ int main(int argc, char** argv) {
   app.add_flag("--overwrite", overwrite, tools::kOverwriteHelp);
   app.add_option("--checkpoint-every", checkpoint_every, "steps between checkpoints (0: only at the end)")->capture_default_str()
       ->check(CLI::Range(int64_t(0), tools::kMaxCount));
+  bool zero = false;
+  app.add_flag("--zero", zero, tools::kZeroHelp);
   bool keep_checkpoints = false;
   app.add_flag("--keep-checkpoints", keep_checkpoints,
                "also keep every checkpoint as <out>/checkpoint-<step>.safetensors (for norm-curves over training)");
@@ -181,10 +183,15 @@ int main(int argc, char** argv) {
   Device device = tools::pick_device(device_name);
   tools::use_threads(threads);
 
+  std::optional<tools::ParallelRun> run;  // one process, or one of several started by mpirun
   try {
+    run.emplace(device);
+    bool lead = run->is_lead();  // rank 0 prints, evaluates, samples and writes the files
     tools::check_gpu_config(gpu_config, device_name);
     tools::apply_profile_environment(app, profile);
-    std::vector<std::string> replaced = tools::claim_output_folder(out, resume, overwrite, argv[0]);
+    if (!lead) profile.steps = 0;
+    std::vector<std::string> replaced;
+    if (lead) replaced = tools::claim_output_folder(out, resume, overwrite, argv[0]);
     std::optional<tools::Resume> checkpoint;
     if (!resume.empty()) {
       checkpoint = tools::read_resume(resume, kTraining, "train-gpt");
@@ -199,37 +206,44 @@ int main(int argc, char** argv) {
         tools::check_setting(resume, key, value, min);
     }
     if (t.schedule_steps == 0) t.schedule_steps = t.steps;  // a fresh run
+    run->check_batch(t.batch);
     data::TextDataset data(t.data);
     t.model.vocab = data.vocab_size();
     manual_seed(t.seed);
     models::GPT model(t.model, t.seed);
     model.to(device);
+    model.generator().set_shard(run->communicator().rank(), run->world_size());  // each rank its rows' dropout
     auto params = model.named_parameters();
-    nn::AdamW optimizer(params, {t.lr, 0.9, 0.95, 1e-8}, t.weight_decay);
-    Generator batches(t.seed);
+    tools::ParallelOptimizer optimizer(*run, params, {t.lr, 0.9, 0.95, 1e-8}, t.weight_decay, zero);
+    Generator batches(t.seed);  // the same batches on every rank; each takes its rows
     nn::TrainingState state;
     state.generators = {{"batches", &batches}, {"model", &model.generator()}};
     if (checkpoint) {
       DYT_CHECK(tools::gpt_vocabulary(checkpoint->file) == data.vocabulary(), "'{}' was trained on another vocabulary than '{}' has",
                 resume, t.data);
-      nn::load_checkpoint(checkpoint->file, model, &optimizer, state);
+      nn::load_checkpoint(checkpoint->file, model, &optimizer.state_to_load(), state);
       DYT_CHECK(state.step <= t.steps, "'{}' is at step {}, past --steps {}", resume, state.step, t.steps);
       fmt::print("resuming from '{}' at step {}\n", resume, state.step);
     }
+    optimizer.start();  // every rank from rank 0's weights
     state.metadata = tools::gpt_metadata(t.model, data.vocabulary());
     t.warmup = tools::fit_warmup(t.warmup, t.schedule_steps);
     state.metadata[kTraining] = nlohmann::json(t).dump();
-    tools::remove_earlier_run(out, replaced);
+    std::optional<tools::JsonlLog> log;
+    if (lead) {
+      tools::remove_earlier_run(out, replaced);
+      log.emplace((std::filesystem::path(out) / "log.jsonl").string(), state.step);
+    }
     tools::Checkpointer checkpointer(out, checkpoint_every, t.steps, argv[0], keep_checkpoints);
-    tools::JsonlLog log((std::filesystem::path(out) / "log.jsonl").string(), state.step);
 
     fmt::print("data: {}\nmodel: GPT, {} parameters, width {}, {} layers, {} heads, context {}, norm {}{}\n"
                "device: {}, {} steps of {} x {} tokens, output: {}\n"
-               "optimiser: AdamW, lr {} ({} warm-up steps, cosine to {} at step {}), weight decay {}, clipping {}, seed {}\n",
+               "optimiser: {}, lr {} ({} warm-up steps, cosine to {} at step {}), weight decay {}, clipping {}, seed {}\n",
                data.description(), model.num_parameters(), t.model.block.width, t.model.block.layers,
                t.model.block.heads, t.model.block_size, t.model.block.norm, dyt_recipe(t.model),
-               tools::device_description(device), t.steps, t.batch, t.model.block_size, out, t.lr, t.warmup, t.min_lr,
-               t.schedule_steps, t.weight_decay, t.clip, t.seed);
+               tools::device_description(device), t.steps, t.batch, t.model.block_size, out, optimizer.description(), t.lr,
+               t.warmup, t.min_lr, t.schedule_steps, t.weight_decay, t.clip, t.seed);
+    if (run->world_size() > 1) fmt::print("data parallel: {}\n", run->description(t.batch, "sequences"));
     tools::Progress progress(state.step, t.steps);
     tools::Throughput throughput;  // the progress line's tokens/s, over the last 20 steps
     int64_t first_step = state.step;
@@ -244,31 +258,33 @@ int main(int argc, char** argv) {
       Tensor loss;
       {
         profiler::PhaseScope forward(profiler::Phase::Forward);  // names the phase in traces and NVTX
-        loss = model.loss(x, y);
+        loss = model.loss(run->shard(x), run->shard(y));
       }
       model.zero_grad();
       loss.backward();
-      double grad_norm = nn::clip_grad_norm(params, t.clip);
       double lr = nn::cosine_lr(step, t.schedule_steps, t.warmup, t.lr, t.min_lr);
-      optimizer.step(lr);
-      double loss_value = loss.item();  // waits for the step to finish
+      double grad_norm = optimizer.step(lr, t.clip);
+      // The loss over the whole batch (every rank's averaged), and whether any rank was asked to stop.
+      auto [loss_value, stop] = run->agree(loss.item(), tools::stop_requested() && step + 1 < t.steps);
       DYT_CHECK(std::isfinite(loss_value), "the loss became {} at step {}", loss_value, step + 1);
       double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       double tokens_per_s = double(t.batch * t.model.block_size) / seconds;
       profile_window.after_step(step);
       state.step = step + 1;
-      bool evaluate_now = state.step % t.eval_every == 0 || state.step == t.steps;
+      bool evaluate_now = lead && (state.step % t.eval_every == 0 || state.step == t.steps);
       if (evaluate_now) val = evaluate(model, data, t, device);
       nlohmann::json row = {{"step", state.step}, {"loss", loss_value}, {"lr", lr}, {"grad_norm", grad_norm},
                             {"tokens_per_s", tokens_per_s}};
       if (evaluate_now) row["val_loss"] = val;
-      log.write(row);
+      if (log) log->write(row);
       progress.report(state.step,
                       fmt::format("loss {:.4f} lr {:.2e} |g| {:.3f} {:>8.0f} tok/s", loss_value, lr, grad_norm,
                                   throughput.add(double(t.batch * t.model.block_size), seconds)),
                       evaluate_now ? fmt::format("val {:.4f}", val) : "");
-      if (checkpointer.after_step(model, optimizer, state)) return 130;
+      tools::checkpoint_if_due(checkpointer, optimizer, *run, model, state, stop);
+      if (stop) return 130;
     }
+    if (!lead) return 0;
     if (std::isnan(val)) val = evaluate(model, data, t, device);
     Generator sample_gen(sample_seed);
     std::string text = data.vocabulary().decode(models::generate(model, data.vocabulary().encode("\n"), sampling, sample_gen));
@@ -276,8 +292,7 @@ int main(int argc, char** argv) {
     fmt::print("final: validation loss {:.4f} after {} steps ({} norm, {}, {}); checkpoint: {}\n", val, t.steps,
                t.model.block.norm, device.str(), tools::duration(progress.elapsed_seconds()), checkpointer.path());
   } catch (const std::exception& e) {
-    fmt::print(stderr, "train-gpt: {}\n", tools::describe_error(e));
-    return 1;
+    return tools::report_failure("train-gpt", run, e);
   }
   return 0;
 }

@@ -16,8 +16,8 @@
 #include "nn/checkpoint.h"
 #include "nn/optim.h"
 #include "tools/common/interrupt.h"
+#include "tools/common/parallel_training.h"
 #include "tools/common/profile_window.h"
-#include "tools/common/program_error.h"
 #include "tools/common/progress.h"
 #include "tools/common/resume_flags.h"
 #include "tools/common/training_run.h"
@@ -157,6 +157,8 @@ int main(int argc, char** argv) {
   app.add_option("--out", out, "folder for log.jsonl and checkpoint.safetensors")->capture_default_str();
   bool overwrite = false;
   app.add_flag("--overwrite", overwrite, tools::kOverwriteHelp);
+  bool zero = false;
+  app.add_flag("--zero", zero, tools::kZeroHelp);
   app.add_option("--checkpoint-every", checkpoint_every, "steps between checkpoints (0: only at the end)")->capture_default_str()
       ->check(CLI::Range(int64_t(0), tools::kMaxCount));
   app.add_option("--resume", resume,
@@ -188,10 +190,15 @@ int main(int argc, char** argv) {
   Device device = tools::pick_device(device_name);
   tools::use_threads(threads);
 
+  std::optional<tools::ParallelRun> run;  // one process, or one of several started by mpirun
   try {
+    run.emplace(device);
+    bool lead = run->is_lead();  // rank 0 prints, evaluates and writes the files
     tools::check_gpu_config(gpu_config, device_name);
     tools::apply_profile_environment(app, profile);
-    std::vector<std::string> replaced = tools::claim_output_folder(out, resume, overwrite, argv[0]);
+    if (!lead) profile.steps = 0;
+    std::vector<std::string> replaced;
+    if (lead) replaced = tools::claim_output_folder(out, resume, overwrite, argv[0]);
     std::optional<tools::Resume> checkpoint;
     Training planned = t;  // the run whose length the schedule spans: this one, or the first of a resumed one
     if (!resume.empty()) {
@@ -212,6 +219,7 @@ int main(int argc, char** argv) {
     DYT_CHECK(train.size() >= t.batch, "--batch {} is larger than the {} training images in '{}': no step "
               "could be taken", t.batch, train.size(), t.data);
     DYT_CHECK(test.size() > 0, "'{}' holds no test images", t.data);
+    run->check_batch(t.batch);
     int64_t steps_per_epoch = train.size() / t.batch;
     auto length = [&](const Training& run) { return run.steps > 0 ? run.steps : run.epochs * steps_per_epoch; };
     int64_t steps = length(t);
@@ -222,32 +230,39 @@ int main(int argc, char** argv) {
     manual_seed(t.seed);
     models::ViT model(t.model, t.seed);
     model.to(device);
+    model.generator().set_shard(run->communicator().rank(), run->world_size());  // each rank its rows' dropout
     auto params = model.named_parameters();
-    nn::AdamW optimizer(params, {t.lr, 0.9, 0.999, 1e-8}, t.weight_decay);
+    tools::ParallelOptimizer optimizer(*run, params, {t.lr, 0.9, 0.999, 1e-8}, t.weight_decay, zero);
     nn::TrainingState state;
     state.generators = {{"model", &model.generator()}};
     if (checkpoint) {
-      nn::load_checkpoint(checkpoint->file, model, &optimizer, state);
+      nn::load_checkpoint(checkpoint->file, model, &optimizer.state_to_load(), state);
       DYT_CHECK(state.step <= steps, "'{}' is at step {}, past the run's {} steps", resume, state.step, steps);
       fmt::print("resuming from '{}' at step {}\n", resume, state.step);
     }
+    optimizer.start();  // every rank from rank 0's weights
     state.metadata = {{kTraining, nlohmann::json(t).dump()}, {tools::kVitConfig, nlohmann::json(t.model).dump()}};
-    tools::remove_earlier_run(out, replaced);
+    std::optional<tools::JsonlLog> log;
+    if (lead) {
+      tools::remove_earlier_run(out, replaced);
+      log.emplace((std::filesystem::path(out) / "log.jsonl").string(), state.step);
+    }
     tools::Checkpointer checkpointer(out, checkpoint_every, steps, argv[0]);
-    tools::JsonlLog log((std::filesystem::path(out) / "log.jsonl").string(), state.step);
 
     fmt::print("data: {} ({} train / {} test images of {}x{}, standardised with mean {:.4f} std {:.4f})\n"
                "model: ViT, {} parameters, width {}, {} layers, {} heads, {} patches of {}x{}, {} pooling, norm {}{}\n"
                "device: {}, {} steps of {} images ({:.3g} epochs), output: {}\n"
-               "optimiser: AdamW, lr {} ({} warm-up steps, cosine to {} at step {}), weight decay {}, clipping {}, "
+               "optimiser: {}, lr {} ({} warm-up steps, cosine to {} at step {}), weight decay {}, clipping {}, "
                "dropout {}, seed {}\n",
                t.data, train.size(), test.size(), t.model.image_size, t.model.image_size, mean, std,
                model.num_parameters(), t.model.block.width, t.model.block.layers, t.model.block.heads,
                t.model.patches(), t.model.patch_size, t.model.patch_size, t.model.pooling, t.model.block.norm,
                t.model.block.norm == "dyt" || t.model.block.norm == "derf"
                    ? fmt::format(" (alpha0 {})", t.model.block.alpha0_other) : "",
-               tools::device_description(device), steps, t.batch, double(steps) / double(steps_per_epoch), out, t.lr,
-               t.warmup, t.min_lr, t.schedule_steps, t.weight_decay, t.clip, t.model.block.dropout, t.seed);
+               tools::device_description(device), steps, t.batch, double(steps) / double(steps_per_epoch), out,
+               optimizer.description(), t.lr, t.warmup, t.min_lr, t.schedule_steps, t.weight_decay, t.clip,
+               t.model.block.dropout, t.seed);
+    if (run->world_size() > 1) fmt::print("data parallel: {}\n", run->description(t.batch, "images"));
     tools::Progress progress(state.step, steps);
     tools::Throughput throughput;  // the progress line's images/s, over the last 20 steps
     tools::install_stop_handler();
@@ -263,32 +278,34 @@ int main(int argc, char** argv) {
       Tensor loss;
       {
         profiler::PhaseScope forward(profiler::Phase::Forward);  // names the phase in traces and NVTX
-        loss = model.loss(x, y);
+        loss = model.loss(run->shard(x), run->shard(y));
       }
       model.zero_grad();
       loss.backward();
-      double grad_norm = nn::clip_grad_norm(params, t.clip);
       double lr = nn::cosine_lr(step, t.schedule_steps, t.warmup, t.lr, t.min_lr);
-      optimizer.step(lr);
-      double loss_value = loss.item();
+      double grad_norm = optimizer.step(lr, t.clip);
+      // The loss over the whole batch (every rank's averaged), and whether any rank was asked to stop.
+      auto [loss_value, stop] = run->agree(loss.item(), tools::stop_requested() && step + 1 < steps);
       DYT_CHECK(std::isfinite(loss_value), "the loss became {} at step {}", loss_value, step + 1);
       double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       double images_per_s = double(t.batch) / seconds;
       profile_window.after_step(step);
       state.step = step + 1;
-      bool evaluate_now = state.step % eval_every == 0 || state.step == steps;
+      bool evaluate_now = lead && (state.step % eval_every == 0 || state.step == steps);
       if (evaluate_now) result = evaluate(model, test, mean, std, device), evaluated = true;
       nlohmann::json row = {{"step", state.step}, {"epoch", double(state.step) / double(steps_per_epoch)},
                             {"loss", loss_value}, {"lr", lr}, {"grad_norm", grad_norm}, {"images_per_s", images_per_s}};
       if (evaluate_now) row["test_loss"] = result.loss, row["test_accuracy"] = result.accuracy;
-      log.write(row);
+      if (log) log->write(row);
       progress.report(state.step,
                       fmt::format("epoch {:.2f} loss {:.4f} lr {:.2e} |g| {:.3f} {:>6.0f} img/s",
                                   double(state.step) / double(steps_per_epoch), loss_value, lr, grad_norm,
                                   throughput.add(double(t.batch), seconds)),
                       evaluate_now ? fmt::format("test {:.2f}%", 100 * result.accuracy) : "");
-      if (checkpointer.after_step(model, optimizer, state)) return 130;
+      tools::checkpoint_if_due(checkpointer, optimizer, *run, model, state, stop);
+      if (stop) return 130;
     }
+    if (!lead) return 0;
     if (!evaluated) result = evaluate(model, test, mean, std, device);
     fmt::print("\nper class:");
     for (size_t k = 0; k < 10; ++k) fmt::print("  {} {:.1f}%", data::kFashionMnistClasses[k], 100 * result.class_accuracy[k]);
@@ -297,8 +314,7 @@ int main(int argc, char** argv) {
                t.model.block.norm, device.str(),
                tools::duration(progress.elapsed_seconds()), checkpointer.path());
   } catch (const std::exception& e) {
-    fmt::print(stderr, "train-vit: {}\n", tools::describe_error(e));
-    return 1;
+    return tools::report_failure("train-vit", run, e);
   }
   return 0;
 }

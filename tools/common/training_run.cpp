@@ -103,15 +103,21 @@ Checkpointer::Checkpointer(const std::string& out, int64_t every, int64_t last_s
 
 bool Checkpointer::after_step(const nn::Module& model, nn::AdamW& optimizer, const nn::TrainingState& state) {
   bool stop = stop_requested() && state.step < last_step_;
-  if (stop || state.step == last_step_ || (every_ > 0 && state.step % every_ == 0)) {
-    nn::save_checkpoint(path_, model, &optimizer, state);
-    if (keep_each_) {
-      auto copy = std::filesystem::path(path_).replace_filename(fmt::format("checkpoint-{}.safetensors", state.step));
-      std::filesystem::copy_file(path_, copy, std::filesystem::copy_options::overwrite_existing);
-    }
+  if (due(state.step, stop)) save(model, optimizer, state, stop);
+  return stop;
+}
+
+bool Checkpointer::due(int64_t step, bool stop) const {
+  return stop || step == last_step_ || (every_ > 0 && step % every_ == 0);
+}
+
+void Checkpointer::save(const nn::Module& model, nn::AdamW& optimizer, const nn::TrainingState& state, bool stop) {
+  nn::save_checkpoint(path_, model, &optimizer, state);
+  if (keep_each_) {
+    auto copy = std::filesystem::path(path_).replace_filename(fmt::format("checkpoint-{}.safetensors", state.step));
+    std::filesystem::copy_file(path_, copy, std::filesystem::copy_options::overwrite_existing);
   }
   if (stop) fmt::print("\nstopped at step {}; checkpoint saved. To continue: {} --resume {}\n", state.step, program_, path_);
-  return stop;
 }
 
 }  // namespace dytgrad::tools

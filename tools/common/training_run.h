@@ -72,6 +72,11 @@ class Checkpointer {
   // After each step: saves if due; returns true when the loop must stop (the checkpoint is saved
   // and the command that resumes it printed).
   bool after_step(const nn::Module& model, nn::AdamW& optimizer, const nn::TrainingState& state);
+  // The same in two halves, for a data-parallel run (where every rank agrees on `stop` first, and
+  // only rank 0 saves): whether a checkpoint is due after `step` (on schedule, at the last step, or
+  // because the run stops there), and the saving (with the resume command when it stops).
+  bool due(int64_t step, bool stop) const;
+  void save(const nn::Module& model, nn::AdamW& optimizer, const nn::TrainingState& state, bool stop);
 
  private:
   std::string path_, program_;
