@@ -3,7 +3,9 @@
 #   1. what the machine is, and that the binaries find their libraries;
 #   2. the whole test suite, GPU parity tests included;
 #   3. compute-sanitizer memcheck over the GPU tests, racecheck over the shared-memory kernels;
-#   4. bench-kernels, the Triton DyT anchor and PyTorch on the same shapes, side by side (last).
+#   4. NCCL on the GPU, a world of one: the collectives' test, and train-gpt --zero over NCCL
+#      against the plain run (the same losses);
+#   5. bench-kernels, the Triton DyT anchor and PyTorch on the same shapes, side by side (last).
 # Binaries come prebuilt in $BIN (default .gpu/, built with tools/build_for_gpu.sh). Logs and JSON
 # go to $OUT (default /tmp/dytgrad-gpu).
 set -uo pipefail
@@ -35,6 +37,24 @@ if command -v compute-sanitizer >/dev/null; then
 else
   echo "compute-sanitizer not found"; status=1
 fi
+
+step "NCCL collectives and ZeRO-1 on the GPU (a world of one)"
+# libnccl.so.2: the CUDA toolkit's, or PyTorch's nvidia-nccl package.
+nccl_lib=$(python3 -c "import importlib.util as u, os; s = u.find_spec('nvidia.nccl'); print(os.path.join(list(s.submodule_search_locations)[0], 'lib'))" 2>/dev/null || true)
+[ -n "$nccl_lib" ] && export LD_LIBRARY_PATH=$LD_LIBRARY_PATH:$nccl_lib
+DYTGRAD_NCCL=1 timeout 120 "$BIN/dytgrad_tests" "[nccl]" 2>&1 | tee "$OUT/nccl.log" | tail -n 3 || status=1
+gpt=(--device cuda --steps 30 --width 64 --layers 2 --heads 2 --block-size 64 --batch 16 --eval-every 30
+     --sample-chars 0 --overwrite --data "$BIN/fortunes")
+timeout 120 "$BIN/train-gpt" "${gpt[@]}" --out "$OUT/gpt-plain" > "$OUT/gpt-plain.log" 2>&1 || status=1
+DYTGRAD_NCCL=1 timeout 120 "$BIN/train-gpt" "${gpt[@]}" --zero --out "$OUT/gpt-zero-nccl" > "$OUT/gpt-zero-nccl.log" 2>&1 || status=1
+grep -h "optimiser" "$OUT/gpt-zero-nccl.log"
+python3 - "$OUT/gpt-plain/log.jsonl" "$OUT/gpt-zero-nccl/log.jsonl" <<'PY' || status=1
+import json, sys
+a, b = ([json.loads(l) for l in open(p)] for p in sys.argv[1:3])
+worst = max(abs(x["loss"] - y["loss"]) / abs(x["loss"]) for x, y in zip(a, b))
+print(f"train-gpt --zero over NCCL against the plain run: {len(b)} of {len(a)} steps, largest relative loss difference {worst:.2e}")
+assert len(a) == len(b) == 30 and worst < 1e-4
+PY
 
 step "benchmarks"
 "$BIN/bench-kernels" --json "$OUT/bench.json" 2>&1 | tee "$OUT/bench.log" || status=1

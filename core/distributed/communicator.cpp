@@ -68,7 +68,7 @@ bool started_by_mpirun() {
   return false;
 }
 
-[[maybe_unused]] bool nccl_requested() {
+bool nccl_requested() {
   const char* v = std::getenv("DYTGRAD_NCCL");
   return v && std::string(v) == "1";
 }
@@ -140,24 +140,23 @@ bool built_with_nccl() {
 Communicator& world(Device device) {
   static std::unique_ptr<Communicator> the_world;
   if (!the_world) {
-    if (!started_by_mpirun()) {
-      the_world = std::make_unique<SingleProcess>(device);
-    } else {
-#ifndef DYTGRAD_MPI
+    bool under_mpirun = started_by_mpirun();
+    if (device.is_cuda() && nccl_requested()) {
+#ifdef DYTGRAD_NCCL
+      the_world = make_nccl_communicator(device, under_mpirun);
+#else
+      throw Error("DYTGRAD_NCCL=1, but this build of dytgrad has no NCCL (a CUDA build finds nccl.h in the CUDA "
+                  "toolkit)");
+#endif
+    } else if (under_mpirun) {
+#ifdef DYTGRAD_MPI
+      the_world = make_mpi_communicator(device);
+#else
       throw Error("this program was started by mpirun, but this build of dytgrad has no MPI (install Debian's "
                   "libopenmpi-dev and configure again)");
-#else
-      if (device.is_cuda() && nccl_requested()) {
-#ifdef DYTGRAD_NCCL
-        the_world = make_nccl_communicator(device);
-#else
-        throw Error("DYTGRAD_NCCL=1, but this build of dytgrad has no NCCL (a CUDA build finds it in the CUDA "
-                    "toolkit)");
 #endif
-      } else {
-        the_world = make_mpi_communicator(device);
-      }
-#endif
+    } else {
+      the_world = std::make_unique<SingleProcess>(device);
     }
   }
   DYT_CHECK(the_world->device() == device, "distributed::world: the communicator exchanges tensors on {}, asked for {}",

@@ -4,8 +4,9 @@
 // started and on which device it trains:
 //   single process   world size 1, every collective is a copy or nothing (no library needed)
 //   MPI (OpenMPI)    under mpirun; CPU tensors directly, CUDA tensors through host memory
-//   NCCL             under mpirun, CUDA tensors on the GPU (the NCCL id is sent over MPI, as
-//                    llm.c does); while unchecked on a GPU, only with DYTGRAD_NCCL=1
+//   NCCL             CUDA tensors on the GPU, with DYTGRAD_NCCL=1 (the default until it has run on
+//                    a GPU); under mpirun the NCCL id is sent over MPI (as llm.c does), alone it is
+//                    a world of one
 // Every rank makes the same calls in the same order, with tensors of the same shape and dtype
 // (float32, float64 or int64); a collective's tensors are contiguous and on the communicator's
 // device. Each call is a profiler record (op "all_reduce" and so on, with its bytes).
@@ -55,10 +56,11 @@ class Communicator {
   Device device_;
 };
 
-// The communicator of this process, made on the first call (later calls return the same one): MPI
-// or NCCL when the program was started by mpirun (OMPI_COMM_WORLD_SIZE or PMI_SIZE in the
-// environment), else a single process. `device` is where the tensors it exchanges live. An error
-// when started by mpirun in a build without MPI, or asked for another device than the first call's.
+// The communicator of this process, made on the first call (later calls return the same one): NCCL
+// for CUDA tensors when DYTGRAD_NCCL=1; else MPI when the program was started by mpirun
+// (OMPI_COMM_WORLD_SIZE, PMI_SIZE or PMIX_RANK in the environment); else a single process.
+// `device` is where the tensors it exchanges live. An error when the build lacks what is asked
+// for, or when asked for another device than the first call's.
 Communicator& world(Device device);
 
 // Whether this build can run over several processes (MPI found at build time), and NCCL.
