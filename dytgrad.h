@@ -15,7 +15,7 @@
 #include "core/profiler.h"
 
 #include "core/ops/ops.h"
-#include "core/ops/optimizer_ops.h"
+#include "core/ops/optimizer.h"
 
 #include "core/autograd/engine.h"
 #include "core/autograd/grad_mode.h"

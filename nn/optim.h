@@ -4,7 +4,7 @@
 #pragma once
 #include <vector>
 
-#include "../core/ops/optimizer_ops.h"
+#include "../core/ops/optimizer.h"
 #include "module.h"
 
 namespace dytgrad::nn {

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "../core/distributed/communicator.h"
-#include "../core/ops/optimizer_ops.h"
+#include "../core/ops/optimizer.h"
 #include "module.h"
 #include "optim.h"
 

@@ -154,3 +154,10 @@ TEST_CASE("gradcheck fails on a wrong gradient", "[autograd][gradcheck]") {
   TensorFunction right = [](const std::vector<Tensor>& in) { return tanh(in[0]); };
   REQUIRE(gradcheck(right, {test::leaf({3})}).ok);
 }
+
+TEST_CASE("backward misuse is explained", "[errors][autograd]") {
+  Tensor x = test::leaf({2, 2});
+  REQUIRE_THROWS_WITH(mul(x, 2.0).backward(), Catch::Contains("one-element") && Catch::Contains("[2, 2]"));
+  REQUIRE_THROWS_WITH(Tensor::randn({1}).backward(), Catch::Contains("does not require grad"));
+  REQUIRE_THROWS_WITH(mul(x, 2.0).backward(Tensor::ones({3}, DType::Float64)), Catch::Contains("gradient shape [3]"));
+}

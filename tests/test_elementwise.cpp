@@ -1,11 +1,13 @@
 // Elementwise ops: forward against std:: math in float64, gradients by finite differences
 // (broadcasting and non-contiguous inputs included), second derivatives for each.
-#include "helpers.h"
+#include "cuda_parity.h"
 
 using namespace dytgrad;
 using test::leaf;
 using test::positive_leaf;
 using test::strided_leaf;
+using test::check_parity;
+using test::cpu_input;
 
 namespace {
 using Fn = TensorFunction;
@@ -122,4 +124,50 @@ TEST_CASE("pow(x, 0) has gradient 0 everywhere (x = 0 included), and so has the 
   REQUIRE(g1.to_vector<double>() == std::vector<double>{1, 1, 1});
   auto g2 = grad({sum(g1)}, {x})[0].to_vector<double>();
   REQUIRE(g2 == std::vector<double>{0, 0, 0});
+}
+
+TEST_CASE("elementwise: mismatched shapes and dtypes are named", "[elementwise][errors]") {
+  Tensor a = Tensor::randn({2, 3}), b = Tensor::randn({4, 3});
+  REQUIRE_THROWS_WITH(add(a, b), Catch::Contains("add") && Catch::Contains("[2, 3]") && Catch::Contains("[4, 3]"));
+  Tensor d = Tensor::randn({2, 3}, DType::Float64);
+  REQUIRE_THROWS_WITH(add(a, d), Catch::Contains("add") && Catch::Contains("float32") && Catch::Contains("float64"));
+  Tensor i = Tensor::arange(0, 6, 1, DType::Int64).reshape({2, 3});
+  REQUIRE_THROWS_WITH(exp(i), Catch::Contains("exp") && Catch::Contains("int64"));
+}
+
+TEST_CASE("cuda: elementwise ops forward and backward, float32 and float64", "[cuda][parity]") {
+  if (!test::gpu_visible()) return;
+  std::vector<std::pair<const char*, Fn>> unary = {
+      {"exp", [](auto& in) { return exp(in[0]); }},   {"tanh", [](auto& in) { return tanh(in[0]); }},
+      {"gelu", [](auto& in) { return gelu(in[0]); }}, {"relu", [](auto& in) { return relu(in[0]); }},
+      {"neg", [](auto& in) { return neg(in[0]); }},   {"scalar ops", [](auto& in) { return mul(add(in[0], 0.5), 3.0); }},
+      {"log", [](auto& in) { return log(add(mul(in[0], in[0]), 0.1)); }},
+      {"sqrt", [](auto& in) { return sqrt(add(mul(in[0], in[0]), 0.1)); }},
+      {"pow", [](auto& in) { return pow(add(mul(in[0], in[0]), 0.1), 1.5); }},
+  };
+  for (DType dt : {DType::Float32, DType::Float64})
+    for (auto& [name, f] : unary)
+      for (const Shape& s : test::kAwkwardShapes) {
+        double tol = test::parity_tolerance(dt, 2e-6);
+        check_parity(name, f, {cpu_input(s, true, 1.0, dt)}, tol, tol);
+      }
+  std::vector<std::pair<const char*, Fn>> binary = {
+      {"add", [](auto& in) { return add(in[0], in[1]); }},
+      {"sub", [](auto& in) { return sub(in[0], in[1]); }},
+      {"mul", [](auto& in) { return mul(in[0], in[1]); }},
+      {"div", [](auto& in) { return div(in[0], add(mul(in[1], in[1]), 0.5)); }},
+  };
+  for (auto& [name, f] : binary) {
+    check_parity(name, f, {cpu_input({37, 19}), cpu_input({37, 19})}, 2e-6, 1e-5);
+    check_parity(name, f, {cpu_input({64, 256}), cpu_input({256})}, 2e-6, 1e-5);        // row broadcast
+    check_parity(name, f, {cpu_input({5, 1, 7}), cpu_input({3, 1})}, 2e-6, 1e-5);       // both broadcast
+    check_parity(name, f, {cpu_input({19, 37}).transpose(0, 1), cpu_input({37, 19})}, 2e-6, 1e-5);  // strided
+    auto f64 = [](const Shape& s) { return cpu_input(s, true, 1.0, DType::Float64); };
+    check_parity(name, f, {f64({5, 1, 7}), f64({3, 1})}, 1e-12, 1e-12);
+  }
+  Tensor mask = gt(Tensor::randn({37, 19}), Tensor::zeros({}));
+  Fn w = [mask](auto& in) { return where(mask.to(in[0].device()), in[0], in[1]); };
+  check_parity("where", w, {cpu_input({37, 19}), cpu_input({19})}, 0, 1e-5);
+  Fn mf = [mask](auto& in) { return masked_fill(in[0], mask.to(in[0].device()), -2.0); };
+  check_parity("masked_fill", mf, {cpu_input({37, 19})}, 0, 0);
 }

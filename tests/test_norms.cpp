@@ -1,11 +1,14 @@
 // dyt, derf, layer_norm, rms_norm: fused forward against the float64 composite of basic ops, fused
-// backward by finite differences (all parameters), second derivatives through the composite path.
-#include "helpers.h"
+// backward by finite differences (all parameters), second derivatives through the composite path,
+// CUDA parity, bad parameter shapes.
+#include "cuda_parity.h"
 
 using namespace dytgrad;
 using test::leaf;
 using test::strided_leaf;
 using Fn = TensorFunction;
+using test::check_parity;
+using test::cpu_input;
 
 namespace {
 Tensor dyt_reference(const Tensor& x, const Tensor& a, const Tensor& g, const Tensor& b) {
@@ -131,4 +134,69 @@ TEST_CASE("layer_norm and rms_norm gradients and second derivatives", "[norms][g
   REQUIRE_GRADCHECK(rms, leaf({4, 6}), leaf({6}));
   REQUIRE_GRADCHECK(rms, strided_leaf({2, 3, 6}), leaf({6}));
   REQUIRE_GRADGRADCHECK(rms, leaf({3, 5}), leaf({5}));
+}
+
+TEST_CASE("norms: bad parameter shapes are named", "[norms][errors]") {
+  Tensor a = Tensor::randn({2, 3});
+  REQUIRE_THROWS_WITH(dyt(a, Tensor::ones({1}), Tensor::ones({4}), Tensor::zeros({3})),
+                      Catch::Contains("dyt") && Catch::Contains("gamma") && Catch::Contains("[3]"));
+  REQUIRE_THROWS_WITH(dyt(a, Tensor::ones({2}), Tensor::ones({3}), Tensor::zeros({3})),
+                      Catch::Contains("dyt") && Catch::Contains("alpha"));
+  REQUIRE_THROWS_WITH(layer_norm(a, Tensor::ones({2}), Tensor::zeros({3})), Catch::Contains("layer_norm"));
+}
+
+TEST_CASE("cuda: dyt, layer_norm, rms_norm (vectorised and generic paths), float32 and float64", "[cuda][parity][shared_memory]") {
+  if (!test::gpu_visible()) return;
+  Fn d = [](auto& in) { return dyt(in[0], in[1], in[2], in[3]); };
+  Fn ln = [](auto& in) { return layer_norm(in[0], in[1], in[2], 1e-5); };
+  Fn rms = [](auto& in) { return rms_norm(in[0], in[1], 1e-6); };
+  for (DType dt : {DType::Float32, DType::Float64})
+    for (Shape s : std::vector<Shape>{{1, 4}, {37, 19}, {3, 5, 7}, {64, 256}, {33, 1024}, {7, 4100}, {5, 9000}, {301, 768}}) {
+      int64_t c = s.back();
+      INFO("shape " << shape_str(s));
+      auto in = [dt](const Shape& shape, double scale = 1.0) { return cpu_input(shape, true, scale, dt); };
+      double elementwise = test::parity_tolerance(dt, 2e-6), reduced = test::parity_tolerance(dt, 1e-5);
+      check_parity("dyt", d, {in(s), in({1}), in({c}), in({c})}, elementwise, reduced);
+      check_parity("layer_norm", ln, {in(s, 2.0), in({c}), in({c})}, reduced, reduced);
+      check_parity("rms_norm", rms, {in(s, 2.0), in({c})}, reduced, reduced);
+    }
+  // Deterministic parameter gradients: the same bits twice.
+  Tensor x = Tensor::randn({301, 768}).to(Device::cuda());
+  Tensor a = Tensor::full({1}, 0.5, DType::Float32, Device::cuda()).requires_grad_();
+  Tensor g = Tensor::randn({768}).to(Device::cuda()).requires_grad_(), b = Tensor::randn({768}).to(Device::cuda()).requires_grad_();
+  Tensor up = Tensor::randn({301, 768}).to(Device::cuda());
+  auto r1 = grad({dyt(x, a, g, b)}, {a, g, b}, {up}), r2 = grad({dyt(x, a, g, b)}, {a, g, b}, {up});
+  for (int i = 0; i < 3; ++i) REQUIRE(r1[i].to_vector<float>() == r2[i].to_vector<float>());
+}
+
+TEST_CASE("cuda: add_dyt, add then dyt (the default) and the fused kernel", "[cuda][parity]") {
+  if (!test::gpu_visible()) return;
+  Fn both = [](auto& in) {
+    auto [sum, out] = add_dyt(in[0], in[1], in[2], in[3], in[4]);
+    return add(mul(sum, 0.3), out);
+  };
+  for (bool fused : {false, true}) {
+    set_cuda_add_dyt_kernel(fused);
+    for (Shape s : std::vector<Shape>{{1, 4}, {37, 19}, {3, 5, 7}, {301, 768}}) {
+      int64_t c = s.back();
+      INFO("fused " << fused << " shape " << shape_str(s));
+      check_parity("add_dyt", both, {cpu_input(s), cpu_input(s), cpu_input({1}), cpu_input({c}), cpu_input({c})}, 2e-6, 1e-5);
+    }
+  }
+  set_cuda_add_dyt_kernel(false);
+}
+
+TEST_CASE("cuda: erf and derf (kernels not yet run on a GPU, off by default)", "[cuda][parity]") {
+  if (!test::gpu_visible()) return;
+  REQUIRE_THROWS_WITH(erf(Tensor::randn({3}).to(Device::cuda())), Catch::Contains("has not been run on a GPU yet"));
+  allow_unverified_cuda_kernels(true);
+  Fn e = [](auto& in) { return erf(in[0]); };
+  Fn d = [](auto& in) { return derf(in[0], in[1], in[2], in[3], in[4]); };
+  for (Shape s : std::vector<Shape>{{1, 4}, {37, 19}, {3, 5, 7}, {301, 768}, {5, 9000}}) {
+    int64_t c = s.back();
+    INFO("shape " << shape_str(s));
+    check_parity("erf", e, {cpu_input(s)}, 2e-6, 2e-6);
+    check_parity("derf", d, {cpu_input(s), cpu_input({1}), cpu_input({1}), cpu_input({c}), cpu_input({c})}, 2e-6, 1e-5);
+  }
+  allow_unverified_cuda_kernels(false);
 }

@@ -1,10 +1,12 @@
 // View ops and concat/split/stack: values and gradients.
-#include "helpers.h"
+#include "cuda_parity.h"
 
 using namespace dytgrad;
 using test::leaf;
 using test::strided_leaf;
 using Fn = TensorFunction;
+using test::check_parity;
+using test::cpu_input;
 
 TEST_CASE("concat, stack and split forward", "[shape]") {
   Tensor a = Tensor::arange(0, 4, 1, DType::Float64).reshape({2, 2});
@@ -56,4 +58,23 @@ TEST_CASE("dtype and clone conversions carry gradients", "[shape][gradcheck]") {
   Tensor x = leaf({4});
   auto g = grad({sum(f({x}))}, {x});
   REQUIRE_CLOSE(g[0], mul(x.detach(), 2.0), 1e-6);  // through a float32 round trip
+}
+
+TEST_CASE("shape ops: bad shapes and dims are named", "[shape][errors]") {
+  Tensor a = Tensor::randn({2, 3});
+  REQUIRE_THROWS_WITH(a.reshape({5}), Catch::Contains("reshape") && Catch::Contains("[2, 3]"));
+  REQUIRE_THROWS_WITH(concat({a, Tensor::randn({2, 4})}, 0), Catch::Contains("concat"));
+  REQUIRE_THROWS_WITH(a.narrow(1, 2, 2), Catch::Contains("narrow") && Catch::Contains("out of bounds"));
+  REQUIRE_THROWS_WITH(a.transpose(0, 2), Catch::Contains("transpose") && Catch::Contains("out of range"));
+  REQUIRE_THROWS_WITH(a.expand({4, 3}), Catch::Contains("expand"));
+}
+
+TEST_CASE("cuda: concat, stack and split", "[cuda][parity]") {
+  if (!test::gpu_visible()) return;
+  Fn cat = [](auto& in) { return concat({in[0], in[1]}, 1); };
+  check_parity("concat", cat, {cpu_input({5, 3}), cpu_input({5, 4})}, 0, 0);
+  Fn stk = [](auto& in) { return stack({in[0], in[1]}, 0); };
+  check_parity("stack", stk, {cpu_input({5, 3}), cpu_input({5, 3})}, 0, 0);
+  Fn spl = [](auto& in) { return mul(split(in[0], 3, 1)[1], 2.0); };
+  check_parity("split", spl, {cpu_input({4, 8})}, 0, 0);
 }

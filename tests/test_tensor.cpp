@@ -1,5 +1,6 @@
 // Tensors: creation, views without copies, contiguous, dtype conversion, printing, the generator.
-#include "helpers.h"
+#include "cuda_parity.h"
+#include "kernels/memory.h"
 
 using namespace dytgrad;
 
@@ -79,4 +80,60 @@ TEST_CASE("printing shows values, shape, dtype and device", "[tensor][print]") {
   REQUIRE(big.find("...") != std::string::npos);
   REQUIRE(big.size() < 2000);
   REQUIRE(Tensor::arange(0, 3, 1, DType::Int64).str().find("[0, 1, 2]") != std::string::npos);
+}
+
+TEST_CASE("requires_grad on an integer tensor is refused", "[tensor][errors]") {
+  Tensor i = Tensor::arange(0, 6, 1, DType::Int64);
+  REQUIRE_THROWS_WITH(i.requires_grad_(), Catch::Contains("floating"));
+}
+
+TEST_CASE("mixing devices is an error", "[errors]") {
+  if (!cuda_is_available()) {
+    REQUIRE_THROWS_WITH(Tensor::zeros({2}, DType::Float32, Device::cuda()), Catch::Contains("cuda"));
+    return;
+  }
+  Tensor a = Tensor::randn({2}), b = Tensor::randn({2}).to(Device::cuda());
+  REQUIRE_THROWS_WITH(add(a, b), Catch::Contains("add") && Catch::Contains("same device") && Catch::Contains("cuda:0"));
+  REQUIRE_THROWS_WITH(matmul(a.reshape({1, 2}), b.reshape({2, 1})), Catch::Contains("matmul") && Catch::Contains("same device"));
+}
+
+TEST_CASE("cuda: random numbers match the CPU for the same seed", "[cuda]") {
+  if (!test::gpu_visible()) return;
+  Generator a(11), b(11);
+  REQUIRE_CLOSE(Tensor::randn({1001}, DType::Float32, Device::cuda(), &a), Tensor::randn({1001}, DType::Float32, Device::cpu(), &b), 1e-6);
+  REQUIRE(Tensor::rand({513}, DType::Float64, Device::cuda(), &a).to_vector<double>() ==
+          Tensor::rand({513}, DType::Float64, Device::cpu(), &b).to_vector<double>());
+  REQUIRE(Tensor::randint(0, 97, {777}, Device::cuda(), &a).to_vector<int64_t>() ==
+          Tensor::randint(0, 97, {777}, Device::cpu(), &b).to_vector<int64_t>());
+}
+
+TEST_CASE("cuda: creation, copies, views and printing", "[cuda]") {
+  if (!test::gpu_visible()) return;
+  Tensor x = Tensor::randn({7, 5});
+  Tensor g = x.to(Device::cuda());
+  REQUIRE(g.device() == Device::cuda());
+  REQUIRE(g.to(Device::cpu()).to_vector<float>() == x.to_vector<float>());
+  REQUIRE(g.transpose(0, 1).contiguous().to_vector<float>() == x.transpose(0, 1).contiguous().to_vector<float>());
+  REQUIRE(g.narrow(1, 1, 3).to(DType::Float64).to_vector<double>() == x.narrow(1, 1, 3).to(DType::Float64).to_vector<double>());
+  REQUIRE(Tensor::arange(0, 10, 1, DType::Int64, Device::cuda()).to_vector<int64_t>()[9] == 9);
+  REQUIRE(Tensor::full({3}, 2.5, DType::Float32, Device::cuda()).to_vector<float>() == std::vector<float>(3, 2.5f));
+  REQUIRE(g.str().find("device=cuda:0") != std::string::npos);
+}
+
+TEST_CASE("cuda: the caching allocator stops calling cudaMalloc in a steady loop", "[cuda][allocator]") {
+  if (!test::gpu_visible()) return;
+  Tensor w = Tensor::randn({256, 256}).to(Device::cuda()).requires_grad_();
+  auto step = [&] {
+    Tensor x = Tensor::randn({64, 256}, DType::Float32, Device::cuda());
+    Tensor loss = sum(tanh(matmul(x, w)));
+    w.zero_grad();
+    loss.backward();
+  };
+  for (int i = 0; i < 3; ++i) step();
+  int64_t before = kernels::cuda::allocator_stats().device_malloc_calls;
+  for (int i = 0; i < 20; ++i) step();
+  auto stats = kernels::cuda::allocator_stats();
+  REQUIRE(stats.device_malloc_calls == before);
+  REQUIRE(stats.peak_allocated_bytes >= stats.allocated_bytes);
+  REQUIRE(stats.cached_bytes > 0);
 }

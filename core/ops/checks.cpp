@@ -31,7 +31,7 @@ void allow_unverified_cuda_kernels(bool on) { unverified_cuda_allowed = on; }
 void require_verified_cuda(const char* op, Device device) {
   DYT_CHECK(!device.is_cuda() || unverified_cuda_allowed,
             "{}: its CUDA kernel has not been run on a GPU yet, so it is off; DYTGRAD_CUDA_UNVERIFIED=1 runs it "
-            "anyway (tests/test_cuda_parity.cpp checks it against the CPU)", op);
+            "anyway (the op's [cuda] tests check it against the CPU)", op);
 }
 
 void check_dtype(const char* op, const char* what, const Tensor& t, DType expected) {

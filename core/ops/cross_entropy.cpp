@@ -4,7 +4,7 @@
 #include "core/autograd/node.h"
 #include "core/ops/dispatch.h"
 #include "core/ops/ops.h"
-#include "kernels/loss.h"
+#include "kernels/cross_entropy.h"
 
 namespace dytgrad {
 

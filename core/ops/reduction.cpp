@@ -5,7 +5,7 @@
 #include "core/autograd/node.h"
 #include "core/ops/dispatch.h"
 #include "core/ops/ops.h"
-#include "kernels/reduce.h"
+#include "kernels/reduction.h"
 
 namespace dytgrad {
 

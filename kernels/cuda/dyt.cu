@@ -46,7 +46,7 @@ __global__ void dyt_forward_any(const T* x, const T* alpha, const T* gamma, cons
 // add_dyt_forward (residual add + DyT): one pass, sum = x + y, out = gamma * tanh(alpha sum) + beta.
 //   Traffic: read x and y, write sum and out = 4 * rows * cols * sizeof(T) (an add and dyt_forward
 //   apart: 5). Not yet run on a GPU: core/ops/norms.cpp calls it only under DYTGRAD_CUDA_ADD_DYT=1
-//   and otherwise runs add then dyt_forward (tests/test_cuda_parity.cpp checks both).
+//   and otherwise runs add then dyt_forward (tests/test_norms.cpp checks both).
 template <class T>
 __global__ void add_dyt_forward_any(const T* __restrict__ x, const T* __restrict__ y, const T* __restrict__ alpha,
                                     const T* __restrict__ gamma, const T* __restrict__ beta, T* __restrict__ sum,

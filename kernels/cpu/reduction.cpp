@@ -1,5 +1,5 @@
 // CPU reductions over the middle dim of [outer, reduce, inner]. Sums accumulate in double.
-#include "kernels/reduce.h"
+#include "kernels/reduction.h"
 
 #include <vector>
 

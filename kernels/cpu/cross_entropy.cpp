@@ -1,7 +1,7 @@
 // CPU cross-entropy: per row, the logsumexp and the loss; backward writes softmax - onehot.
 // exp through vector_math (SLEEF), a block of the row at a time; sums in double (row_math.h).
 // Forward reads the logits twice (max, exp); backward reads them once and writes dlogits.
-#include "kernels/loss.h"
+#include "kernels/cross_entropy.h"
 
 #include <algorithm>
 #include <cmath>

@@ -8,7 +8,7 @@
 // Sums accumulate in double (as the CPU does), in a fixed order: deterministic, and as accurate as
 // the CPU reference on long, badly conditioned sums.
 #include "kernels/cuda/launch.cuh"
-#include "kernels/reduce.h"
+#include "kernels/reduction.h"
 
 namespace dytgrad::kernels::cuda {
 

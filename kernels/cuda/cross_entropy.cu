@@ -7,7 +7,7 @@
 //   Traffic: read the logits once, write dlogits once. Probabilities are never stored.
 // Invalid targets are reported through a device flag (the first bad row), checked on the host.
 #include "kernels/cuda/launch.cuh"
-#include "kernels/loss.h"
+#include "kernels/cross_entropy.h"
 #include "kernels/memory.h"
 
 namespace dytgrad::kernels::cuda {

@@ -1,4 +1,4 @@
-#include "core/ops/optimizer_ops.h"
+#include "core/ops/optimizer.h"
 
 #include <cmath>
 

@@ -1,49 +1,14 @@
-// sum, mean, max over dims (keepdim or not) and matmul (2-D, batched, broadcast, transposed views).
-#include "helpers.h"
+// matmul (2-D, batched, broadcast batch dims, transposed views) and linear: forward against float64
+// loops, gradients and second derivatives, CUDA parity (TF32, strict fp32, float64), bad shapes.
+#include "cuda_parity.h"
+#include "kernels/memory.h"
 
 using namespace dytgrad;
 using test::leaf;
 using test::strided_leaf;
 using Fn = TensorFunction;
-
-TEST_CASE("sum and mean forward over any dims", "[reduction]") {
-  Tensor x = Tensor::arange(0, 24, 1, DType::Float64).reshape({2, 3, 4});
-  REQUIRE(sum(x).item() == 276);
-  REQUIRE(sum(x, {1}).to_vector<double>() == std::vector<double>{12, 15, 18, 21, 48, 51, 54, 57});
-  REQUIRE(sum(x, {0, 2}, true).shape() == Shape{1, 3, 1});
-  REQUIRE(sum(x, {0, 2}).to_vector<double>() == std::vector<double>{60, 92, 124});
-  REQUIRE(mean(x, {-1}).to_vector<double>()[0] == 1.5);
-  REQUIRE(sum(x.transpose(0, 2), {0}).to_vector<double>() == sum(x, {2}).transpose(0, 1).contiguous().to_vector<double>());
-}
-
-TEST_CASE("max returns values and first indices", "[reduction]") {
-  Tensor x = Tensor::from_vector<double>({1, 5, 5, 2, 0, -1}, {2, 3});
-  auto r = max(x, 1);
-  REQUIRE(r.values.to_vector<double>() == std::vector<double>{5, 2});
-  REQUIRE(r.indices.to_vector<int64_t>() == std::vector<int64_t>{1, 0});
-  auto k = max(x, 0, true);
-  REQUIRE(k.values.shape() == Shape{1, 3});
-  REQUIRE(k.indices.to_vector<int64_t>() == std::vector<int64_t>{1, 0, 0});
-}
-
-TEST_CASE("reduction gradients and second derivatives", "[reduction][gradcheck]") {
-  std::vector<std::pair<const char*, Fn>> ops = {
-      {"sum all", [](auto& in) { return sum(in[0]); }},
-      {"sum dim 1", [](auto& in) { return sum(in[0], {1}); }},
-      {"sum dims 0,2 keepdim", [](auto& in) { return sum(in[0], {0, 2}, true); }},
-      {"mean dim -1", [](auto& in) { return mean(in[0], {-1}); }},
-      {"mean all", [](auto& in) { return mean(in[0]); }},
-      {"max dim 1", [](auto& in) { return max(in[0], 1).values; }},
-      {"max dim 2 keepdim", [](auto& in) { return max(in[0], 2, true).values; }},
-      {"sum of squares", [](auto& in) { return sum(mul(in[0], in[0]), {0}); }},
-  };
-  for (auto& [name, f] : ops) {
-    INFO(name);
-    REQUIRE_GRADCHECK(f, leaf({2, 3, 4}));
-    REQUIRE_GRADCHECK(f, strided_leaf({2, 3, 4}));
-    REQUIRE_GRADGRADCHECK(f, leaf({2, 3, 4}));
-  }
-}
+using test::check_parity;
+using test::cpu_input;
 
 TEST_CASE("matmul forward matches a float64 triple loop", "[matmul]") {
   Tensor a = Tensor::randn({5, 7}, DType::Float64), b = Tensor::randn({7, 3}, DType::Float64);
@@ -96,4 +61,27 @@ TEST_CASE("linear equals matmul with the weight transposed plus the bias, gradie
   REQUIRE_GRADCHECK(no_bias, leaf({4, 3}), leaf({5, 3}));
   REQUIRE_THROWS_WITH(linear(leaf({4, 3}), leaf({5, 4}), leaf({5})), Catch::Contains("linear: expected x [..., in] and weight [out, in]"));
   REQUIRE_THROWS_WITH(linear(leaf({4, 3}), leaf({5, 3}), leaf({4})), Catch::Contains("linear: bias must have shape [5]"));
+}
+
+TEST_CASE("matmul: bad shapes are named", "[matmul][errors]") {
+  Tensor a = Tensor::randn({2, 3});
+  REQUIRE_THROWS_WITH(matmul(a, Tensor::randn({2, 5})),
+                      Catch::Contains("matmul") && Catch::Contains("[2, 3]") && Catch::Contains("[2, 5]"));
+  REQUIRE_THROWS_WITH(matmul(Tensor::randn({3}), a), Catch::Contains("matmul") && Catch::Contains("at least 2 dims"));
+}
+
+TEST_CASE("cuda: matmul through cuBLAS, TF32, strict fp32 and float64", "[cuda][parity]") {
+  if (!test::gpu_visible()) return;
+  Fn mm = [](auto& in) { return matmul(in[0], in[1]); };
+  Fn mtm = [](auto& in) { return matmul(in[0].transpose(-1, -2), in[1]); };
+  check_parity("2-D", mm, {cpu_input({37, 19}), cpu_input({19, 41})}, 2e-3, 2e-3);
+  check_parity("batched", mm, {cpu_input({3, 17, 8}), cpu_input({3, 8, 9})}, 2e-3, 2e-3);
+  check_parity("broadcast batch", mm, {cpu_input({2, 1, 5, 8}), cpu_input({3, 8, 4})}, 2e-3, 2e-3);
+  check_parity("transposed", mtm, {cpu_input({1, 64, 33}), cpu_input({1, 64, 31})}, 2e-3, 2e-3);
+  kernels::cuda::set_tf32(false);
+  check_parity("strict fp32", mm, {cpu_input({37, 200}), cpu_input({200, 41})}, 1e-5, 1e-5);
+  kernels::cuda::set_tf32(true);
+  auto f64 = [](const Shape& s) { return cpu_input(s, true, 1.0, DType::Float64); };
+  check_parity("float64, batched", mm, {f64({3, 17, 8}), f64({3, 8, 9})}, 1e-12, 1e-12);
+  check_parity("float64, transposed", mtm, {f64({1, 64, 33}), f64({1, 64, 31})}, 1e-12, 1e-12);
 }

@@ -1,12 +1,15 @@
-// scaled_dot_product_attention against the materialised float64 formula; embedding; dropout.
+// scaled_dot_product_attention and self_attention: forward against the materialised float64
+// formula, gradients and second derivatives, tiles past the CPU kernel's, CUDA parity, bad shapes.
 #include <limits>
 
-#include "helpers.h"
+#include "cuda_parity.h"
 
 using namespace dytgrad;
 using test::leaf;
 using test::strided_leaf;
 using Fn = TensorFunction;
+using test::check_parity;
+using test::cpu_input;
 
 namespace {
 Tensor attention_reference(const Tensor& q, const Tensor& k, const Tensor& v, bool causal) {
@@ -102,43 +105,29 @@ TEST_CASE("self_attention on packed qkv equals split + attention per head + merg
   REQUIRE_THROWS_WITH(self_attention(leaf({5, 12}), 2, true), Catch::Contains("expected qkv [batch, time, 3 width]"));
 }
 
-TEST_CASE("embedding looks up rows and scatters gradients back, repeated indices add", "[embedding][gradcheck]") {
-  Tensor w = Tensor::randn({5, 3}, DType::Float64);
-  Tensor idx = Tensor::from_vector<int64_t>({4, 0, 4, 2}, {2, 2});
-  Tensor out = embedding(w, idx);
-  REQUIRE(out.shape() == Shape{2, 2, 3});
-  auto wv = w.to_vector<double>(), ov = out.to_vector<double>();
-  for (int c = 0; c < 3; ++c) REQUIRE((ov[c] == wv[12 + c] && ov[9 + c] == wv[6 + c]));
-  Fn f = [idx](auto& in) { return embedding(in[0], idx); };
-  REQUIRE_GRADCHECK(f, leaf({5, 3}));
-  REQUIRE_GRADCHECK(f, strided_leaf({5, 3}));
-  Fn sq = [idx](auto& in) { return mul(embedding(in[0], idx), embedding(in[0], idx)); };
-  REQUIRE_GRADGRADCHECK(sq, leaf({5, 3}));
-  Tensor wl = leaf({5, 3});
-  sum(embedding(wl, idx)).backward();
-  auto g = wl.grad().to_vector<double>();
-  REQUIRE(g[12] == 2);  // row 4 used twice
-  REQUIRE(g[3] == 0);   // row 1 unused
+TEST_CASE("attention: bad shapes are named", "[attention][errors]") {
+  REQUIRE_THROWS_WITH(scaled_dot_product_attention(Tensor::randn({2, 4, 8}), Tensor::randn({2, 4, 6}),
+                                                   Tensor::randn({2, 4, 6}), true),
+                      Catch::Contains("scaled_dot_product_attention"));
 }
 
-TEST_CASE("dropout: scaled mask, reproducible, identity in eval mode, gradient through the mask", "[dropout][gradcheck]") {
-  Tensor x = Tensor::ones({100000}, DType::Float64);
-  Generator g1(5), g2(5);
-  Tensor a = dropout(x, 0.3, true, &g1), b = dropout(x, 0.3, true, &g2);
-  REQUIRE(a.to_vector<double>() == b.to_vector<double>());
-  auto av = a.to_vector<double>();
-  size_t zeros = std::count(av.begin(), av.end(), 0.0);
-  REQUIRE(std::abs(double(zeros) / 100000 - 0.3) < 0.01);
-  for (double v : av) REQUIRE((v == 0 || std::abs(v - 1 / 0.7) < 1e-12));
-  REQUIRE(dropout(x, 0.3, false).same_as(x));
-  Generator g3(9);
-  Tensor mask_source = dropout(Tensor::ones({3, 4}, DType::Float64), 0.5, true, &g3);
-  Fn f = [](auto& in) {
-    Generator g(9);  // the same mask on every evaluation
-    return dropout(in[0], 0.5, true, &g);
-  };
-  Tensor xl = leaf({3, 4});
-  REQUIRE_GRADCHECK(f, xl);
-  REQUIRE_GRADGRADCHECK(f, xl);
-  REQUIRE_CLOSE(f({xl}), mul(xl.detach(), mask_source), 0);
+TEST_CASE("cuda: attention, causal and not, head dims 32, 64, 128, float32 and float64", "[cuda][parity][shared_memory]") {
+  if (!test::gpu_visible()) return;
+  for (DType dt : {DType::Float32, DType::Float64})
+  for (bool causal : {false, true})
+    for (int64_t d : {32, 64, 128})
+      for (int64_t t : {1, 17, 129}) {
+        INFO("causal " << causal << " d " << d << " t " << t);
+        double tol = test::parity_tolerance(dt, 1e-5);
+        Fn f = [causal](auto& in) { return scaled_dot_product_attention(in[0], in[1], in[2], causal); };
+        // With one key the softmax is constant: dq and dk are zero up to rounding, so they are
+        // measured against the scale of the inputs (1) instead of their own.
+        double floor = t == 1 ? 1.0 : 1e-30;
+        check_parity("attention", f, {cpu_input({1, 2, t, d}, true, 1.0, dt), cpu_input({1, 2, t, d}, true, 1.0, dt),
+                                      cpu_input({1, 2, t, d}, true, 1.0, dt)}, tol, tol, floor);
+      }
+  Fn cross = [](auto& in) { return scaled_dot_product_attention(in[0], in[1], in[2], false); };
+  check_parity("attention, more keys than queries", cross, {cpu_input({3, 70, 64}), cpu_input({3, 150, 64}), cpu_input({3, 150, 64})}, 1e-5, 1e-5);
+  Fn odd = [](auto& in) { return scaled_dot_product_attention(in[0], in[1], in[2], true); };
+  check_parity("attention, head dim 48 (fallback kernel)", odd, {cpu_input({2, 33, 48}), cpu_input({2, 33, 48}), cpu_input({2, 33, 48})}, 1e-5, 1e-5);
 }
