@@ -34,10 +34,22 @@ enum class CompareOp { Eq, Ne, Lt, Le, Gt, Ge };
                                 const T* b);                                                     \
   /* operands: 0 dst, 1 src; converts S to D */                                                  \
   template <class S, class D> void copy(const ElementwiseLayout& L, D* dst, const S* src);       \
+  /* copy<S, D> under a name with one template argument, CopyTypes<S, D>, that DYT_CALL can      \
+     take (a comma in it would split the macro's arguments) */                                   \
+  template <class Types>                                                                         \
+  void strided_copy(const ElementwiseLayout& L, typename Types::Destination* dst,                \
+                    const typename Types::Source* src) {                                         \
+    copy<typename Types::Source, typename Types::Destination>(L, dst, src);                      \
+  }                                                                                              \
   template <class T> void fill(T* y, int64_t n, T value);                                        \
   template <class T> void arange(T* y, int64_t n, double start, double step);                    \
   /* true if any of the n values is NaN or +-Inf */                                              \
   template <class T> bool any_nonfinite(const T* x, int64_t n);
+
+template <class S, class D> struct CopyTypes {
+  using Source = S;
+  using Destination = D;
+};
 
 namespace cpu { DYT_DECLARE_ELEMENTWISE_KERNELS }
 namespace cuda { DYT_DECLARE_ELEMENTWISE_KERNELS }

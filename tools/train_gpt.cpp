@@ -4,7 +4,6 @@
 // text, and ends with the validation loss and a sample.
 #include <CLI/CLI.hpp>
 #include <cmath>
-#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -14,7 +13,6 @@
 #include "core/autograd/grad_mode.h"
 #include "core/error.h"
 #include "core/ops/ops.h"
-#include "core/profiler.h"
 #include "models/config_json.h"
 #include "models/generate.h"
 #include "nn/checkpoint.h"
@@ -229,11 +227,7 @@ int main(int argc, char** argv) {
     state.metadata = tools::gpt_metadata(t.model, data.vocabulary());
     t.warmup = tools::fit_warmup(t.warmup, t.schedule_steps);
     state.metadata[kTraining] = nlohmann::json(t).dump();
-    std::optional<tools::JsonlLog> log;
-    if (lead) {
-      tools::remove_earlier_run(out, replaced);
-      log.emplace((std::filesystem::path(out) / "log.jsonl").string(), state.step);
-    }
+    std::optional<tools::JsonlLog> log = tools::open_log(*run, out, replaced, state.step);
     tools::Checkpointer checkpointer(out, checkpoint_every, t.steps, argv[0], keep_checkpoints);
 
     fmt::print("data: {}\nmodel: GPT, {} parameters, width {}, {} layers, {} heads, context {}, norm {}{}\n"
@@ -255,18 +249,8 @@ int main(int argc, char** argv) {
       profile_window.before_step(step);
       auto t0 = std::chrono::steady_clock::now();
       auto [x, y] = data.batch(false, t.batch, t.model.block_size, batches, device);
-      Tensor loss;
-      {
-        profiler::PhaseScope forward(profiler::Phase::Forward);  // names the phase in traces and NVTX
-        loss = model.loss(run->shard(x), run->shard(y));
-      }
-      model.zero_grad();
-      loss.backward();
       double lr = nn::cosine_lr(step, t.schedule_steps, t.warmup, t.lr, t.min_lr);
-      double grad_norm = optimizer.step(lr, t.clip);
-      // The loss over the whole batch (every rank's averaged), and whether any rank was asked to stop.
-      auto [loss_value, stop] = run->agree(loss.item(), tools::stop_requested() && step + 1 < t.steps);
-      DYT_CHECK(std::isfinite(loss_value), "the loss became {} at step {}", loss_value, step + 1);
+      auto [loss_value, grad_norm, stop] = tools::train_step(model, x, y, *run, optimizer, lr, t.clip, step, t.steps);
       double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       double tokens_per_s = double(t.batch * t.model.block_size) / seconds;
       profile_window.after_step(step);

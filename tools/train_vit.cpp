@@ -4,14 +4,12 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
 #include <numeric>
 #include <optional>
 
 #include "core/autograd/grad_mode.h"
 #include "core/error.h"
 #include "core/ops/ops.h"
-#include "core/profiler.h"
 #include "models/config_json.h"
 #include "nn/checkpoint.h"
 #include "nn/optim.h"
@@ -242,11 +240,7 @@ int main(int argc, char** argv) {
     }
     optimizer.start();  // every rank from rank 0's weights
     state.metadata = {{kTraining, nlohmann::json(t).dump()}, {tools::kVitConfig, nlohmann::json(t.model).dump()}};
-    std::optional<tools::JsonlLog> log;
-    if (lead) {
-      tools::remove_earlier_run(out, replaced);
-      log.emplace((std::filesystem::path(out) / "log.jsonl").string(), state.step);
-    }
+    std::optional<tools::JsonlLog> log = tools::open_log(*run, out, replaced, state.step);
     tools::Checkpointer checkpointer(out, checkpoint_every, steps, argv[0]);
 
     fmt::print("data: {} ({} train / {} test images of {}x{}, standardised with mean {:.4f} std {:.4f})\n"
@@ -275,18 +269,8 @@ int main(int argc, char** argv) {
       profile_window.before_step(step);
       auto t0 = std::chrono::steady_clock::now();
       auto [x, y] = data::image_batch(train, order.rows(step), mean, std, device);
-      Tensor loss;
-      {
-        profiler::PhaseScope forward(profiler::Phase::Forward);  // names the phase in traces and NVTX
-        loss = model.loss(run->shard(x), run->shard(y));
-      }
-      model.zero_grad();
-      loss.backward();
       double lr = nn::cosine_lr(step, t.schedule_steps, t.warmup, t.lr, t.min_lr);
-      double grad_norm = optimizer.step(lr, t.clip);
-      // The loss over the whole batch (every rank's averaged), and whether any rank was asked to stop.
-      auto [loss_value, stop] = run->agree(loss.item(), tools::stop_requested() && step + 1 < steps);
-      DYT_CHECK(std::isfinite(loss_value), "the loss became {} at step {}", loss_value, step + 1);
+      auto [loss_value, grad_norm, stop] = tools::train_step(model, x, y, *run, optimizer, lr, t.clip, step, steps);
       double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       double images_per_s = double(t.batch) / seconds;
       profile_window.after_step(step);

@@ -5,7 +5,6 @@
 #include <limits>
 
 #include "core/autograd/composite.h"
-#include "core/autograd/grad_mode.h"
 #include "core/autograd/node.h"
 #include "core/ops/dispatch.h"
 #include "core/ops/ops.h"
@@ -61,7 +60,7 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
   }
   Tensor out_data = out.detach();  // saved as data; the output itself carries the node
   return record_op(op, {q, k, v}, out, {qc, kc, vc, out_data, lse}, [s](const Tensor& g, const std::vector<Tensor>& saved) {
-    if (GradMode::is_enabled())
+    if (gradient_needs_graph())
       return differentiate_composite(
           [s](const std::vector<Tensor>& in) { return attention_composite(in, s.causal, s.scale); },
           {saved[0], saved[1], saved[2]}, g);
@@ -123,7 +122,7 @@ Tensor self_attention(const Tensor& qkv, int64_t heads, bool causal) {
   Tensor out_data = out.detach();
   return record_op(op, {qkv}, out, {qkvc, out_data, lse},
                    [s, layouts, heads, causal, width](const Tensor& g, const std::vector<Tensor>& saved) {
-    if (GradMode::is_enabled())
+    if (gradient_needs_graph())
       return differentiate_composite(
           [heads, causal](const std::vector<Tensor>& in) { return self_attention_composite(in[0], heads, causal); },
           {saved[0]}, g);

@@ -1,5 +1,6 @@
 // Mean cross-entropy from logits and integer targets, fused: one kernel gives each row's loss and
 // logsumexp; backward is one kernel writing dlogits = (softmax - onehot) * g / count.
+#include "core/autograd/composite.h"
 #include "core/autograd/grad_mode.h"
 #include "core/autograd/node.h"
 #include "core/ops/dispatch.h"
@@ -63,7 +64,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore
     const Tensor &logits = s[0], &t = s[1], &lse = s[2], &count = s[3];
     int64_t classes = logits.shape().back(), rows = t.numel();
     Tensor scale = div(g, count);  // one element on the device: no host sync
-    if (GradMode::is_enabled())
+    if (gradient_needs_graph())
       return std::vector<Tensor>{cross_entropy_grad_composite(logits.reshape({rows, classes}), t, scale, ignore_index)
                                      .reshape(logits.shape())};
     Tensor x = logits.contiguous();

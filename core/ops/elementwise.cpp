@@ -1,6 +1,6 @@
 // Elementwise ops. Unary ops run on a contiguous copy of their input; binary ops, comparisons and
 // where broadcast inside the kernel. Every backward is written with ops, so it is differentiable.
-#include "core/autograd/grad_mode.h"
+#include "core/autograd/composite.h"
 #include "core/autograd/node.h"
 #include "core/ops/dispatch.h"
 #include "core/ops/elementwise_layout.h"
@@ -195,9 +195,9 @@ Tensor gelu(const Tensor& x) {
   Tensor y = unary_kernel("gelu", UnaryOp::Gelu, x);
   return record_op("gelu", {x}, y, {x}, [](const Tensor& g, const Saved& s) {
     const Tensor& x = s[0];
-    // On the CPU one pass computes dx = g gelu'(x) (a gelu_grad and a mul apart: two passes and a
-    // temporary); elsewhere, and under create_graph (differentiable), the ops.
-    if (GradMode::is_enabled() || !x.device().is_cpu() || g.shape() != x.shape()) return Grads{mul(g, gelu_grad(x))};
+    // The ops; on the CPU, unless create_graph wants them, one pass computes dx = g gelu'(x) (a
+    // gelu_grad and a mul apart: two passes and a temporary).
+    if (gradient_needs_graph() || !x.device().is_cpu() || g.shape() != x.shape()) return Grads{mul(g, gelu_grad(x))};
     Tensor xc = x.contiguous(), gc = g.contiguous(), dx = make_tensor(x.shape(), x.dtype(), x.device());
     dispatch_floating(x.dtype(), "gelu", [&](auto tag) {
       using T = typename decltype(tag)::type;

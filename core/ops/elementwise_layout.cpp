@@ -44,11 +44,9 @@ void copy_into(const Tensor& dst, const Tensor& src) {
     using S = typename decltype(s)::type;
     dispatch_all(dst.dtype(), [&](auto d) {
       using D = typename decltype(d)::type;
-      // (DYT_CALL cannot take copy<S, D>: the comma splits macro arguments.)
-      if (!dst.device().is_cuda()) return kernels::cpu::copy<S, D>(L, dst.data<D>(), src.data<S>());
-#ifdef DYTGRAD_CUDA
-      kernels::cuda::copy<S, D>(L, dst.data<D>(), src.data<S>());
-#endif
+      using Types = kernels::CopyTypes<S, D>;
+      profiler::note_work(double(L.numel * int64_t(sizeof(S) + sizeof(D))), 0, src.shape());  // read src, write dst
+      DYT_CALL(dst.device(), strided_copy<Types>, L, dst.data<D>(), src.data<S>());
     });
   });
 }

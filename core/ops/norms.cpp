@@ -5,7 +5,6 @@
 #include <string>
 
 #include "core/autograd/composite.h"
-#include "core/autograd/grad_mode.h"
 #include "core/autograd/node.h"
 #include "core/ops/dispatch.h"
 #include "core/ops/ops.h"
@@ -67,7 +66,7 @@ Rows check_dyt_inputs(const char* op, const Tensor& x, const Tensor& alpha, cons
 Tensor record_dyt(const Tensor& x, const Tensor& alpha, const Tensor& gamma, const Tensor& beta, const Tensor& y,
                   const std::vector<Tensor>& contiguous_inputs, Rows r) {
   return record_op("dyt", {x, alpha, gamma, beta}, y, contiguous_inputs, [r](const Tensor& g, const std::vector<Tensor>& s) {
-    if (GradMode::is_enabled()) return differentiate_composite(dyt_composite, s, g);
+    if (gradient_needs_graph()) return differentiate_composite(dyt_composite, s, g);
     const Tensor &x = s[0], &alpha = s[1], &gamma = s[2];
     Tensor gc = g.contiguous();
     Tensor dx = make_tensor(x.shape(), x.dtype(), x.device());
@@ -161,7 +160,7 @@ Tensor derf(const Tensor& x, const Tensor& alpha, const Tensor& shift, const Ten
   }
   return record_op("derf", {x, alpha, shift, gamma, beta}, y, {xc, ac, sc, gc, bc},
                    [r](const Tensor& g, const std::vector<Tensor>& s) {
-    if (GradMode::is_enabled()) return differentiate_composite(derf_composite, s, g);
+    if (gradient_needs_graph()) return differentiate_composite(derf_composite, s, g);
     const Tensor &x = s[0], &alpha = s[1], &shift = s[2], &gamma = s[3];
     Tensor gc = g.contiguous();
     Tensor dx = make_tensor(x.shape(), x.dtype(), x.device());
@@ -196,7 +195,7 @@ Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, doub
   }
   return record_op("layer_norm", {x, gamma, beta}, y, {xc, gc, bc, mu, rstd},
                    [r, eps](const Tensor& g, const std::vector<Tensor>& s) {
-    if (GradMode::is_enabled())
+    if (gradient_needs_graph())
       return differentiate_composite([eps](const std::vector<Tensor>& in) { return layer_norm_composite(in, eps); },
                                      {s[0], s[1], s[2]}, g);
     const Tensor &x = s[0], &gamma = s[1], &mu = s[3], &rstd = s[4];
@@ -230,7 +229,7 @@ Tensor rms_norm(const Tensor& x, const Tensor& gamma, double eps) {
     });
   }
   return record_op("rms_norm", {x, gamma}, y, {xc, gc, rstd}, [r, eps](const Tensor& g, const std::vector<Tensor>& s) {
-    if (GradMode::is_enabled())
+    if (gradient_needs_graph())
       return differentiate_composite([eps](const std::vector<Tensor>& in) { return rms_norm_composite(in, eps); },
                                      {s[0], s[1]}, g);
     const Tensor &x = s[0], &gamma = s[1], &rstd = s[2];

@@ -1,8 +1,9 @@
 // softmax and log_softmax over any dim (a fused kernel over the last dim; other dims are moved
 // last by a transposed view). Backward uses the saved output y:
 //   softmax:     dx = y * (g - sum(g * y))        log_softmax: dx = g - exp(y) * sum(g)
-// With create_graph the same formulas run as ops (y stays attached to its node), else a kernel.
-#include "core/autograd/grad_mode.h"
+// With create_graph the same formulas run as ops (y stays attached to its node), else a kernel
+// (core/autograd/composite.h).
+#include "core/autograd/composite.h"
 #include "core/autograd/node.h"
 #include "core/ops/dispatch.h"
 #include "core/ops/ops.h"
@@ -39,9 +40,11 @@ Tensor softmax_last_dim(const Tensor& x, bool log) {
   }
   return record_op(name, {x}, y, {y}, [log](const Tensor& g, const std::vector<Tensor>& s) {
     const Tensor& y = s[0];
-    if (!GradMode::is_enabled()) return std::vector<Tensor>{softmax_backward_kernel(y, g, log)};
-    if (log) return std::vector<Tensor>{sub(g, mul(exp(y), sum(g, {-1}, true)))};
-    return std::vector<Tensor>{mul(y, sub(g, sum(mul(g, y), {-1}, true)))};
+    if (gradient_needs_graph()) {
+      if (log) return std::vector<Tensor>{sub(g, mul(exp(y), sum(g, {-1}, true)))};
+      return std::vector<Tensor>{mul(y, sub(g, sum(mul(g, y), {-1}, true)))};
+    }
+    return std::vector<Tensor>{softmax_backward_kernel(y, g, log)};
   });
 }
 

@@ -11,6 +11,9 @@
 //  backward, recomputing p from the saved lse, two kernels and no atomics (deterministic):
 //    per query i:  D_i = dO_i . O_i, dq_i = scale sum_j p_ij (dO_i . v_j - D_i) k_j
 //    per key j:    dk_j = scale sum_i ds_ij q_i, dv_j = sum_i p_ij dO_i
+//    Traffic: the query kernel reads q, dO, O and lse once and writes dq; the key kernel reads k
+//    and v once and writes dk and dv; each re-reads the other side's rows once per row it pairs
+//    with (q, dO, lse for every key row; k, v for every query row), served mostly by L2.
 //  Causal rows stop at the diagonal, so masked pairs cost nothing.
 #include "kernels/attention.h"
 #include "kernels/cuda/attention_tiled.cuh"

@@ -16,6 +16,10 @@
 //   query kernel (one block per 64 queries), over key tiles j <= i:
 //     dQ += scale dS K
 //   Two kernels instead of float atomics on dQ: 7 tile products instead of 5, deterministic.
+//   Traffic: the key kernel reads its k and v tiles once and writes dk, dv once; per query tile it
+//   reads q, dO (and lse, D) again; the query kernel reads q, dO once, writes dq once, and reads k,
+//   v again per key tile. So q and dO come from memory about tk / 64 times, k and v about tq / 64
+//   times (halved when causal), mostly from L2; D = rowsum(dO O) reads dO and O once more.
 // Shared memory: forward 42 / 67 / 116 KB for d = 32 / 64 / 128; backward key kernel 112.5 KB at
 // d = 64 (two blocks per SM) and 213 KB at d = 128 (one), query kernel 97 / 177 KB.
 #include "kernels/cuda/attention_tiled.cuh"

@@ -3,7 +3,9 @@
 // Backward, deterministic without float atomics: sort (index, position) pairs by index with a
 // stable radix sort (CUB), so that the positions of each vocabulary row are contiguous and in
 // increasing order; then one block per distinct index sums its rows in that order and writes the
-// weight row once. Rows never looked up are zeroed first.
+// weight row once; the whole table is zeroed first (rows never looked up stay 0). Traffic: read
+// the count indices (and write and read them sorted, with their positions), read count*dim
+// gradient values, write vocab*dim (the zeroing) and distinct*dim (the sums).
 #include <cub/device/device_radix_sort.cuh>
 
 #include "kernels/cuda/launch.cuh"

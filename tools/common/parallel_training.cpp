@@ -1,6 +1,7 @@
 #include "tools/common/parallel_training.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <fmt/format.h>
 
 #include "core/error.h"
@@ -69,6 +70,13 @@ std::string ParallelOptimizer::description() const {
   if (!zero_) return "AdamW";
   return fmt::format("AdamW, ZeRO-1 (its state sharded over {} process{})", comm_.world_size(),
                      comm_.world_size() == 1 ? "" : "es");
+}
+
+std::optional<JsonlLog> open_log(const ParallelRun& run, const std::string& out, const std::vector<std::string>& replaced,
+                                 int64_t keep_through_step) {
+  if (!run.is_lead()) return std::nullopt;
+  remove_earlier_run(out, replaced);
+  return std::optional<JsonlLog>(std::in_place, (std::filesystem::path(out) / "log.jsonl").string(), keep_through_step);
 }
 
 void checkpoint_if_due(Checkpointer& checkpointer, ParallelOptimizer& optimizer, const ParallelRun& run,

@@ -6,6 +6,7 @@
 //   mpirun -np 2 build/train-gpt --batch 32      # 2 processes of 16 rows each; the same run as one
 //                                                # process with --batch 32 (to float rounding)
 #pragma once
+#include <cmath>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -13,9 +14,13 @@
 #include <vector>
 
 #include "../../core/distributed/communicator.h"
+#include "../../core/error.h"
+#include "../../core/profiler.h"
 #include "../../nn/data_parallel.h"
 #include "../../nn/optim.h"
 #include "../../nn/sharded_adamw.h"
+#include "interrupt.h"
+#include "progress.h"
 #include "training_run.h"
 
 namespace dytgrad::tools {
@@ -75,6 +80,26 @@ class ParallelOptimizer {
   std::unique_ptr<nn::ShardedAdamW> sharded_;   // with zero, after start()
 };
 
+// What one training step of the programs gives the loop.
+struct StepResult {
+  double loss;       // over the whole batch (every rank's averaged)
+  double grad_norm;  // before clipping
+  bool stop;         // a stop was asked for (Ctrl-C) on some rank, before the run's last step
+};
+
+// One training step, the same in both programs: the loss of this rank's rows of (x, y), the
+// backward, the optimizer at learning rate lr (gradients averaged over the ranks and clipped to
+// clip), and the ranks' agreement on the loss and on stopping. `step` counts from 0. An error when
+// the loss is not finite.
+template <class Model>
+StepResult train_step(Model& model, const Tensor& x, const Tensor& y, const ParallelRun& run,
+                      ParallelOptimizer& optimizer, double lr, double clip, int64_t step, int64_t steps);
+
+// The run's <out>/log.jsonl, on rank 0 only, once the run is set up (the earlier run's files the
+// new one replaces are removed first: claim_output_folder). keep_through_step: JsonlLog's.
+std::optional<JsonlLog> open_log(const ParallelRun& run, const std::string& out, const std::vector<std::string>& replaced,
+                                 int64_t keep_through_step);
+
 // After each step: a checkpoint when one is due (Checkpointer::due), written by rank 0 (with ZeRO-1,
 // every rank first gathers the state).
 void checkpoint_if_due(Checkpointer& checkpointer, ParallelOptimizer& optimizer, const ParallelRun& run,
@@ -83,5 +108,21 @@ void checkpoint_if_due(Checkpointer& checkpointer, ParallelOptimizer& optimizer,
 // The programs' last word on an error: "<program> (rank 1): <what>" on stderr (the rank only when
 // there are several), the other ranks ended; returns the exit status, 1.
 int report_failure(const std::string& program, const std::optional<ParallelRun>& run, const std::exception& error);
+
+template <class Model>
+StepResult train_step(Model& model, const Tensor& x, const Tensor& y, const ParallelRun& run,
+                      ParallelOptimizer& optimizer, double lr, double clip, int64_t step, int64_t steps) {
+  Tensor loss;
+  {
+    profiler::PhaseScope forward(profiler::Phase::Forward);  // names the phase in traces and NVTX
+    loss = model.loss(run.shard(x), run.shard(y));
+  }
+  model.zero_grad();
+  loss.backward();
+  double grad_norm = optimizer.step(lr, clip);
+  auto [loss_value, stop] = run.agree(loss.item(), stop_requested() && step + 1 < steps);
+  DYT_CHECK(std::isfinite(loss_value), "the loss became {} at step {}", loss_value, step + 1);
+  return {loss_value, grad_norm, stop};
+}
 
 }  // namespace dytgrad::tools
