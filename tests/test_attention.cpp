@@ -2,14 +2,7 @@
 // formula, gradients and second derivatives, tiles past the CPU kernel's, CUDA parity, bad shapes.
 #include <limits>
 
-#include "cuda_parity.h"
-
-using namespace dytgrad;
-using test::leaf;
-using test::strided_leaf;
-using Fn = TensorFunction;
-using test::check_parity;
-using test::cpu_input;
+#include "op_tests.h"
 
 namespace {
 Tensor attention_reference(const Tensor& q, const Tensor& k, const Tensor& v, bool causal) {

@@ -1,13 +1,6 @@
 // cross_entropy: forward against -mean log_softmax at the targets, ignore_index, gradients and second
 // derivatives, wide rows in float32, CUDA parity, bad targets.
-#include "cuda_parity.h"
-
-using namespace dytgrad;
-using test::leaf;
-using test::strided_leaf;
-using Fn = TensorFunction;
-using test::check_parity;
-using test::cpu_input;
+#include "op_tests.h"
 
 TEST_CASE("cross_entropy forward equals -mean log_softmax at the targets", "[loss]") {
   Tensor logits = Tensor::randn({5, 7}, DType::Float64);

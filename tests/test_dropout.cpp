@@ -2,13 +2,7 @@
 // the mask, and the same mask on the GPU.
 #include <algorithm>
 
-#include "cuda_parity.h"
-
-using namespace dytgrad;
-using test::leaf;
-using Fn = TensorFunction;
-using test::check_parity;
-using test::cpu_input;
+#include "op_tests.h"
 
 TEST_CASE("dropout: scaled mask, reproducible, identity in eval mode, gradient through the mask", "[dropout][gradcheck]") {
   Tensor x = Tensor::ones({100000}, DType::Float64);

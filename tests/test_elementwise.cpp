@@ -1,16 +1,10 @@
 // Elementwise ops: forward against std:: math in float64, gradients by finite differences
 // (broadcasting and non-contiguous inputs included), second derivatives for each.
-#include "cuda_parity.h"
+#include "op_tests.h"
 
-using namespace dytgrad;
-using test::leaf;
 using test::positive_leaf;
-using test::strided_leaf;
-using test::check_parity;
-using test::cpu_input;
 
 namespace {
-using Fn = TensorFunction;
 void check_unary_forward(Tensor (*op)(const Tensor&), double (*ref)(double), const Tensor& x) {
   auto xv = x.to_vector<double>(), yv = op(x).to_vector<double>();
   for (size_t i = 0; i < xv.size(); ++i) REQUIRE(yv[i] == Approx(ref(xv[i])).epsilon(1e-12));

@@ -1,13 +1,6 @@
 // embedding: row lookup, the scatter-add backward (repeated indices add), second derivatives, CUDA
 // parity, bad indices.
-#include "cuda_parity.h"
-
-using namespace dytgrad;
-using test::leaf;
-using test::strided_leaf;
-using Fn = TensorFunction;
-using test::check_parity;
-using test::cpu_input;
+#include "op_tests.h"
 
 TEST_CASE("embedding looks up rows and scatters gradients back, repeated indices add", "[embedding][gradcheck]") {
   Tensor w = Tensor::randn({5, 3}, DType::Float64);

@@ -1,14 +1,7 @@
 // matmul (2-D, batched, broadcast batch dims, transposed views) and linear: forward against float64
 // loops, gradients and second derivatives, CUDA parity (TF32, strict fp32, float64), bad shapes.
-#include "cuda_parity.h"
+#include "op_tests.h"
 #include "kernels/memory.h"
-
-using namespace dytgrad;
-using test::leaf;
-using test::strided_leaf;
-using Fn = TensorFunction;
-using test::check_parity;
-using test::cpu_input;
 
 TEST_CASE("matmul forward matches a float64 triple loop", "[matmul]") {
   Tensor a = Tensor::randn({5, 7}, DType::Float64), b = Tensor::randn({7, 3}, DType::Float64);

@@ -1,14 +1,7 @@
 // dyt, derf, layer_norm, rms_norm: fused forward against the float64 composite of basic ops, fused
 // backward by finite differences (all parameters), second derivatives through the composite path,
 // CUDA parity, bad parameter shapes.
-#include "cuda_parity.h"
-
-using namespace dytgrad;
-using test::leaf;
-using test::strided_leaf;
-using Fn = TensorFunction;
-using test::check_parity;
-using test::cpu_input;
+#include "op_tests.h"
 
 namespace {
 Tensor dyt_reference(const Tensor& x, const Tensor& a, const Tensor& g, const Tensor& b) {

@@ -1,8 +1,6 @@
 // The fused AdamW update against steps computed by hand in float64.
 #include "core/ops/optimizer.h"
-#include "cuda_parity.h"
-
-using namespace dytgrad;
+#include "op_tests.h"
 
 TEST_CASE("adamw_step matches two hand-computed steps, with decoupled weight decay", "[optimizer]") {
   AdamWOptions o;

@@ -1,12 +1,5 @@
 // sum, mean and max over dims (keepdim or not): forward, gradients and second derivatives, CUDA parity.
-#include "cuda_parity.h"
-
-using namespace dytgrad;
-using test::leaf;
-using test::strided_leaf;
-using Fn = TensorFunction;
-using test::check_parity;
-using test::cpu_input;
+#include "op_tests.h"
 
 TEST_CASE("sum and mean forward over any dims", "[reduction]") {
   Tensor x = Tensor::arange(0, 24, 1, DType::Float64).reshape({2, 3, 4});
@@ -39,12 +32,7 @@ TEST_CASE("reduction gradients and second derivatives", "[reduction][gradcheck]"
       {"max dim 2 keepdim", [](auto& in) { return max(in[0], 2, true).values; }},
       {"sum of squares", [](auto& in) { return sum(mul(in[0], in[0]), {0}); }},
   };
-  for (auto& [name, f] : ops) {
-    INFO(name);
-    REQUIRE_GRADCHECK(f, leaf({2, 3, 4}));
-    REQUIRE_GRADCHECK(f, strided_leaf({2, 3, 4}));
-    REQUIRE_GRADGRADCHECK(f, leaf({2, 3, 4}));
-  }
+  test::require_gradients_of_each(ops, {2, 3, 4});
 }
 
 TEST_CASE("cuda: reductions forward and backward, float32 and float64", "[cuda][parity][shared_memory]") {

@@ -1,12 +1,5 @@
 // View ops and concat/split/stack: values and gradients.
-#include "cuda_parity.h"
-
-using namespace dytgrad;
-using test::leaf;
-using test::strided_leaf;
-using Fn = TensorFunction;
-using test::check_parity;
-using test::cpu_input;
+#include "op_tests.h"
 
 TEST_CASE("concat, stack and split forward", "[shape]") {
   Tensor a = Tensor::arange(0, 4, 1, DType::Float64).reshape({2, 2});
@@ -30,12 +23,7 @@ TEST_CASE("view op gradients", "[shape][gradcheck]") {
       {"flatten", [](auto& in) { return in[0].flatten(1); }},
       {"contiguous of transposed", [](auto& in) { return in[0].transpose(1, 2).contiguous(); }},
   };
-  for (auto& [name, f] : ops) {
-    INFO(name);
-    REQUIRE_GRADCHECK(f, leaf({2, 3, 4}));
-    REQUIRE_GRADCHECK(f, strided_leaf({2, 3, 4}));
-    REQUIRE_GRADGRADCHECK(f, leaf({2, 3, 4}));
-  }
+  test::require_gradients_of_each(ops, {2, 3, 4});
 }
 
 TEST_CASE("concat, stack and split gradients", "[shape][gradcheck]") {

@@ -1,13 +1,6 @@
 // softmax and log_softmax: forward against float64 formulas (large inputs too), gradients and second
 // derivatives, wide rows in float32, CUDA parity.
-#include "cuda_parity.h"
-
-using namespace dytgrad;
-using test::leaf;
-using test::strided_leaf;
-using Fn = TensorFunction;
-using test::check_parity;
-using test::cpu_input;
+#include "op_tests.h"
 
 TEST_CASE("softmax forward: rows sum to one, matches exp / sum exp, stable for large inputs", "[softmax]") {
   Tensor x = mul(Tensor::randn({6, 9}, DType::Float64), 3.0);

@@ -1,8 +1,6 @@
 // Tensors: creation, views without copies, contiguous, dtype conversion, printing, the generator.
-#include "cuda_parity.h"
+#include "op_tests.h"
 #include "kernels/memory.h"
-
-using namespace dytgrad;
 
 TEST_CASE("creation ops fill what they promise", "[tensor]") {
   REQUIRE(Tensor::zeros({2, 3}).to_vector<float>() == std::vector<float>(6, 0.f));
