@@ -270,9 +270,12 @@ int main(int argc, char** argv) {
     }
     if (!lead) return 0;
     if (std::isnan(val)) val = evaluate(model, data, t, device);
-    Generator sample_gen(sample_seed);
-    std::string text = data.vocabulary().decode(models::generate(model, data.vocabulary().encode("\n"), sampling, sample_gen));
-    fmt::print("\nsample (temperature {}, top-k {}):\n{}\n\n", sampling.temperature, sampling.top_k, text);
+    if (sampling.tokens > 0) {
+      Generator sample_gen(sample_seed);
+      std::string text =
+          data.vocabulary().decode(models::generate(model, data.vocabulary().encode("\n"), sampling, sample_gen));
+      fmt::print("\nsample (temperature {}, top-k {}):\n{}\n\n", sampling.temperature, sampling.top_k, text);
+    }
     fmt::print("final: validation loss {:.4f} after {} steps ({} norm, {}, {}); checkpoint: {}\n", val, t.steps,
                t.model.block.norm, device.str(), tools::duration(progress.elapsed_seconds()), checkpointer.path());
   } catch (const std::exception& e) {
