@@ -1,7 +1,8 @@
 // Everything a program that uses dytgrad as a library needs, in one include:
 //   #include <dytgrad/dytgrad.h>      (installed: cmake --install, then find_package(dytgrad))
 // Tensors and their ops, autograd (backward, grad, custom ops, gradcheck), the nn library
-// (modules, layers, norms, Transformer blocks, optimisers, checkpoints) and the GPT and ViT models.
+// (modules, layers, norms, Transformer blocks, optimisers, checkpoints, data parallelism) and the
+// GPT and ViT models.
 // See docs/ARCHITECTURE.md for the layers and examples/ for programs built on this header.
 #pragma once
 
@@ -23,6 +24,8 @@
 #include "core/autograd/graph_dump.h"
 #include "core/autograd/node.h"
 
+#include "core/distributed/communicator.h"
+
 #include "nn/module.h"
 #include "nn/layers.h"
 #include "nn/norms.h"
@@ -30,6 +33,8 @@
 #include "nn/optim.h"
 #include "nn/safetensors.h"
 #include "nn/checkpoint.h"
+#include "nn/data_parallel.h"
+#include "nn/sharded_adamw.h"
 
 #include "models/gpt.h"
 #include "models/vit.h"

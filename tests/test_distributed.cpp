@@ -90,7 +90,7 @@ TEST_CASE("distributed: collectives refuse what they cannot exchange, saying why
   Tensor mask = Tensor::zeros({3}, DType::Bool);
   REQUIRE_THROWS_WITH(comm().broadcast(mask, 0), Catch::Contains("expected a float32, float64 or int64 tensor, got bool"));
   Tensor index = Tensor::zeros({3}, DType::Int64);
-  REQUIRE_THROWS_WITH(comm().all_reduce(index, Reduce::Average), Catch::Contains("average of an int64 tensor"));
+  REQUIRE_THROWS_WITH(comm().all_reduce(index, Reduce::Average), Catch::Contains("cannot average an int64 tensor"));
   Tensor out = Tensor::empty({3 * world + 1});
   REQUIRE_THROWS_WITH(comm().all_gather(Tensor::ones({3}), out), Catch::Contains("all_gather: expected out of"));
   Tensor x = Tensor::ones({3});

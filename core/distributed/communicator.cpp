@@ -26,7 +26,7 @@ void check_tensor(const char* op, const Tensor& t, Device device) {
 }
 
 void check_reduce(const char* op, const Tensor& t, Reduce reduce) {
-  DYT_CHECK(reduce == Reduce::Sum || is_floating(t.dtype()), "{}: the average of an {} tensor is not one", op,
+  DYT_CHECK(reduce == Reduce::Sum || is_floating(t.dtype()), "{}: cannot average an {} tensor (sum it instead)", op,
             dtype_name(t.dtype()));
 }
 
