@@ -29,8 +29,8 @@ DYT_HOST_DEVICE inline double random_uniform(uint64_t seed, uint64_t counter) {
 // on both backends so that the float results agree.
 DYT_HOST_DEVICE inline double random_normal(uint64_t seed, uint64_t counter) {
   double u1 = random_uniform(seed, 2 * counter), u2 = random_uniform(seed, 2 * counter + 1);
-  double r = sqrt(-2.0 * log(1.0 - u1));  // 1 - u1 is in (0, 1]
-  return r * cos(6.283185307179586 * u2);
+  double r = ::sqrt(-2.0 * ::log(1.0 - u1));  // 1 - u1 is in (0, 1]; :: as dytgrad has ops of these names
+  return r * ::cos(6.283185307179586 * u2);
 }
 
 }  // namespace dytgrad::kernels

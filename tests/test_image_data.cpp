@@ -1,6 +1,9 @@
 // The IDX loader (plain and gzip, every way a file can be broken) and Fashion-MNIST on top of it.
 #include <filesystem>
 #include <fstream>
+#include <numeric>
+#include <set>
+#include <tuple>
 #include <zlib.h>
 
 #include "core/error.h"
@@ -123,6 +126,56 @@ TEST_CASE("Fashion-MNIST: images in [0, 1], labels checked against each other an
   REQUIRE_THROWS_WITH(data::load_fashion_mnist(dir.string(), "train"), Catch::Contains("labels are 0 to 9"));
   REQUIRE_THROWS_WITH(data::load_fashion_mnist((dir / "nope").string(), "train"), Catch::Contains("dataset-fashion-mnist"));
   REQUIRE_THROWS_WITH(data::load_fashion_mnist(dir.string(), "validation"), Catch::Contains("'train' or 'test'"));
+}
+
+TEST_CASE("Fashion-MNIST augmentation: every image is its source shifted and maybe mirrored, the same for the same step",
+          "[data][fashion-mnist]") {
+  fs::path dir = test::temp_dir("fashion-augment");
+  write_fashion_folder(dir, "t10k", 16, 16);
+  data::LabeledImages images = data::load_fashion_mnist(dir.string(), "test");
+  std::vector<int64_t> rows(16);
+  std::iota(rows.begin(), rows.end(), 0);
+  const double mean = 0.4, std = 0.3;
+  const data::Augmentation augment{2, true, 7};
+  auto batch_at = [&](int64_t step, const data::Augmentation& a) {
+    return data::image_batch(images, rows, mean, std, Device::cpu(), a, step).first.to_vector<float>();
+  };
+  std::vector<float> source = images.images.to_vector<float>(), batch = batch_at(5, augment);
+
+  // The image moved by (dx, dy), mirrored first when asked; uncovered pixels are background (0).
+  auto moved = [&](int64_t image, int64_t dx, int64_t dy, bool mirror) {
+    std::vector<float> out(784);
+    for (int64_t r = 0; r < 28; ++r)
+      for (int64_t c = 0; c < 28; ++c) {
+        int64_t from_r = r - dy, from_c = (mirror ? 27 - c : c) - dx;
+        double pixel = from_r >= 0 && from_r < 28 && from_c >= 0 && from_c < 28 ? source[size_t(image * 784 + from_r * 28 + from_c)] : 0.0;
+        out[size_t(r * 28 + c)] = float((pixel - mean) / std);
+      }
+    return out;
+  };
+  std::set<std::tuple<int64_t, int64_t, bool>> moves_seen;
+  for (int64_t i = 0; i < 16; ++i) {
+    std::vector<float> got(batch.begin() + i * 784, batch.begin() + (i + 1) * 784);
+    int matches = 0;
+    for (int64_t dx = -2; dx <= 2; ++dx)
+      for (int64_t dy = -2; dy <= 2; ++dy)
+        for (bool mirror : {false, true})
+          if (moved(i, dx, dy, mirror) == got) ++matches, moves_seen.insert({dx, dy, mirror});
+    INFO("image " << i);
+    REQUIRE(matches == 1);  // random pixels: exactly one move explains the image
+  }
+  REQUIRE(moves_seen.size() > 4);  // the moves vary over the batch
+  std::set<bool> mirrors;
+  for (auto& m : moves_seen) mirrors.insert(std::get<2>(m));
+  REQUIRE(mirrors.size() == 2);
+
+  REQUIRE(batch_at(5, augment) == batch);  // the same step draws the same moves
+  REQUIRE(batch_at(6, augment) != batch);
+  REQUIRE(batch_at(5, {}) == data::image_batch(images, rows, mean, std, Device::cpu()).first.to_vector<float>());
+  REQUIRE(augment.description() == "shifts up to 2 px, mirror images");
+  REQUIRE(data::Augmentation{0, true, 1}.description() == "mirror images");
+  REQUIRE(data::Augmentation{}.description() == "none");
+  REQUIRE_THROWS_WITH(batch_at(0, {28, false, 1}), Catch::Contains("shift of 28 pixels") && Catch::Contains("28x28"));
 }
 
 TEST_CASE("Fashion-MNIST from Debian's package: the official 60k / 10k split", "[data][fashion-mnist]") {

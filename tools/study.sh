@@ -6,6 +6,8 @@
 #   tools/study.sh gpt-dyt GPT with DyT at alpha0 1, 2, 8 (4 was the default then: gpt-dyt), and without
 #                          the learnable scalar on the embeddings
 #   tools/study.sh long    ViT with LayerNorm and with DyT (alpha0 LONG_ALPHA0) for LONG_EPOCHS
+#   tools/study.sh augment ViT of width 96, 6 layers, patches of 4x4, trained on shifted and mirrored
+#                          images for AUGMENT_EPOCHS, with DyT (train-vit's default alpha0) and LayerNorm
 #   tools/study.sh recipe  the GPT recipe study (docs/RESULTS.md, section 0): 600-step screens of
 #                          DyT's start and of the learning rates, then 1200-step runs of the recipe
 #                          (train-gpt's default now) and LayerNorm with two seeds, Derf, and the
@@ -13,7 +15,7 @@
 #   tools/study.sh all     all of them
 # Environment: STUDY_DIR (default runs/study), BUILD_DIR (default build), VIT_EPOCHS (default 3),
 # GPT_STEPS (default 400), GPT_BATCH (default 16, the batch of the study's runs), GPT_LR (default 2e-3, for every norm), LONG_EPOCHS (default 10),
-# LONG_ALPHA0 (default 2), SEED (default 1);
+# LONG_ALPHA0 (default 2), AUGMENT_EPOCHS (default 15), SEED (default 1);
 # further arguments go to every training command.
 # Each run writes STUDY_DIR/<name>/{log.jsonl,checkpoint.safetensors,output.txt}; a run whose
 # output.txt has its final line is skipped, and an interrupted run resumes from its last checkpoint,
@@ -22,7 +24,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-}
-case "$what" in vit|gpt|alpha|gpt-dyt|long|recipe|all) shift ;; *) sed -n '2,19p' "$0" >&2; exit 2 ;; esac
+case "$what" in vit|gpt|alpha|gpt-dyt|long|augment|recipe|all) shift ;; *) sed -n '2,21p' "$0" >&2; exit 2 ;; esac
 dir=${STUDY_DIR:-runs/study}
 build=${BUILD_DIR:-build}
 # Every norm at the same learning rate (train-gpt's own default is lower for DyT).
@@ -88,6 +90,11 @@ fi
 if [ "$what" = long ] || [ "$what" = all ]; then
   run "vit-long-layernorm" train-vit --norm layernorm --epochs "${LONG_EPOCHS:-10}" "$@"
   run "vit-long-dyt" train-vit --norm dyt --alpha0 "${LONG_ALPHA0:-2}" --epochs "${LONG_EPOCHS:-10}" "$@"
+fi
+if [ "$what" = augment ] || [ "$what" = all ]; then
+  augmented=(--width 96 --layers 6 --heads 4 --patch 4 --shift 2 --flip --epochs "${AUGMENT_EPOCHS:-15}")
+  run "vit-augment-dyt" train-vit --norm dyt "${augmented[@]}" "$@"
+  run "vit-augment-layernorm" train-vit --norm layernorm "${augmented[@]}" "$@"
 fi
 if [ "$what" = recipe ] || [ "$what" = all ]; then
   # 600-step screens, seed 1. gamma0 0: LayerNorm's output scale (the numbers given by hand in the

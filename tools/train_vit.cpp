@@ -35,10 +35,13 @@ struct Training {
   int64_t schedule_steps = 0;
   double lr = 2e-3, min_lr = 1e-5, weight_decay = 0.05, clip = 1.0;
   uint64_t seed = 1;
+  int64_t shift = 0;  // augmentation: random shifts of up to this many pixels; flip: mirror images
+  bool flip = false;
   models::ViTConfig model;
+  data::Augmentation augmentation() const { return {shift, flip, seed}; }
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Training, data, epochs, steps, batch, warmup, schedule_steps, lr,
-                                                min_lr, weight_decay, clip, seed, model)
+                                                min_lr, weight_decay, clip, seed, shift, flip, model)
 
 const std::string kTraining = "train-vit.training";
 
@@ -146,7 +149,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(int64_t(0), tools::kMaxCount));
   app.add_option("--weight-decay", t.weight_decay, "AdamW decoupled weight decay (matrices only)")->capture_default_str();
   app.add_option("--clip", t.clip, "global gradient-norm clipping")->capture_default_str();
-  app.add_option("--seed", t.seed, "seed of the initialisation, batch order and dropout")->capture_default_str();
+  app.add_option("--seed", t.seed, "seed of the initialisation, batch order, dropout and augmentation")->capture_default_str();
+  app.add_option("--shift", t.shift, "augmentation: move each training image by up to this many pixels along each axis")
+      ->capture_default_str()->check(CLI::Range(0, 13));
+  app.add_flag("--flip", t.flip, "augmentation: mirror each training image left to right with probability 1/2");
   app.add_option("--eval-every", eval_every, "steps between test evaluations (0: after each epoch)")->capture_default_str()
       ->check(CLI::Range(int64_t(0), tools::kMaxCount));
   app.add_option("--device", device_name, "cpu, cuda or auto")->capture_default_str()->check(CLI::IsMember({"cpu", "cuda", "auto"}));
@@ -166,7 +172,7 @@ int main(int argc, char** argv) {
   tools::add_profile_flags(app, profile);
   tools::mark_settings(app, {"--data", "--norm", "--alpha0", "--width", "--layers", "--heads", "--patch", "--pooling",
                              "--dropout", "--gpu-config", "--batch", "--lr", "--min-lr", "--warmup", "--weight-decay",
-                             "--clip", "--seed"});
+                             "--clip", "--seed", "--shift", "--flip"});
   CLI11_PARSE(app, argc, argv);
   if (!resume.empty() && !tools::resume_flags_allowed(app, "train-vit")) return 2;
   if (gpu_config) {
@@ -247,7 +253,8 @@ int main(int argc, char** argv) {
                "model: ViT, {} parameters, width {}, {} layers, {} heads, {} patches of {}x{}, {} pooling, norm {}{}\n"
                "device: {}, {} steps of {} images ({:.3g} epochs), output: {}\n"
                "optimiser: {}, lr {} ({} warm-up steps, cosine to {} at step {}), weight decay {}, clipping {}, "
-               "dropout {}, seed {}\n",
+               "dropout {}, seed {}\n"
+               "augmentation: {}\n",
                t.data, train.size(), test.size(), t.model.image_size, t.model.image_size, mean, std,
                model.num_parameters(), t.model.block.width, t.model.block.layers, t.model.block.heads,
                t.model.patches(), t.model.patch_size, t.model.patch_size, t.model.pooling, t.model.block.norm,
@@ -255,7 +262,7 @@ int main(int argc, char** argv) {
                    ? fmt::format(" (alpha0 {})", t.model.block.alpha0_other) : "",
                tools::device_description(device), steps, t.batch, double(steps) / double(steps_per_epoch), out,
                optimizer.description(), t.lr, t.warmup, t.min_lr, t.schedule_steps, t.weight_decay, t.clip,
-               t.model.block.dropout, t.seed);
+               t.model.block.dropout, t.seed, t.augmentation().description());
     if (run->world_size() > 1) fmt::print("data parallel: {}\n", run->description(t.batch, "images"));
     tools::Progress progress(state.step, steps);
     tools::Throughput throughput;  // the progress line's images/s, over the last 20 steps
@@ -268,7 +275,7 @@ int main(int argc, char** argv) {
       int64_t step = state.step;
       profile_window.before_step(step);
       auto t0 = std::chrono::steady_clock::now();
-      auto [x, y] = data::image_batch(train, order.rows(step), mean, std, device);
+      auto [x, y] = data::image_batch(train, order.rows(step), mean, std, device, t.augmentation(), step);
       double lr = nn::cosine_lr(step, t.schedule_steps, t.warmup, t.lr, t.min_lr);
       auto [loss_value, grad_norm, stop] = tools::train_step(model, x, y, *run, optimizer, lr, t.clip, step, steps);
       double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -27,8 +27,23 @@ struct PixelStatistics {
 };
 PixelStatistics pixel_statistics(const LabeledImages& data);
 
-// Images and labels at the given rows, images standardised with (x - mean) / std, on `device`.
+// Random shifts and mirror images, the usual augmentation for small image sets: each image moves by
+// up to `shift` pixels along each axis (uncovered pixels are background, 0) and, with `flip`, is
+// mirrored left to right with probability 1/2. The draws come from the counter-based generator,
+// keyed by the seed, the step and the image's place in the batch, so a resumed run and every
+// process of a data-parallel run see the same images.
+struct Augmentation {
+  int64_t shift = 0;
+  bool flip = false;
+  uint64_t seed = 0;
+  bool enabled() const { return shift > 0 || flip; }
+  std::string description() const;  // "none", "shifts up to 2 px, mirror images", ...
+};
+
+// Images and labels at the given rows, images standardised with (x - mean) / std, on `device`;
+// augmented as `augmentation` says, with the draws of training step `step`.
 std::pair<Tensor, Tensor> image_batch(const LabeledImages& data, const std::vector<int64_t>& rows, double mean,
-                                      double std, Device device);
+                                      double std, Device device, const Augmentation& augmentation = {},
+                                      int64_t step = 0);
 
 }  // namespace dytgrad::data
