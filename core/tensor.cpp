@@ -64,6 +64,7 @@ template float* Tensor::data<float>() const;
 template double* Tensor::data<double>() const;
 template int64_t* Tensor::data<int64_t>() const;
 template bool* Tensor::data<bool>() const;
+template bfloat16* Tensor::data<bfloat16>() const;
 
 template <class T> std::vector<T> Tensor::to_vector() const {
   NoGradGuard no_grad;
@@ -75,6 +76,7 @@ template std::vector<float> Tensor::to_vector<float>() const;
 template std::vector<double> Tensor::to_vector<double>() const;
 template std::vector<int64_t> Tensor::to_vector<int64_t>() const;
 template std::vector<bool> Tensor::to_vector<bool>() const;
+template std::vector<bfloat16> Tensor::to_vector<bfloat16>() const;
 
 double Tensor::item() const {
   DYT_CHECK(numel() == 1, "item: expected a tensor with one element, got shape {}", shape_str(shape()));
@@ -97,6 +99,7 @@ template Tensor Tensor::from_vector<float>(const std::vector<float>&, const Shap
 template Tensor Tensor::from_vector<double>(const std::vector<double>&, const Shape&, Device);
 template Tensor Tensor::from_vector<int64_t>(const std::vector<int64_t>&, const Shape&, Device);
 template Tensor Tensor::from_vector<bool>(const std::vector<bool>&, const Shape&, Device);
+template Tensor Tensor::from_vector<bfloat16>(const std::vector<bfloat16>&, const Shape&, Device);
 
 // ---- autograd accessors ----
 
@@ -186,10 +189,12 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) { return ma
 Tensor Tensor::full(const Shape& shape, double value, DType dtype, Device device) {
   Tensor t = make_tensor(shape, dtype, device);
   if (t.numel() == 0) return t;
-  dispatch_all(dtype, [&](auto tag) {
+  require_storage_kernel("full", dtype, device);
+  dispatch_storage(dtype, "full", [&](auto tag) {
     using T = typename decltype(tag)::type;
     profiler::note_work(double(t.numel() * sizeof(T)), 0, shape);  // write t
-    DYT_CALL(device, fill<T>, t.data<T>(), t.numel(), static_cast<T>(value));
+    if constexpr (is_bfloat16<T>) DYT_CPU_CALL(fill<T>, t.data<T>(), t.numel(), element_cast<T>(value));
+    else DYT_CALL(device, fill<T>, t.data<T>(), t.numel(), static_cast<T>(value));
   });
   return t;
 }
@@ -203,7 +208,7 @@ Tensor Tensor::arange(double start, double end, double step, DType dtype, Device
   Tensor t = make_tensor({n}, dtype, device);
   if (n == 0) return t;
   DYT_CHECK(dtype != DType::Bool, "arange: bool is not a numeric dtype");
-  dispatch_all(dtype, [&](auto tag) {
+  dispatch_all(dtype, "arange", [&](auto tag) {
     using T = typename decltype(tag)::type;
     if constexpr (!std::is_same_v<T, bool>) {
       profiler::note_work(double(n * sizeof(T)), 0, t.shape());  // write t

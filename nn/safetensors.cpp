@@ -26,14 +26,15 @@ const char* safetensors_dtype(DType t) {
     case DType::Float64: return "F64";
     case DType::Int64: return "I64";
     case DType::Bool: return "BOOL";
+    case DType::BFloat16: return "BF16";
   }
   return "?";
 }
 
 DType parse_dtype(const std::string& name, const std::string& path, const std::string& tensor) {
-  for (DType t : {DType::Float32, DType::Float64, DType::Int64, DType::Bool})
+  for (DType t : {DType::Float32, DType::Float64, DType::Int64, DType::Bool, DType::BFloat16})
     if (name == safetensors_dtype(t)) return t;
-  DYT_FAIL("load_safetensors: '{}': tensor '{}' has dtype '{}'; dytgrad reads F32, F64, I64 and BOOL", path, tensor,
+  DYT_FAIL("load_safetensors: '{}': tensor '{}' has dtype '{}'; dytgrad reads F32, F64, I64, BOOL and BF16", path, tensor,
            name);
 }
 

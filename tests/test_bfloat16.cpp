@@ -1,14 +1,19 @@
-// bfloat16 (core/bfloat16.h): every one of its 65,536 values survives the trip through float32, and
+// bfloat16 (kernels/bfloat16.h): every one of its 65,536 values survives the trip through float32, and
 // float32 values round to the nearest bfloat16, ties to even, against a float64 reference.
 #include <cmath>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <limits>
 #include <random>
 
-#include "core/bfloat16.h"
+#include "kernels/bfloat16.h"
 #include "helpers.h"
+#include "nn/safetensors.h"
 
 using namespace dytgrad;
+namespace fs = std::filesystem;
 
 namespace {
 float from_bits(uint32_t u) {
@@ -83,4 +88,102 @@ TEST_CASE("bfloat16: float32 rounds to the nearest, ties to even, overflow to in
       REQUIRE(std::abs(double(y) - x) <= std::ldexp(std::abs(double(x)), -8));
   }
   REQUIRE(checked > 990000);
+}
+
+// ---- DType::BFloat16: tensors that store bfloat16 (on the CPU; ops that compute refuse them) ----
+
+namespace {
+std::vector<uint16_t> bits_of(const Tensor& t) {
+  std::vector<uint16_t> out;
+  for (bfloat16 h : t.to_vector<bfloat16>()) out.push_back(h.bits);
+  return out;
+}
+}  // namespace
+
+TEST_CASE("bfloat16 tensors: conversions from every dtype round as the value type does, back to float32 exactly",
+          "[bfloat16][tensor]") {
+  // Fresh values over many magnitudes: normal draws scaled by 10^k, k from -30 to 30.
+  std::vector<double> scale;
+  for (int64_t k : Tensor::randint(-30, 31, {4096}).to_vector<int64_t>()) scale.push_back(std::pow(10.0, double(k)));
+  Tensor x64 = mul(Tensor::randn({4096}, DType::Float64), Tensor::from_vector<double>(scale, {4096}));
+  Tensor x32 = x64.to(DType::Float32);
+  std::vector<float> x = x32.to_vector<float>();
+  std::vector<double> xd = x64.to_vector<double>();
+
+  Tensor h = x32.to(DType::BFloat16);
+  REQUIRE(h.dtype() == DType::BFloat16);
+  REQUIRE(h.shape() == Shape{4096});
+  std::vector<uint16_t> bits = bits_of(h);
+  std::vector<float> back = h.to(DType::Float32).to_vector<float>();
+  std::vector<double> back64 = h.to(DType::Float64).to_vector<double>();
+  std::vector<uint16_t> bits_from64 = bits_of(x64.to(DType::BFloat16));
+  for (size_t i = 0; i < x.size(); ++i) {
+    INFO("x " << x[i]);
+    REQUIRE(bits[i] == bfloat16::from_float(x[i]).bits);
+    REQUIRE(back[i] == bfloat16::from_bits(bits[i]).to_float());  // exact
+    REQUIRE(back64[i] == double(back[i]));
+    // float64 goes through float32 (two roundings, as PyTorch does)
+    REQUIRE(bits_from64[i] == bfloat16::from_float(float(xd[i])).bits);
+  }
+
+  // Integers and bools: small integers are exact in bfloat16 (8 significant bits).
+  Tensor ints = Tensor::randint(-256, 257, {100});
+  REQUIRE(ints.to(DType::BFloat16).to(DType::Int64).to_vector<int64_t>() == ints.to_vector<int64_t>());
+  Tensor flags = gt(Tensor::randn({100}), Tensor::zeros({100}));
+  REQUIRE(flags.to(DType::BFloat16).to(DType::Bool).to_vector<bool>() == flags.to_vector<bool>());
+  REQUIRE(h.to(DType::BFloat16).to_vector<bfloat16>().size() == 4096);
+}
+
+TEST_CASE("bfloat16 tensors: strided copies, full, from_vector, item and printing", "[bfloat16][tensor]") {
+  Tensor a = Tensor::randn({5, 7});
+  Tensor t = a.transpose(0, 1).to(DType::BFloat16);  // a strided source
+  REQUIRE(t.shape() == Shape{7, 5});
+  std::vector<float> av = a.to_vector<float>();
+  std::vector<uint16_t> tb = bits_of(t);
+  for (int64_t i = 0; i < 7; ++i)
+    for (int64_t j = 0; j < 5; ++j) REQUIRE(tb[size_t(i * 5 + j)] == bfloat16::from_float(av[size_t(j * 7 + i)]).bits);
+  // ... and a strided destination: a bfloat16 view copied back into float32
+  REQUIRE(t.transpose(0, 1).to(DType::Float32).to_vector<float>() == a.to(DType::BFloat16).to(DType::Float32).to_vector<float>());
+
+  Tensor third = Tensor::full({3, 2}, 1.0 / 3.0, DType::BFloat16);
+  for (uint16_t b : bits_of(third)) REQUIRE(b == bfloat16::from_float(float(1.0 / 3.0)).bits);
+  REQUIRE(third.narrow(0, 1, 1).narrow(1, 1, 1).reshape({}).item() == double(bfloat16::from_float(1.0f / 3.0f).to_float()));
+  REQUIRE(Tensor::zeros({4}, DType::BFloat16).to_vector<float>() == std::vector<float>(4, 0.0f));
+
+  std::vector<bfloat16> values = {bfloat16::from_float(1.5f), bfloat16::from_float(-2.25f)};
+  Tensor v = Tensor::from_vector<bfloat16>(values, {2});
+  REQUIRE(v.to_vector<float>() == std::vector<float>{1.5f, -2.25f});
+  std::string printed = v.str();
+  INFO(printed);
+  REQUIRE(printed.find("1.5") != std::string::npos);
+  REQUIRE(printed.find("-2.25") != std::string::npos);
+  REQUIRE(printed.find("dtype=bfloat16") != std::string::npos);
+  REQUIRE(element_size(DType::BFloat16) == 2);
+}
+
+TEST_CASE("bfloat16 tensors: saved as safetensors BF16 and read back bit for bit", "[bfloat16][checkpoint]") {
+  fs::path dir = test::temp_dir("bfloat16-safetensors");
+  Tensor h = Tensor::randn({3, 33}).to(DType::BFloat16);
+  nn::save_safetensors((dir / "h.safetensors").string(), {{"h", h}});
+  std::ifstream file(dir / "h.safetensors", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  REQUIRE(bytes.find("\"dtype\":\"BF16\"") != std::string::npos);
+  nn::SafeTensors loaded = nn::load_safetensors((dir / "h.safetensors").string());
+  const Tensor& back = loaded.at("h");
+  REQUIRE(back.dtype() == DType::BFloat16);
+  REQUIRE(back.shape() == Shape{3, 33});
+  REQUIRE(bits_of(back) == bits_of(h));
+}
+
+TEST_CASE("bfloat16 tensors: ops that compute refuse them and say how to convert", "[bfloat16][errors]") {
+  Tensor h = Tensor::randn({4}).to(DType::BFloat16);
+  REQUIRE_THROWS_WITH(add(h, h), Catch::Contains("add") && Catch::Contains("bfloat16") &&
+                                     Catch::Contains(".to(DType::Float32)"));
+  REQUIRE_THROWS_WITH(tanh(h), Catch::Contains("tanh") && Catch::Contains("bfloat16"));
+  REQUIRE_THROWS_WITH(matmul(h.reshape({2, 2}), h.reshape({2, 2})), Catch::Contains("bfloat16"));
+  REQUIRE_THROWS_WITH(gt(h, h), Catch::Contains("gt") && Catch::Contains("bfloat16"));
+  REQUIRE_THROWS_WITH(Tensor::arange(0, 4, 1, DType::BFloat16), Catch::Contains("arange") && Catch::Contains("bfloat16"));
+  if (cuda_is_available())
+    REQUIRE_THROWS_WITH(h.to(Device::cuda()).to(DType::Float32),
+                        Catch::Contains("bfloat16") && Catch::Contains("CPU"));
 }

@@ -34,6 +34,16 @@ void require_verified_cuda(const char* op, Device device) {
             "anyway (the op's [cuda] tests check it against the CPU)", op);
 }
 
+void refuse_bfloat16(const char* op) {
+  DYT_FAIL("{}: bfloat16 tensors are storage only so far (created, copied, converted, printed, saved); "
+           "convert with .to(DType::Float32) to compute", op);
+}
+
+void require_storage_kernel(const char* op, DType dtype, Device device) {
+  DYT_CHECK(dtype != DType::BFloat16 || !device.is_cuda(),
+            "{}: bfloat16 tensors stay on the CPU for now; no bfloat16 CUDA kernel has run on a GPU yet", op);
+}
+
 void check_dtype(const char* op, const char* what, const Tensor& t, DType expected) {
   DYT_CHECK(t.dtype() == expected, "{}: {} must be {}, got {}", op, what, dtype_name(expected),
             dtype_name(t.dtype()));

@@ -48,8 +48,11 @@ inline void require_cpu(Device d) {
 
 template <class T> struct TypeTag { using type = T; };
 
-// Calls fn(TypeTag<T>{}) with T the C++ type of a floating dtype; other dtypes are an error. The
-// profiler names the kernel calls inside after `op`.
+// bfloat16 is storage so far: the error of an op that computes and is handed one.
+[[noreturn]] void refuse_bfloat16(const char* op);
+
+// Calls fn(TypeTag<T>{}) with T the C++ type of a floating dtype that ops compute in (float32,
+// float64); other dtypes are an error. The profiler names the kernel calls inside after `op`.
 template <class Fn> void dispatch_floating(DType dtype, const char* op, Fn&& fn) {
 #ifdef DYTGRAD_PROFILER
   profiler::OpScope op_scope(op);
@@ -57,21 +60,32 @@ template <class Fn> void dispatch_floating(DType dtype, const char* op, Fn&& fn)
   switch (dtype) {
     case DType::Float32: fn(TypeTag<float>{}); return;
     case DType::Float64: fn(TypeTag<double>{}); return;
+    case DType::BFloat16: refuse_bfloat16(op);
     default:
       throw Error(fmt::format("{}: expected a floating-point tensor (float32 or float64), got {}", op,
                               dtype_name(dtype)));
   }
 }
 
-// Same, for every dtype.
-template <class Fn> void dispatch_all(DType dtype, Fn&& fn) {
+// Same, for every dtype ops compute in (all but bfloat16).
+template <class Fn> void dispatch_all(DType dtype, const char* op, Fn&& fn) {
   switch (dtype) {
     case DType::Float32: fn(TypeTag<float>{}); return;
     case DType::Float64: fn(TypeTag<double>{}); return;
     case DType::Int64: fn(TypeTag<int64_t>{}); return;
     case DType::Bool: fn(TypeTag<bool>{}); return;
+    case DType::BFloat16: refuse_bfloat16(op);
   }
 }
+
+// Same, for every dtype a tensor can store: the creation and copy kernels. bfloat16 runs on the
+// CPU only until its CUDA kernels have run on a GPU: `require_storage_kernel` says so for CUDA.
+template <class Fn> void dispatch_storage(DType dtype, const char* op, Fn&& fn) {
+  if (dtype == DType::BFloat16) fn(TypeTag<bfloat16>{});
+  else dispatch_all(dtype, op, std::forward<Fn>(fn));
+}
+void require_storage_kernel(const char* op, DType dtype, Device device);
+template <class T> constexpr bool is_bfloat16 = std::is_same_v<T, bfloat16>;
 
 // Errors shared by many ops.
 void check_same_device(const char* op, const std::vector<Tensor>& tensors);

@@ -53,7 +53,7 @@ Tensor compare_kernel(const char* name, CompareOp op, const Tensor& a, const Ten
   Tensor out = make_tensor(shape, DType::Bool, a.device());
   auto L = make_layout(name, shape, {out, a, b});
   if (L.numel == 0) return out;
-  dispatch_all(a.dtype(), [&](auto tag) {
+  dispatch_all(a.dtype(), name, [&](auto tag) {
     using T = typename decltype(tag)::type;
     if constexpr (std::is_same_v<T, bool>) throw Error(fmt::format("{}: cannot compare bool tensors", name));
     else {
@@ -223,7 +223,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   Tensor out = make_tensor(shape, a.dtype(), a.device());
   auto L = make_layout("where", shape, {out, cond, a, b});
   if (L.numel > 0) {
-    dispatch_all(a.dtype(), [&](auto tag) {
+    dispatch_all(a.dtype(), "where", [&](auto tag) {
       using T = typename decltype(tag)::type;
       // read the condition (one byte each), a and b, write out
       profiler::note_work(double(cond.numel() + (a.numel() + b.numel() + out.numel()) * int64_t(sizeof(T))), 0,

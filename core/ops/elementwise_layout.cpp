@@ -40,13 +40,16 @@ void copy_into(const Tensor& dst, const Tensor& src) {
             dst.device().str());
   auto L = make_layout("copy", dst.shape(), {dst, src});
   if (L.numel == 0) return;
-  dispatch_all(src.dtype(), [&](auto s) {
+  require_storage_kernel("copy", src.dtype(), src.device());
+  require_storage_kernel("copy", dst.dtype(), dst.device());
+  dispatch_storage(src.dtype(), "copy", [&](auto s) {
     using S = typename decltype(s)::type;
-    dispatch_all(dst.dtype(), [&](auto d) {
+    dispatch_storage(dst.dtype(), "copy", [&](auto d) {
       using D = typename decltype(d)::type;
       using Types = kernels::CopyTypes<S, D>;
       profiler::note_work(double(L.numel * int64_t(sizeof(S) + sizeof(D))), 0, src.shape());  // read src, write dst
-      DYT_CALL(dst.device(), strided_copy<Types>, L, dst.data<D>(), src.data<S>());
+      if constexpr (is_bfloat16<S> || is_bfloat16<D>) DYT_CPU_CALL(strided_copy<Types>, L, dst.data<D>(), src.data<S>());
+      else DYT_CALL(dst.device(), strided_copy<Types>, L, dst.data<D>(), src.data<S>());
     });
   });
 }

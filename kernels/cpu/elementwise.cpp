@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/bfloat16.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/cpu/strided_rows.h"
 #include "kernels/cpu/vector_math.h"
@@ -138,16 +139,16 @@ template <class T> void where(const ElementwiseLayout& L, T* out, const bool* co
 template <class S, class D> void copy(const ElementwiseLayout& L, D* dst, const S* src) {
   if (L.all_contiguous) {
     DYT_PARALLEL_FOR(L.numel)
-    for (int64_t i = 0; i < L.numel; ++i) dst[i] = static_cast<D>(src[i]);
+    for (int64_t i = 0; i < L.numel; ++i) dst[i] = element_cast<D>(src[i]);
     return;
   }
   for_each_row(L, [&](const int64_t* o, int64_t n, const int64_t* s) {
     D* y = dst + o[0];
     const S* x = src + o[1];
     if (s[0] == 1 && s[1] == 1) {
-      for (int64_t i = 0; i < n; ++i) y[i] = static_cast<D>(x[i]);
+      for (int64_t i = 0; i < n; ++i) y[i] = element_cast<D>(x[i]);
     } else {
-      for (int64_t i = 0; i < n; ++i) y[i * s[0]] = static_cast<D>(x[i * s[1]]);
+      for (int64_t i = 0; i < n; ++i) y[i * s[0]] = element_cast<D>(x[i * s[1]]);
     }
   });
 }
@@ -183,8 +184,13 @@ DYT_FLOAT_TYPES(DYT_INSTANTIATE_FLOAT)
   template void copy<T, float>(const ElementwiseLayout&, float*, const T*);                \
   template void copy<T, double>(const ElementwiseLayout&, double*, const T*);              \
   template void copy<T, int64_t>(const ElementwiseLayout&, int64_t*, const T*);            \
-  template void copy<T, bool>(const ElementwiseLayout&, bool*, const T*);
+  template void copy<T, bool>(const ElementwiseLayout&, bool*, const T*);                  \
+  template void copy<T, bfloat16>(const ElementwiseLayout&, bfloat16*, const T*);          \
+  template void copy<bfloat16, T>(const ElementwiseLayout&, T*, const bfloat16*);
 DYT_ALL_TYPES(DYT_INSTANTIATE_ALL)
+// bfloat16 (storage so far): filled, and copied to and from itself and every other dtype.
+template void fill<bfloat16>(bfloat16*, int64_t, bfloat16);
+template void copy<bfloat16, bfloat16>(const ElementwiseLayout&, bfloat16*, const bfloat16*);
 
 #define DYT_NUMERIC_TYPES(X) X(float) X(double) X(int64_t)
 #define DYT_INSTANTIATE_NUMERIC(T)                                                         \

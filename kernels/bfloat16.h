@@ -6,11 +6,14 @@
 // (quiet), infinities and signed zeros stay what they are, and a float32 beyond the largest
 // bfloat16 by half a step or more becomes infinity. Converting back is exact: the 16 bits shifted up.
 //
-// The storage type of a coming bfloat16 dtype; tests/test_bfloat16.cpp checks every one of the
-// 65,536 values and the rounding against a float64 reference.
+// The storage type of DType::BFloat16; `element_cast` converts to and from the other element types
+// through float32 (from float64 that is two roundings, as in PyTorch: float64 -> float32 -> bfloat16).
+// tests/test_bfloat16.cpp checks every one of the 65,536 values and the rounding against a float64
+// reference.
 #pragma once
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 namespace dytgrad {
 
@@ -40,5 +43,13 @@ struct bfloat16 {
     return x;
   }
 };
+
+// static_cast between element types, bfloat16 included (through float32).
+template <class D, class S> D element_cast(S x) {
+  if constexpr (std::is_same_v<S, D>) return x;
+  else if constexpr (std::is_same_v<S, bfloat16>) return static_cast<D>(x.to_float());
+  else if constexpr (std::is_same_v<D, bfloat16>) return bfloat16::from_float(static_cast<float>(x));
+  else return static_cast<D>(x);
+}
 
 }  // namespace dytgrad
