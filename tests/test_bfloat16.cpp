@@ -187,3 +187,17 @@ TEST_CASE("bfloat16 tensors: ops that compute refuse them and say how to convert
     REQUIRE_THROWS_WITH(h.to(Device::cuda()).to(DType::Float32),
                         Catch::Contains("bfloat16") && Catch::Contains("CPU"));
 }
+
+TEST_CASE("bfloat16 tensors: the cast is differentiable, the gradient rounded to bfloat16 on its way back",
+          "[bfloat16][autograd]") {
+  // y = 3 * float32(bfloat16(x)): dy/dx is 3 (the cast passes the gradient through), and the
+  // gradient crosses the cast as a bfloat16 tensor, so it arrives rounded: 3 * u with u random.
+  Tensor x = Tensor::randn({64}).requires_grad_();
+  Tensor u = Tensor::rand({64});
+  Tensor y = mul(x.to(DType::BFloat16).to(DType::Float32), 3.0);
+  REQUIRE(y.grad_fn() != nullptr);
+  sum(mul(y, u)).backward();
+  std::vector<float> g = x.grad().to_vector<float>(), uv = u.to_vector<float>();
+  REQUIRE(x.grad().dtype() == DType::Float32);
+  for (size_t i = 0; i < g.size(); ++i) REQUIRE(g[i] == bfloat16::from_float(3.0f * uv[i]).to_float());
+}
