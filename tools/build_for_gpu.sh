@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Builds the CUDA binaries (Release, sm_90 unless CUDA_ARCH says otherwise) on this machine and
 # copies what a GPU session needs into .gpu/ (ignored by git), ready to be carried to the GPU machine.
-# Without MPI (the GPU machine has no OpenMPI); NCCL is loaded there at run time.
+# Without MPI and oneDNN (the GPU machine has neither: its CPU GEMMs go through OpenBLAS); NCCL is
+# loaded there at run time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cmake -S . -B build-cuda -G Ninja -DCMAKE_BUILD_TYPE=Release -DDYTGRAD_CUDA=ON -DDYTGRAD_NATIVE=OFF -DDYTGRAD_MPI=OFF \
+cmake -S . -B build-cuda -G Ninja -DCMAKE_BUILD_TYPE=Release -DDYTGRAD_CUDA=ON -DDYTGRAD_NATIVE=OFF -DDYTGRAD_MPI=OFF -DDYTGRAD_ONEDNN=OFF \
   -DCMAKE_CUDA_ARCHITECTURES="${CUDA_ARCH:-90}" >/dev/null
 cmake --build build-cuda -j "$(nproc)"
 # The same without the profiler's ranges, to measure what they cost when off (tools/gpu_profile_session.sh).
 cmake -S . -B build-cuda-noprof -G Ninja -DCMAKE_BUILD_TYPE=Release -DDYTGRAD_CUDA=ON -DDYTGRAD_PROFILER=OFF -DDYTGRAD_NATIVE=OFF \
-  -DDYTGRAD_MPI=OFF \
+  -DDYTGRAD_MPI=OFF -DDYTGRAD_ONEDNN=OFF \
   -DCMAKE_CUDA_ARCHITECTURES="${CUDA_ARCH:-90}" >/dev/null
 cmake --build build-cuda-noprof -j "$(nproc)" --target train-gpt
 # .gpu/ travels to the GPU machine (64 MiB at most with the tree): the binaries go xz-compressed

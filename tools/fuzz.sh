@@ -17,12 +17,13 @@ seconds=${SECONDS_EACH:-60}
 harnesses=("$@")
 [ ${#harnesses[@]} -eq 0 ] && harnesses=(safetensors gpt_metadata idx text_dataset)
 
-# Debian's clang with libFuzzer and its OpenMP, and what the library needs (tools/quickstart.sh's list).
+# Debian's clang with libFuzzer and its OpenMP, and what the library needs (tools/quickstart.sh's list;
+# not oneDNN, which is built against GCC's OpenMP: two OpenMP runtimes in one process do not mix).
 bash tools/install_missing.sh clang libclang-rt-dev libomp-dev cmake ninja-build libfmt-dev libopenblas-dev libsleef-dev \
   libcli11-dev nlohmann-json3-dev zlib1g-dev
 flags="-g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 echo "== configuring and building the fuzz harnesses in $build"
-CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DDYTGRAD_CUDA=OFF -DDYTGRAD_MPI=OFF -DDYTGRAD_FUZZ=ON \
+CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DDYTGRAD_CUDA=OFF -DDYTGRAD_MPI=OFF -DDYTGRAD_ONEDNN=OFF -DDYTGRAD_FUZZ=ON \
   -DDYTGRAD_BUILD_TESTS=OFF -DCMAKE_CXX_FLAGS="$flags" >/dev/null
 targets=()
 for name in "${harnesses[@]}"; do targets+=("fuzz-${name//_/-}"); done

@@ -14,7 +14,7 @@ case "$mode" in
 esac
 
 # Debian packages the build needs (see README.md, "Dependencies").
-packages=(build-essential cmake ninja-build catch2 libfmt-dev libopenblas-dev libsleef-dev libcli11-dev nlohmann-json3-dev zlib1g-dev python3
+packages=(build-essential cmake ninja-build catch2 libfmt-dev libdnnl-dev libopenblas-dev libsleef-dev libcli11-dev nlohmann-json3-dev zlib1g-dev python3
           libopenmpi-dev openmpi-bin fortunes dataset-fashion-mnist)
 bash tools/install_missing.sh "${packages[@]}"
 
