@@ -6,6 +6,7 @@
 #   vit-alpha0.png   training loss of DyT for each alpha0
 #   gpt-dyt.png      validation loss of the GPT DyT variants (alpha0, embedding scalar) and LayerNorm
 #   vit-long.png     the longer ViT runs, LayerNorm and DyT: test accuracy
+#   vit-augment.png  the augmented ViT runs (study.sh augment), LayerNorm and DyT: test accuracy
 #   gpu-gpt.png      GPT --gpu-config (tools/gpu_study_session.sh): validation loss per norm and DyT variant
 #   gpu-vit.png      ViT --gpu-config: test accuracy, LayerNorm and DyT
 #   gpt-recipe.png   the recipe study (study.sh recipe): validation loss, 1200 steps, each norm
@@ -124,6 +125,8 @@ plot_runs gpt-dyt.png "GPT with DyT: variants against LayerNorm" step val_loss 1
   gpt-dyt-alpha8:"dyt alpha0 8" gpt-dyt-unscaled:"dyt alpha0 4, no embedding scalar"
 plot_runs vit-long.png "ViT, the longer runs: test accuracy" epoch test_accuracy 1 "test accuracy" \
   vit-long-layernorm:layernorm vit-long-dyt:"dyt (alpha0 2)"
+plot_runs vit-augment.png "ViT, width 96, 6 layers, patches 4x4, shifted and mirrored images: test accuracy" epoch \
+  test_accuracy 1 "test accuracy" vit-augment-layernorm:layernorm vit-augment-dyt:"dyt (alpha0 2)"
 plot_runs gpu-gpt.png "GPT on an H100 (--gpu-config, 1000 steps)" step val_loss 1 "validation loss" \
   gpt-gpu-layernorm:layernorm gpt-gpu-rmsnorm:rmsnorm gpt-gpu-none:none gpt-gpu-dyt:"dyt alpha0 4" \
   gpt-gpu-dyt-alpha1:"dyt alpha0 1" gpt-gpu-dyt-unscaled:"dyt alpha0 4, no embedding scalar" \

@@ -97,6 +97,9 @@ def main():
                                         for a in ["0.1", "0.5", "1", "2", "4", "8"]], "vit-layernorm"),
         (vit_table, "ViT, longer", [("layernorm", "vit-long-layernorm"), ("dyt", "vit-long-dyt")],
          "vit-long-layernorm"),
+        # tools/study.sh augment: width 96, 6 layers, patches of 4x4, shifts of 2 px and mirror images.
+        (vit_table, "ViT, augmented", [("layernorm", "vit-augment-layernorm"), ("dyt", "vit-augment-dyt")],
+         "vit-augment-layernorm"),
         # The README's default GPT (build/train-gpt with no flags but these), 600 steps on the CPU.
         (gpt_table, "GPT, the CPU default (600 steps)",
          [("dyt, lr 2e-3 (the earlier default)", "gpt-default-dyt"), ("dyt, lr 1e-3 (the default now)", "gpt-default-dyt-lr1e-3"),
