@@ -116,6 +116,7 @@ set title "$title"
 set grid
 set xlabel "$x"
 set ylabel "$ylabel"
+$( [[ $field == *accuracy* ]] && echo "set key bottom right" )
 plot ${curves%, }
 GP
   echo "wrote $out/$output"
