@@ -18,6 +18,33 @@ TEST_CASE("matmul forward matches a float64 triple loop", "[matmul]") {
   REQUIRE_CLOSE(matmul(at.transpose(0, 1), b), matmul(at.transpose(0, 1).contiguous(), b), 1e-15);
 }
 
+TEST_CASE("matmul in float32 (oneDNN or OpenBLAS): every transpose, empty and odd shapes, within the dot product's rounding bound",
+          "[matmul]") {
+  // The float32 GEMM against the float64 product of the same float32 values: each element may be
+  // off by at most gamma_k (|A| |B|)_ij, gamma_k = k u / (1 - k u) with u = 2^-24, the worst case
+  // of a k-term float32 dot product (Higham, Accuracy and Stability, 3.1); NaN fails the comparison.
+  struct Case { int64_t m, k, n; };
+  for (Case c : {Case{1, 1, 1}, Case{3, 0, 4}, Case{0, 5, 2}, Case{17, 33, 9}, Case{128, 64, 48}, Case{300, 192, 77}})
+    for (bool transpose_a : {false, true})
+      for (bool transpose_b : {false, true}) {
+        INFO("m " << c.m << " k " << c.k << " n " << c.n << " transposed a " << transpose_a << " b " << transpose_b);
+        Tensor a = transpose_a ? Tensor::randn({c.k, c.m}).transpose(0, 1) : Tensor::randn({c.m, c.k});
+        Tensor b = transpose_b ? Tensor::randn({c.n, c.k}).transpose(0, 1) : Tensor::randn({c.k, c.n});
+        std::vector<float> got = matmul(a, b).to_vector<float>(), av = a.to_vector<float>(), bv = b.to_vector<float>();
+        REQUIRE(got.size() == size_t(c.m * c.n));
+        const double u = std::ldexp(1.0, -24), gamma = double(c.k) * u / (1 - double(c.k) * u);
+        for (int64_t i = 0; i < c.m; ++i)
+          for (int64_t j = 0; j < c.n; ++j) {
+            double ref = 0, magnitude = 0;
+            for (int64_t l = 0; l < c.k; ++l) {
+              double p = double(av[size_t(i * c.k + l)]) * double(bv[size_t(l * c.n + j)]);
+              ref += p, magnitude += std::abs(p);
+            }
+            REQUIRE(std::abs(double(got[size_t(i * c.n + j)]) - ref) <= gamma * magnitude);
+          }
+      }
+}
+
 TEST_CASE("matmul gradients: 2-D, batched, broadcast batch, transposed, second order", "[matmul][gradcheck]") {
   Fn mm = [](auto& in) { return matmul(in[0], in[1]); };
   REQUIRE_GRADCHECK(mm, leaf({3, 4}), leaf({4, 5}));
