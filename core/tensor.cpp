@@ -193,8 +193,7 @@ Tensor Tensor::full(const Shape& shape, double value, DType dtype, Device device
   dispatch_storage(dtype, "full", [&](auto tag) {
     using T = typename decltype(tag)::type;
     profiler::note_work(double(t.numel() * sizeof(T)), 0, shape);  // write t
-    if constexpr (is_bfloat16<T>) DYT_CPU_CALL(fill<T>, t.data<T>(), t.numel(), element_cast<T>(value));
-    else DYT_CALL(device, fill<T>, t.data<T>(), t.numel(), static_cast<T>(value));
+    DYT_CALL(device, fill<T>, t.data<T>(), t.numel(), element_cast<T>(value));
   });
   return t;
 }

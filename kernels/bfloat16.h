@@ -15,20 +15,21 @@
 #include <cstring>
 #include <type_traits>
 
+#include "layout.h"  // DYT_HOST_DEVICE
+
 namespace dytgrad {
 
 struct bfloat16 {
   uint16_t bits = 0;
 
-  static constexpr bfloat16 from_bits(uint16_t b) {
+  DYT_HOST_DEVICE static constexpr bfloat16 from_bits(uint16_t b) {
     bfloat16 h;
     h.bits = b;
     return h;
   }
 
-  static bfloat16 from_float(float x) {
-    uint32_t u;
-    std::memcpy(&u, &x, sizeof u);
+  DYT_HOST_DEVICE static bfloat16 from_float(float x) {
+    uint32_t u = float_bits(x);
     if ((u & 0x7fffffffu) > 0x7f800000u) return from_bits(uint16_t((u >> 16) | 0x0040u));  // NaN: keep it, quiet
     // Adding 0x7fff rounds up exactly the values above the halfway point; adding one more when the
     // kept part is odd sends the ties up to the even neighbour.
@@ -36,16 +37,31 @@ struct bfloat16 {
     return from_bits(uint16_t((u + rounding) >> 16));
   }
 
-  float to_float() const {
-    uint32_t u = uint32_t(bits) << 16;
+  DYT_HOST_DEVICE float to_float() const { return float_of_bits(uint32_t(bits) << 16); }
+
+  // A float's 32 bits and back (on a GPU through the intrinsics, as memcpy is host code).
+  DYT_HOST_DEVICE static uint32_t float_bits(float x) {
+#ifdef __CUDA_ARCH__
+    return __float_as_uint(x);
+#else
+    uint32_t u;
+    std::memcpy(&u, &x, sizeof u);
+    return u;
+#endif
+  }
+  DYT_HOST_DEVICE static float float_of_bits(uint32_t u) {
+#ifdef __CUDA_ARCH__
+    return __uint_as_float(u);
+#else
     float x;
     std::memcpy(&x, &u, sizeof x);
     return x;
+#endif
   }
 };
 
 // static_cast between element types, bfloat16 included (through float32).
-template <class D, class S> D element_cast(S x) {
+template <class D, class S> DYT_HOST_DEVICE D element_cast(S x) {
   if constexpr (std::is_same_v<S, D>) return x;
   else if constexpr (std::is_same_v<S, bfloat16>) return static_cast<D>(x.to_float());
   else if constexpr (std::is_same_v<D, bfloat16>) return bfloat16::from_float(static_cast<float>(x));

@@ -9,6 +9,7 @@
 #include <random>
 
 #include "kernels/bfloat16.h"
+#include "cuda_parity.h"
 #include "helpers.h"
 #include "nn/safetensors.h"
 
@@ -183,9 +184,28 @@ TEST_CASE("bfloat16 tensors: ops that compute refuse them and say how to convert
   REQUIRE_THROWS_WITH(matmul(h.reshape({2, 2}), h.reshape({2, 2})), Catch::Contains("bfloat16"));
   REQUIRE_THROWS_WITH(gt(h, h), Catch::Contains("gt") && Catch::Contains("bfloat16"));
   REQUIRE_THROWS_WITH(Tensor::arange(0, 4, 1, DType::BFloat16), Catch::Contains("arange") && Catch::Contains("bfloat16"));
-  if (cuda_is_available())
-    REQUIRE_THROWS_WITH(h.to(Device::cuda()).to(DType::Float32),
-                        Catch::Contains("bfloat16") && Catch::Contains("CPU"));
+}
+
+TEST_CASE("cuda: bfloat16 storage: fill and copies to and from every dtype equal the CPU's bits (off by default)",
+          "[cuda][parity][bfloat16]") {
+  if (!test::gpu_visible()) return;
+  Tensor h = Tensor::randn({4}).to(DType::BFloat16);
+  REQUIRE_THROWS_WITH(h.to(Device::cuda()).to(DType::Float32),
+                      Catch::Contains("copy of bfloat16 tensors") && Catch::Contains("not been run on a GPU"));
+  allow_unverified_cuda_kernels(true);
+  Tensor x = Tensor::randn({33, 65});
+  std::vector<uint16_t> cpu = bits_of(x.to(DType::BFloat16)), gpu = bits_of(x.to(Device::cuda()).to(DType::BFloat16));
+  REQUIRE(gpu == cpu);
+  Tensor strided = x.to(Device::cuda()).transpose(0, 1).to(DType::BFloat16);  // a strided source on the GPU
+  REQUIRE(bits_of(strided) == bits_of(x.transpose(0, 1).to(DType::BFloat16)));
+  Tensor back = x.to(DType::BFloat16).to(Device::cuda());
+  REQUIRE(back.to(DType::Float32).to_vector<float>() == x.to(DType::BFloat16).to(DType::Float32).to_vector<float>());
+  REQUIRE(back.to(DType::Float64).to_vector<double>() == x.to(DType::BFloat16).to(DType::Float64).to_vector<double>());
+  Tensor ints = Tensor::randint(-256, 257, {100});
+  REQUIRE(ints.to(Device::cuda()).to(DType::BFloat16).to(DType::Int64).to_vector<int64_t>() == ints.to_vector<int64_t>());
+  REQUIRE(bits_of(Tensor::full({7}, 1.0 / 3.0, DType::BFloat16, Device::cuda())) ==
+          bits_of(Tensor::full({7}, 1.0 / 3.0, DType::BFloat16)));
+  allow_unverified_cuda_kernels(false);
 }
 
 TEST_CASE("bfloat16 tensors: the cast is differentiable, the gradient rounded to bfloat16 on its way back",

@@ -40,8 +40,7 @@ void refuse_bfloat16(const char* op) {
 }
 
 void require_storage_kernel(const char* op, DType dtype, Device device) {
-  DYT_CHECK(dtype != DType::BFloat16 || !device.is_cuda(),
-            "{}: bfloat16 tensors stay on the CPU for now; no bfloat16 CUDA kernel has run on a GPU yet", op);
+  if (dtype == DType::BFloat16) require_verified_cuda(fmt::format("{} of bfloat16 tensors", op).c_str(), device);
 }
 
 void check_dtype(const char* op, const char* what, const Tensor& t, DType expected) {

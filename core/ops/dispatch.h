@@ -78,14 +78,13 @@ template <class Fn> void dispatch_all(DType dtype, const char* op, Fn&& fn) {
   }
 }
 
-// Same, for every dtype a tensor can store: the creation and copy kernels. bfloat16 runs on the
-// CPU only until its CUDA kernels have run on a GPU: `require_storage_kernel` says so for CUDA.
+// Same, for every dtype a tensor can store: the creation and copy kernels. bfloat16's CUDA kernels
+// are off until they have run on a GPU: `require_storage_kernel` raises the error for CUDA.
 template <class Fn> void dispatch_storage(DType dtype, const char* op, Fn&& fn) {
   if (dtype == DType::BFloat16) fn(TypeTag<bfloat16>{});
   else dispatch_all(dtype, op, std::forward<Fn>(fn));
 }
 void require_storage_kernel(const char* op, DType dtype, Device device);
-template <class T> constexpr bool is_bfloat16 = std::is_same_v<T, bfloat16>;
 
 // Errors shared by many ops.
 void check_same_device(const char* op, const std::vector<Tensor>& tensors);

@@ -48,8 +48,7 @@ void copy_into(const Tensor& dst, const Tensor& src) {
       using D = typename decltype(d)::type;
       using Types = kernels::CopyTypes<S, D>;
       profiler::note_work(double(L.numel * int64_t(sizeof(S) + sizeof(D))), 0, src.shape());  // read src, write dst
-      if constexpr (is_bfloat16<S> || is_bfloat16<D>) DYT_CPU_CALL(strided_copy<Types>, L, dst.data<D>(), src.data<S>());
-      else DYT_CALL(dst.device(), strided_copy<Types>, L, dst.data<D>(), src.data<S>());
+      DYT_CALL(dst.device(), strided_copy<Types>, L, dst.data<D>(), src.data<S>());
     });
   });
 }

@@ -2,6 +2,7 @@
 // stores when all operands are float32, contiguous and 16-byte aligned (the common case); any
 // other layout takes the strided path, which computes each operand's offset from the layout.
 // Memory traffic: every input element read once, every output written once.
+#include "kernels/bfloat16.h"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/elementwise.h"
 #include "kernels/memory.h"
@@ -58,7 +59,7 @@ __global__ void where_strided(ElementwiseLayout L, T* out, const bool* cond, con
 
 template <class S, class D> __global__ void copy_strided(ElementwiseLayout L, D* dst, const S* src) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < L.numel; i += int64_t(gridDim.x) * blockDim.x)
-    dst[L.offset(0, i)] = static_cast<D>(src[L.offset(1, i)]);
+    dst[L.offset(0, i)] = element_cast<D>(src[L.offset(1, i)]);
 }
 
 template <class T> __global__ void fill_kernel(T* y, int64_t n, T value) {
@@ -164,11 +165,16 @@ DYT_INSTANTIATE_FLOAT(double)
   template void copy<T, float>(const ElementwiseLayout&, float*, const T*);                \
   template void copy<T, double>(const ElementwiseLayout&, double*, const T*);              \
   template void copy<T, int64_t>(const ElementwiseLayout&, int64_t*, const T*);            \
-  template void copy<T, bool>(const ElementwiseLayout&, bool*, const T*);
+  template void copy<T, bool>(const ElementwiseLayout&, bool*, const T*);                  \
+  template void copy<T, bfloat16>(const ElementwiseLayout&, bfloat16*, const T*);          \
+  template void copy<bfloat16, T>(const ElementwiseLayout&, T*, const bfloat16*);
 DYT_INSTANTIATE_ALL(float)
 DYT_INSTANTIATE_ALL(double)
 DYT_INSTANTIATE_ALL(int64_t)
 DYT_INSTANTIATE_ALL(bool)
+// bfloat16 (storage so far; off until run on a GPU: require_storage_kernel in core/ops/checks.cpp).
+template void fill<bfloat16>(bfloat16*, int64_t, bfloat16);
+template void copy<bfloat16, bfloat16>(const ElementwiseLayout&, bfloat16*, const bfloat16*);
 
 #define DYT_INSTANTIATE_NUMERIC(T)                                                          \
   template void compare<T>(CompareOp, const ElementwiseLayout&, bool*, const T*, const T*); \
