@@ -29,7 +29,7 @@ struct bfloat16 {
   }
 
   DYT_HOST_DEVICE static bfloat16 from_float(float x) {
-    uint32_t u = float_bits(x);
+    uint32_t u = same_bits<uint32_t>(x);
     if ((u & 0x7fffffffu) > 0x7f800000u) return from_bits(uint16_t((u >> 16) | 0x0040u));  // NaN: keep it, quiet
     // Adding 0x7fff rounds up exactly the values above the halfway point; adding one more when the
     // kept part is odd sends the ties up to the even neighbour.
@@ -37,26 +37,15 @@ struct bfloat16 {
     return from_bits(uint16_t((u + rounding) >> 16));
   }
 
-  DYT_HOST_DEVICE float to_float() const { return float_of_bits(uint32_t(bits) << 16); }
+  DYT_HOST_DEVICE float to_float() const { return same_bits<float>(uint32_t(bits) << 16); }
 
-  // A float's 32 bits and back (on a GPU through the intrinsics, as memcpy is host code).
-  DYT_HOST_DEVICE static uint32_t float_bits(float x) {
-#ifdef __CUDA_ARCH__
-    return __float_as_uint(x);
-#else
-    uint32_t u;
-    std::memcpy(&u, &x, sizeof u);
-    return u;
-#endif
-  }
-  DYT_HOST_DEVICE static float float_of_bits(uint32_t u) {
-#ifdef __CUDA_ARCH__
-    return __uint_as_float(u);
-#else
-    float x;
-    std::memcpy(&x, &u, sizeof x);
-    return x;
-#endif
+  // A value's bytes as another type of the same size (memcpy: defined behaviour, compiled to a
+  // register move; CUDA has memcpy in device code too).
+  template <class To, class From> DYT_HOST_DEVICE static To same_bits(From x) {
+    static_assert(sizeof(To) == sizeof(From));
+    To y;
+    ::memcpy(&y, &x, sizeof y);
+    return y;
   }
 };
 
