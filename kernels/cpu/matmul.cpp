@@ -1,6 +1,7 @@
-// CPU matmul through CBLAS (OpenBLAS). OpenBLAS runs single-threaded: its own thread pool and
-// OpenMP's (which the other CPU kernels use) would fight over the cores; on 2 cores that cost a
-// third of a ViT training step in scheduling (perf, 2026-11-23). The parallelism is OpenMP's:
+// CPU matmul through blas.h (float32: oneDNN where built with it, else OpenBLAS; float64: OpenBLAS).
+// Each GEMM runs single-threaded: a library's own thread pool and OpenMP's (which the other CPU
+// kernels use) would fight over the cores; on 2 cores OpenBLAS's cost a third of a ViT training
+// step in scheduling (perf, 2026-11-23). The parallelism is OpenMP's:
 // across the batch's GEMMs when there are enough, else across row blocks of C within each GEMM.
 #include "kernels/matmul.h"
 
