@@ -7,7 +7,12 @@
 
 namespace dytgrad::models {
 
-ViT::ViT(const ViTConfig& c, uint64_t seed) : config_(c), generator_(seed) {
+// Patch tokens of unit variance (the LeCun-normal embedding below) plus positions of std 0.02.
+double initial_residual_std(const ViTConfig&) { return std::sqrt(1.0 + 0.02 * 0.02); }
+
+ViT::ViT(const ViTConfig& config, uint64_t seed) : config_(config), generator_(seed) {
+  ViTConfig c = config;
+  c.block.dyt_input_std = initial_residual_std(c);  // for DyT's gamma0 0 (LayerNorm's output scale)
   DYT_CHECK(c.patch_size > 0 && c.image_size % c.patch_size == 0, "ViT: image size {} is not a multiple of patch size {}",
             c.image_size, c.patch_size);
   DYT_CHECK(c.pooling == "cls" || c.pooling == "mean", "ViT: pooling must be 'cls' or 'mean', got '{}'", c.pooling);

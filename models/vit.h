@@ -22,6 +22,9 @@ struct ViTConfig {
   int64_t patches() const { return (image_size / patch_size) * (image_size / patch_size); }
 };
 
+// The std of the residual stream at initialisation, what the DyTs see first (for dyt_gamma0 0).
+double initial_residual_std(const ViTConfig& c);
+
 class ViT : public nn::Module {
  public:
   ViT(const ViTConfig& config, uint64_t seed);

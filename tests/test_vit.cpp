@@ -1,8 +1,12 @@
 // ViT: patches in the right order, shapes and errors, attention that sees every patch, and short
 // training runs (one per norm) whose loss must fall.
+#include <cmath>
+#include <map>
+
 #include "core/autograd/grad_mode.h"
 #include "helpers.h"
 #include "models/vit.h"
+#include "nn/norms.h"
 #include "nn/optim.h"
 
 using namespace dytgrad;
@@ -53,6 +57,26 @@ TEST_CASE("ViT: logits per image, every patch seen, clear errors", "[nn][vit][er
   bad = tiny_vit("dyt");
   bad.block.causal = true;
   REQUIRE_THROWS_WITH(models::ViT(bad, 1), Catch::Contains("must not be causal"));
+}
+
+TEST_CASE("ViT DyT gamma0 0: the first DyT's output on the initial tokens has LayerNorm's RMS 1", "[nn][vit][dyt]") {
+  auto c = tiny_vit("dyt");
+  c.image_size = 16, c.block.width = 64;  // 16 patches of 16 pixels, enough channels for a stable RMS
+  c.block.alpha0_attention = c.block.alpha0_other = 0.5, c.block.dyt_gamma0 = 0;
+  models::ViT vit(c, 4);
+  std::map<std::string, Tensor> p;
+  for (auto& named : vit.named_parameters()) p[named.name] = *named.tensor;
+  double matched = nn::gamma_for_unit_rms("dyt", 0.5, models::initial_residual_std(c));
+  REQUIRE(matched > 2);  // tanh(0.5 x) of unit inputs has RMS about 0.42
+  REQUIRE(p.at("blocks.1.norm_mlp.gamma").to_vector<float>()[5] == float(matched));
+  REQUIRE(p.at("final_norm.gamma").to_vector<float>()[0] == float(matched));
+  // standardised pixels (unit variance), through the initial patch embedding and positions
+  NoGradGuard no_grad;
+  Tensor patches = vit.patchify(Tensor::randn({32, 16, 16}));
+  Tensor tokens = add(linear(patches, p.at("patch_embedding.weight"), p.at("patch_embedding.bias")),
+                      p.at("positions").narrow(1, 1, 16));
+  Tensor normed = vit.blocks()[0]->norm_attention->forward(tokens);
+  REQUIRE(std::abs(std::sqrt(mean(mul(normed, normed)).item()) - 1) < 0.05);
 }
 
 TEST_CASE("a tiny ViT learns to tell textures apart with each norm (loss falls by half)", "[nn][vit][training]") {

@@ -12,10 +12,15 @@
 #                          DyT's start and of the learning rates, then 1200-step runs of the recipe
 #                          (train-gpt's default now) and LayerNorm with two seeds, Derf, and the
 #                          held-out configuration; batch 32, every DyT setting spelled out
+#   tools/study.sh gpt-long the recipe (lr 2e-3) and LayerNorm (lr 8e-3 and 4e-3, its best rates at 1200
+#                          steps) for GPT_LONG_STEPS: does either pull ahead late?
+#   tools/study.sh vit-recipe the GPT's DyT recipe on the ViT: gamma0 at LayerNorm's output scale with alpha0
+#                          0.5, 1 and 2 (VIT_EPOCHS), and on the augmented ViT (AUGMENT_EPOCHS)
 #   tools/study.sh all     all of them
 # Environment: STUDY_DIR (default runs/study), BUILD_DIR (default build), VIT_EPOCHS (default 3),
 # GPT_STEPS (default 400), GPT_BATCH (default 16, the batch of the study's runs), GPT_LR (default 2e-3, for every norm), LONG_EPOCHS (default 10),
-# LONG_ALPHA0 (default 2), AUGMENT_EPOCHS (default 15), SEED (default 1);
+# LONG_ALPHA0 (default 2), AUGMENT_EPOCHS (default 15), GPT_LONG_STEPS (default 3000),
+# RECIPE_ALPHA0 (default 0.5, the augmented ViT with the recipe), SEED (default 1);
 # further arguments go to every training command.
 # Each run writes STUDY_DIR/<name>/{log.jsonl,checkpoint.safetensors,output.txt}; a run whose
 # output.txt has its final line is skipped, and an interrupted run resumes from its last checkpoint,
@@ -24,7 +29,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-}
-case "$what" in vit|gpt|alpha|gpt-dyt|long|augment|recipe|all) shift ;; *) sed -n '2,21p' "$0" >&2; exit 2 ;; esac
+case "$what" in vit|gpt|alpha|gpt-dyt|long|augment|recipe|gpt-long|vit-recipe|all) shift ;; *) sed -n '2,26p' "$0" >&2; exit 2 ;; esac
 dir=${STUDY_DIR:-runs/study}
 build=${BUILD_DIR:-build}
 # Every norm at the same learning rate (train-gpt's own default is lower for DyT).
@@ -142,4 +147,17 @@ if [ "$what" = recipe ] || [ "$what" = all ]; then
   held_out() { (seed=11; run "held-out-$1" train-gpt --width 96 --layers 6 --heads 3 --steps 1200 --batch 32 "${@:2}" "${extra[@]}"); }
   held_out dyt --alpha0 0.5 --gamma0 0 --lr 2e-3
   held_out layernorm --norm layernorm --lr 2e-3
+fi
+if [ "$what" = gpt-long ] || [ "$what" = all ]; then
+  long_gpt() { local name=$1; shift; run "gpt-long-$name" train-gpt --steps "${GPT_LONG_STEPS:-3000}" --batch 32 "$@" "${extra[@]}"; }
+  long_gpt dyt --alpha0 0.5 --gamma0 0 --lr 2e-3
+  long_gpt layernorm-lr8e-3 --norm layernorm --lr 8e-3
+  long_gpt layernorm-lr4e-3 --norm layernorm --lr 4e-3
+fi
+if [ "$what" = vit-recipe ] || [ "$what" = all ]; then
+  for alpha in 0.5 1 2; do
+    run "vit-recipe-dyt-alpha$alpha" train-vit --norm dyt --alpha0 "$alpha" --gamma0 0 --epochs "${VIT_EPOCHS:-3}" "$@"
+  done
+  augmented=(--width 96 --layers 6 --heads 4 --patch 4 --shift 2 --flip --epochs "${AUGMENT_EPOCHS:-15}")
+  run "vit-augment-dyt-recipe" train-vit --norm dyt --alpha0 "${RECIPE_ALPHA0:-0.5}" --gamma0 0 "${augmented[@]}" "$@"
 fi

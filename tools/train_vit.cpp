@@ -110,6 +110,13 @@ Evaluation evaluate(models::ViT& model, const data::LabeledImages& test, double 
   return e;
 }
 
+// DyT's initial gamma for the banner; with --gamma0 0 the value that gives LayerNorm's output scale.
+std::string dyt_gamma0_text(const models::ViTConfig& m) {
+  if (m.block.dyt_gamma0 > 0) return fmt::format("{}", m.block.dyt_gamma0);
+  double matched = nn::gamma_for_unit_rms(m.block.norm, m.block.alpha0_other, models::initial_residual_std(m));
+  return fmt::format("{:.3g} = LayerNorm's output scale", matched);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -124,6 +131,9 @@ int main(int argc, char** argv) {
   app.add_option("--norm", norm, "dyt, derf, layernorm, rmsnorm or none")->capture_default_str()
       ->check(CLI::IsMember({"dyt", "derf", "layernorm", "rmsnorm", "none"}));
   app.add_option("--alpha0", alpha0, "DyT's initial alpha (the paper uses 0.5 for ViT; see docs/RESULTS.md)")->capture_default_str();
+  app.add_option("--gamma0", t.model.block.dyt_gamma0,
+                 "DyT's initial gamma (every DyT); 0: LayerNorm's output scale, 1 / RMS of tanh(alpha0 x) over the "
+                 "initial residual stream")->capture_default_str()->check(CLI::Range(0.0, 1e6));
   auto* width_option = app.add_option("--width", t.model.block.width, "model width")->capture_default_str()
       ->check(CLI::Range(1, 1 << 16));
   auto* layers_option = app.add_option("--layers", t.model.block.layers, "Transformer blocks")->capture_default_str()
@@ -170,7 +180,7 @@ int main(int argc, char** argv) {
                  "are refused; --epochs or --steps sets the new total)");
   tools::ProfileRequest profile;
   tools::add_profile_flags(app, profile);
-  tools::mark_settings(app, {"--data", "--norm", "--alpha0", "--width", "--layers", "--heads", "--patch", "--pooling",
+  tools::mark_settings(app, {"--data", "--norm", "--alpha0", "--gamma0", "--width", "--layers", "--heads", "--patch", "--pooling",
                              "--dropout", "--gpu-config", "--batch", "--lr", "--min-lr", "--warmup", "--weight-decay",
                              "--clip", "--seed", "--shift", "--flip"});
   CLI11_PARSE(app, argc, argv);
@@ -259,7 +269,7 @@ int main(int argc, char** argv) {
                model.num_parameters(), t.model.block.width, t.model.block.layers, t.model.block.heads,
                t.model.patches(), t.model.patch_size, t.model.patch_size, t.model.pooling, t.model.block.norm,
                t.model.block.norm == "dyt" || t.model.block.norm == "derf"
-                   ? fmt::format(" (alpha0 {})", t.model.block.alpha0_other) : "",
+                   ? fmt::format(" (alpha0 {}, gamma0 {})", t.model.block.alpha0_other, dyt_gamma0_text(t.model)) : "",
                tools::device_description(device), steps, t.batch, double(steps) / double(steps_per_epoch), out,
                optimizer.description(), t.lr, t.warmup, t.min_lr, t.schedule_steps, t.weight_decay, t.clip,
                t.model.block.dropout, t.seed, t.augmentation().description());
