@@ -174,7 +174,10 @@ void norm_forward(const T* x, const T* gamma, const T* beta, T* y, T* mean, T* r
     int threads = row_threads(cols / 4), k = chunks_per_thread(cols, threads);
     if (k > 0 && row_vectorizable(cols, x) && row_vectorizable(cols, y) && row_vectorizable(cols, gamma) &&
         (!Centered || row_vectorizable(cols, beta))) {
-      DYT_WITH_CHUNKS(k, norm_forward_rows<Centered, K><<<unsigned(rows), threads>>>(x, gamma, beta, y, mean, rstd, cols, float(eps)));
+      with_chunks(k, [&](auto chunks) {
+        norm_forward_rows<Centered, decltype(chunks)::value>
+            <<<unsigned(rows), threads>>>(x, gamma, beta, y, mean, rstd, cols, float(eps));
+      });
       DYT_CUDA_LAUNCHED();
       return;
     }
@@ -192,7 +195,10 @@ void norm_backward(const T* x, const T* gamma, const T* mean, const T* rstd, con
   if (!vec) threads = row_threads(cols);
   int64_t blocks = 1;
   if constexpr (std::is_same_v<T, float>) {
-    if (vec && rows > 0) DYT_WITH_CHUNKS(k, blocks = row_blocks_for(norm_backward_rows<Centered, K>, rows, threads));
+    if (vec && rows > 0)
+      with_chunks(k, [&](auto chunks) {
+        blocks = row_blocks_for(norm_backward_rows<Centered, decltype(chunks)::value>, rows, threads);
+      });
   }
   if (!vec && rows > 0) blocks = row_blocks_for(norm_backward_any<Centered, T>, rows, threads);
   int64_t rows_per_block = rows == 0 ? 1 : (rows + blocks - 1) / blocks;
@@ -201,8 +207,10 @@ void norm_backward(const T* x, const T* gamma, const T* mean, const T* rstd, con
   T *partial_gamma = partials, *partial_beta = partials + blocks * cols;
   if constexpr (std::is_same_v<T, float>) {
     if (vec) {
-      DYT_WITH_CHUNKS(k, norm_backward_rows<Centered, K><<<unsigned(blocks), threads>>>(x, gamma, mean, rstd, dy, dx, partial_gamma,
-                                                                       partial_beta, rows, cols, rows_per_block));
+      with_chunks(k, [&](auto chunks) {
+        norm_backward_rows<Centered, decltype(chunks)::value><<<unsigned(blocks), threads>>>(
+            x, gamma, mean, rstd, dy, dx, partial_gamma, partial_beta, rows, cols, rows_per_block);
+      });
     }
   }
   if (!vec)

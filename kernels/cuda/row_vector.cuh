@@ -4,6 +4,7 @@
 // cols % 4 == 0 and cols / 4 <= K * blockDim; kernels fall back to plain loops otherwise.
 #pragma once
 #include <cstdint>
+#include <type_traits>
 
 namespace dytgrad::kernels::cuda {
 
@@ -24,17 +25,16 @@ inline bool row_vectorizable(int64_t cols, const void* p) {
 __device__ inline float sum4(float4 v) { return (v.x + v.y) + (v.z + v.w); }
 __device__ inline float max4(float4 v) { return fmaxf(fmaxf(v.x, v.y), fmaxf(v.z, v.w)); }
 
-}  // namespace dytgrad::kernels::cuda
-
-// Runs the statements with a compile-time constant K equal to the runtime k in {1, 2, 4, 8}.
-#define DYT_WITH_CHUNKS(k, ...)                 \
-  switch (k) {                                  \
-    case 1: { constexpr int K = 1; __VA_ARGS__; } break; \
-    case 2: { constexpr int K = 2; __VA_ARGS__; } break; \
-    case 4: { constexpr int K = 4; __VA_ARGS__; } break; \
-    default: { constexpr int K = 8; __VA_ARGS__; } break; \
+// Calls body(std::integral_constant<int, K>{}) with the compile-time K equal to the runtime
+// k in {1, 2, 4, 8} (chunks_per_thread's answer), so a kernel templated on K can be launched:
+//   with_chunks(k, [&](auto chunks) { kernel<decltype(chunks)::value><<<...>>>(...); });
+template <class Body> void with_chunks(int k, Body&& body) {
+  switch (k) {
+    case 1: body(std::integral_constant<int, 1>{}); break;
+    case 2: body(std::integral_constant<int, 2>{}); break;
+    case 4: body(std::integral_constant<int, 4>{}); break;
+    default: body(std::integral_constant<int, kMaxChunksPerThread>{}); break;
   }
-
-namespace dytgrad::kernels::cuda {
+}
 
 }  // namespace dytgrad::kernels::cuda

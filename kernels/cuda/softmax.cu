@@ -102,7 +102,9 @@ template <class T> void softmax_forward(const T* x, T* y, int64_t rows, int64_t 
   if constexpr (std::is_same_v<T, float>) {
     int threads = row_threads(cols / 4), k = chunks_per_thread(cols, threads);
     if (k > 0 && row_vectorizable(cols, x) && row_vectorizable(cols, y)) {
-      DYT_WITH_CHUNKS(k, softmax_forward_rows<K><<<unsigned(rows), threads>>>(x, y, cols, log));
+      with_chunks(k, [&](auto chunks) {
+        softmax_forward_rows<decltype(chunks)::value><<<unsigned(rows), threads>>>(x, y, cols, log);
+      });
       DYT_CUDA_LAUNCHED();
       return;
     }
@@ -115,7 +117,9 @@ template <class T> void softmax_backward(const T* y, const T* dy, T* dx, int64_t
   if constexpr (std::is_same_v<T, float>) {
     int threads = row_threads(cols / 4), k = chunks_per_thread(cols, threads);
     if (k > 0 && row_vectorizable(cols, y) && row_vectorizable(cols, dy) && row_vectorizable(cols, dx)) {
-      DYT_WITH_CHUNKS(k, softmax_backward_rows<K><<<unsigned(rows), threads>>>(y, dy, dx, cols, log));
+      with_chunks(k, [&](auto chunks) {
+        softmax_backward_rows<decltype(chunks)::value><<<unsigned(rows), threads>>>(y, dy, dx, cols, log);
+      });
       DYT_CUDA_LAUNCHED();
       return;
     }
