@@ -15,12 +15,13 @@
 #   tools/study.sh gpt-long the recipe (lr 2e-3) and LayerNorm (lr 8e-3 and 4e-3, its best rates at 1200
 #                          steps) for GPT_LONG_STEPS: does either pull ahead late?
 #   tools/study.sh vit-recipe the GPT's DyT recipe on the ViT: gamma0 at LayerNorm's output scale with alpha0
-#                          0.5, 1 and 2 (VIT_EPOCHS), and on the augmented ViT (AUGMENT_EPOCHS)
+#                          0.5, 1 and 2 (VIT_EPOCHS), then a wider ViT (width 128, 6 layers, patches of
+#                          4x4, shifts of 1 pixel and mirroring) for WIDE_EPOCHS with DyT and LayerNorm
 #   tools/study.sh all     all of them
 # Environment: STUDY_DIR (default runs/study), BUILD_DIR (default build), VIT_EPOCHS (default 3),
 # GPT_STEPS (default 400), GPT_BATCH (default 16, the batch of the study's runs), GPT_LR (default 2e-3, for every norm), LONG_EPOCHS (default 10),
 # LONG_ALPHA0 (default 2), AUGMENT_EPOCHS (default 15), GPT_LONG_STEPS (default 3000),
-# RECIPE_ALPHA0 (default 0.5, the augmented ViT with the recipe), SEED (default 1);
+# RECIPE_ALPHA0 (default 2, the wide ViT's DyT), WIDE_EPOCHS (default 20), SEED (default 1);
 # further arguments go to every training command.
 # Each run writes STUDY_DIR/<name>/{log.jsonl,checkpoint.safetensors,output.txt}; a run whose
 # output.txt has its final line is skipped, and an interrupted run resumes from its last checkpoint,
@@ -29,7 +30,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-}
-case "$what" in vit|gpt|alpha|gpt-dyt|long|augment|recipe|gpt-long|vit-recipe|all) shift ;; *) sed -n '2,26p' "$0" >&2; exit 2 ;; esac
+case "$what" in vit|gpt|alpha|gpt-dyt|long|augment|recipe|gpt-long|vit-recipe|all) shift ;; *) sed -n '2,27p' "$0" >&2; exit 2 ;; esac
 dir=${STUDY_DIR:-runs/study}
 build=${BUILD_DIR:-build}
 # Every norm at the same learning rate (train-gpt's own default is lower for DyT).
@@ -158,6 +159,8 @@ if [ "$what" = vit-recipe ] || [ "$what" = all ]; then
   for alpha in 0.5 1 2; do
     run "vit-recipe-dyt-alpha$alpha" train-vit --norm dyt --alpha0 "$alpha" --gamma0 0 --epochs "${VIT_EPOCHS:-3}" "$@"
   done
-  augmented=(--width 96 --layers 6 --heads 4 --patch 4 --shift 2 --flip --epochs "${AUGMENT_EPOCHS:-15}")
-  run "vit-augment-dyt-recipe" train-vit --norm dyt --alpha0 "${RECIPE_ALPHA0:-0.5}" --gamma0 0 "${augmented[@]}" "$@"
+  run "vit-recipe-layernorm" train-vit --norm layernorm --epochs "${VIT_EPOCHS:-3}" "$@"  # the same build's reference
+  wide=(--width 128 --layers 6 --heads 4 --patch 4 --shift 1 --flip --epochs "${WIDE_EPOCHS:-20}")
+  run "vit-wide-dyt" train-vit --norm dyt --alpha0 "${RECIPE_ALPHA0:-2}" --gamma0 0 "${wide[@]}" "$@"
+  run "vit-wide-layernorm" train-vit --norm layernorm "${wide[@]}" "$@"
 fi

@@ -41,15 +41,18 @@ struct Training {
   int64_t schedule_steps = 0;
   double lr = 2e-3, min_lr = 1e-4, weight_decay = 0.1, clip = 1.0;
   uint64_t seed = 1;
+  std::string dtype = "float32";  // or "bf16": autocast
   models::GPTConfig model;
+  bool autocast() const { return dtype == "bf16"; }
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Training, data, steps, batch, warmup, eval_every, eval_batches,
-                                                schedule_steps, lr, min_lr, weight_decay, clip, seed, model)
+                                                schedule_steps, lr, min_lr, weight_decay, clip, seed, dtype, model)
 
 const std::string kTraining = "train-gpt.training";
 
 double evaluate(models::GPT& model, const data::TextDataset& data, const Training& t, Device device) {
   NoGradGuard no_grad;
+  AutocastGuard mixed_precision(t.autocast());
   model.eval();
   Generator gen(t.seed + 1000);  // the same validation windows every time
   double total = 0;
@@ -131,6 +134,7 @@ int main(int argc, char** argv) {
   app.add_option("--weight-decay", t.weight_decay, "AdamW decoupled weight decay (matrices only)")->capture_default_str();
   app.add_option("--clip", t.clip, "global gradient-norm clipping")->capture_default_str();
   app.add_option("--seed", t.seed, "seed of the initialisation, batches and dropout")->capture_default_str();
+  app.add_option("--dtype", t.dtype, tools::kDtypeHelp)->capture_default_str()->check(CLI::IsMember({"float32", "bf16"}));
   app.add_option("--eval-every", t.eval_every, "steps between validation evaluations")->capture_default_str()
       ->check(CLI::Range(int64_t(1), tools::kMaxCount));
   app.add_option("--eval-batches", t.eval_batches, "batches per validation evaluation")->capture_default_str()
@@ -162,7 +166,7 @@ int main(int argc, char** argv) {
   tools::mark_settings(app, {"--data", "--norm", "--alpha0", "--alpha0-attention", "--no-scale-embeddings", "--alpha0-final",
                              "--gamma0", "--no-beta", "--scale-positions", "--untied-head", "--width", "--layers", "--heads",
                              "--block-size", "--dropout", "--gpu-config", "--batch", "--lr", "--min-lr", "--warmup",
-                             "--weight-decay", "--clip", "--seed", "--eval-every", "--eval-batches"});
+                             "--weight-decay", "--clip", "--seed", "--dtype", "--eval-every", "--eval-batches"});
   CLI11_PARSE(app, argc, argv);
   // A resumed run takes its model and training settings from the checkpoint: a flag that would
   // change one of them is refused rather than silently ignored.
@@ -232,11 +236,12 @@ int main(int argc, char** argv) {
 
     fmt::print("data: {}\nmodel: GPT, {} parameters, width {}, {} layers, {} heads, context {}, norm {}{}\n"
                "device: {}, {} steps of {} x {} tokens, output: {}\n"
-               "optimiser: {}, lr {} ({} warm-up steps, cosine to {} at step {}), weight decay {}, clipping {}, seed {}\n",
+               "optimiser: {}, lr {} ({} warm-up steps, cosine to {} at step {}), weight decay {}, clipping {}, seed {}\n"
+               "precision: {}\n",
                data.description(), model.num_parameters(), t.model.block.width, t.model.block.layers,
                t.model.block.heads, t.model.block_size, t.model.block.norm, dyt_recipe(t.model),
                tools::device_description(device), t.steps, t.batch, t.model.block_size, out, optimizer.description(), t.lr,
-               t.warmup, t.min_lr, t.schedule_steps, t.weight_decay, t.clip, t.seed);
+               t.warmup, t.min_lr, t.schedule_steps, t.weight_decay, t.clip, t.seed, tools::dtype_description(t.dtype));
     if (run->world_size() > 1) fmt::print("data parallel: {}\n", run->description(t.batch, "sequences"));
     tools::Progress progress(state.step, t.steps);
     tools::Throughput throughput;  // the progress line's tokens/s, over the last 20 steps
@@ -250,7 +255,7 @@ int main(int argc, char** argv) {
       auto t0 = std::chrono::steady_clock::now();
       auto [x, y] = data.batch(false, t.batch, t.model.block_size, batches, device);
       double lr = nn::cosine_lr(step, t.schedule_steps, t.warmup, t.lr, t.min_lr);
-      auto [loss_value, grad_norm, stop] = tools::train_step(model, x, y, *run, optimizer, lr, t.clip, step, t.steps);
+      auto [loss_value, grad_norm, stop] = tools::train_step(model, x, y, *run, optimizer, lr, t.clip, step, t.steps, t.autocast());
       double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       double tokens_per_s = double(t.batch * t.model.block_size) / seconds;
       profile_window.after_step(step);

@@ -37,11 +37,13 @@ struct Training {
   uint64_t seed = 1;
   int64_t shift = 0;  // augmentation: random shifts of up to this many pixels; flip: mirror images
   bool flip = false;
+  std::string dtype = "float32";  // or "bf16": autocast
   models::ViTConfig model;
   data::Augmentation augmentation() const { return {shift, flip, seed}; }
+  bool autocast() const { return dtype == "bf16"; }
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Training, data, epochs, steps, batch, warmup, schedule_steps, lr,
-                                                min_lr, weight_decay, clip, seed, shift, flip, model)
+                                                min_lr, weight_decay, clip, seed, shift, flip, dtype, model)
 
 const std::string kTraining = "train-vit.training";
 
@@ -78,8 +80,10 @@ struct Evaluation {
   std::array<double, 10> class_accuracy{};
 };
 
-Evaluation evaluate(models::ViT& model, const data::LabeledImages& test, double mean, double std, Device device) {
+Evaluation evaluate(models::ViT& model, const data::LabeledImages& test, double mean, double std, Device device,
+                    bool autocast) {
   NoGradGuard no_grad;
+  AutocastGuard mixed_precision(autocast);
   model.eval();
   Evaluation e;
   std::array<int64_t, 10> correct{}, seen{};
@@ -160,6 +164,7 @@ int main(int argc, char** argv) {
   app.add_option("--weight-decay", t.weight_decay, "AdamW decoupled weight decay (matrices only)")->capture_default_str();
   app.add_option("--clip", t.clip, "global gradient-norm clipping")->capture_default_str();
   app.add_option("--seed", t.seed, "seed of the initialisation, batch order, dropout and augmentation")->capture_default_str();
+  app.add_option("--dtype", t.dtype, tools::kDtypeHelp)->capture_default_str()->check(CLI::IsMember({"float32", "bf16"}));
   app.add_option("--shift", t.shift, "augmentation: move each training image by up to this many pixels along each axis")
       ->capture_default_str()->check(CLI::Range(0, 13));
   app.add_flag("--flip", t.flip, "augmentation: mirror each training image left to right with probability 1/2");
@@ -182,7 +187,7 @@ int main(int argc, char** argv) {
   tools::add_profile_flags(app, profile);
   tools::mark_settings(app, {"--data", "--norm", "--alpha0", "--gamma0", "--width", "--layers", "--heads", "--patch", "--pooling",
                              "--dropout", "--gpu-config", "--batch", "--lr", "--min-lr", "--warmup", "--weight-decay",
-                             "--clip", "--seed", "--shift", "--flip"});
+                             "--clip", "--seed", "--dtype", "--shift", "--flip"});
   CLI11_PARSE(app, argc, argv);
   if (!resume.empty() && !tools::resume_flags_allowed(app, "train-vit")) return 2;
   if (gpu_config) {
@@ -264,7 +269,7 @@ int main(int argc, char** argv) {
                "device: {}, {} steps of {} images ({:.3g} epochs), output: {}\n"
                "optimiser: {}, lr {} ({} warm-up steps, cosine to {} at step {}), weight decay {}, clipping {}, "
                "dropout {}, seed {}\n"
-               "augmentation: {}\n",
+               "augmentation: {}\nprecision: {}\n",
                t.data, train.size(), test.size(), t.model.image_size, t.model.image_size, mean, std,
                model.num_parameters(), t.model.block.width, t.model.block.layers, t.model.block.heads,
                t.model.patches(), t.model.patch_size, t.model.patch_size, t.model.pooling, t.model.block.norm,
@@ -272,7 +277,7 @@ int main(int argc, char** argv) {
                    ? fmt::format(" (alpha0 {}, gamma0 {})", t.model.block.alpha0_other, dyt_gamma0_text(t.model)) : "",
                tools::device_description(device), steps, t.batch, double(steps) / double(steps_per_epoch), out,
                optimizer.description(), t.lr, t.warmup, t.min_lr, t.schedule_steps, t.weight_decay, t.clip,
-               t.model.block.dropout, t.seed, t.augmentation().description());
+               t.model.block.dropout, t.seed, t.augmentation().description(), tools::dtype_description(t.dtype));
     if (run->world_size() > 1) fmt::print("data parallel: {}\n", run->description(t.batch, "images"));
     tools::Progress progress(state.step, steps);
     tools::Throughput throughput;  // the progress line's images/s, over the last 20 steps
@@ -287,13 +292,13 @@ int main(int argc, char** argv) {
       auto t0 = std::chrono::steady_clock::now();
       auto [x, y] = data::image_batch(train, order.rows(step), mean, std, device, t.augmentation(), step);
       double lr = nn::cosine_lr(step, t.schedule_steps, t.warmup, t.lr, t.min_lr);
-      auto [loss_value, grad_norm, stop] = tools::train_step(model, x, y, *run, optimizer, lr, t.clip, step, steps);
+      auto [loss_value, grad_norm, stop] = tools::train_step(model, x, y, *run, optimizer, lr, t.clip, step, steps, t.autocast());
       double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       double images_per_s = double(t.batch) / seconds;
       profile_window.after_step(step);
       state.step = step + 1;
       bool evaluate_now = lead && (state.step % eval_every == 0 || state.step == steps);
-      if (evaluate_now) result = evaluate(model, test, mean, std, device), evaluated = true;
+      if (evaluate_now) result = evaluate(model, test, mean, std, device, t.autocast()), evaluated = true;
       nlohmann::json row = {{"step", state.step}, {"epoch", double(state.step) / double(steps_per_epoch)},
                             {"loss", loss_value}, {"lr", lr}, {"grad_norm", grad_norm}, {"images_per_s", images_per_s}};
       if (evaluate_now) row["test_loss"] = result.loss, row["test_accuracy"] = result.accuracy;
@@ -307,7 +312,7 @@ int main(int argc, char** argv) {
       if (stop) return 130;
     }
     if (!lead) return 0;
-    if (!evaluated) result = evaluate(model, test, mean, std, device);
+    if (!evaluated) result = evaluate(model, test, mean, std, device, t.autocast());
     fmt::print("\nper class:");
     for (size_t k = 0; k < 10; ++k) fmt::print("  {} {:.1f}%", data::kFashionMnistClasses[k], 100 * result.class_accuracy[k]);
     fmt::print("\nfinal: test accuracy {:.2f}% (test loss {:.4f}) after {} steps, {:.3g} epochs ({} norm, {}, {}); "

@@ -153,6 +153,7 @@ void deliver_to_leaf(const std::shared_ptr<TensorImpl>& leaf, Tensor g, Sink& si
 void run(Seeds seeds, Sink& sink, bool retain_graph, bool create_graph) {
   profiler::PhaseScope phase(profiler::Phase::Backward);
   GradModeGuard mode(create_graph);
+  AutocastGuard no_autocast(false);  // the backward runs in the dtypes the forward chose
   std::unordered_set<Node*> useful;
   if (!sink.into_leaf_grads) {
     std::unordered_set<Node*> target_nodes;

@@ -7,6 +7,7 @@
 #include "core/autograd/composite.h"
 #include "core/autograd/node.h"
 #include "core/ops/dispatch.h"
+#include "core/ops/mixed_precision.h"
 #include "core/ops/ops.h"
 #include "kernels/attention.h"
 
@@ -29,6 +30,8 @@ Tensor attention_composite(const std::vector<Tensor>& in, bool causal, double sc
 }  // namespace
 
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, bool causal) {
+  auto redo = [causal](const Tensors& in) { return scaled_dot_product_attention(in[0], in[1], in[2], causal); };
+  if (auto y = in_precision(Precision::BFloat16, {q, k, v}, redo)) return *y;
   const char* op = "scaled_dot_product_attention";
   check_same_device(op, {q, k, v});
   check_same_dtype(op, {q, k, v});
@@ -94,6 +97,8 @@ Tensor self_attention_composite(const Tensor& qkv, int64_t heads, bool causal) {
 }  // namespace
 
 Tensor self_attention(const Tensor& qkv, int64_t heads, bool causal) {
+  auto redo = [heads, causal](const Tensors& in) { return self_attention(in[0], heads, causal); };
+  if (auto y = in_precision(Precision::BFloat16, {qkv}, redo)) return *y;
   const char* op = "self_attention";
   DYT_CHECK(qkv.dim() == 3, "{}: expected qkv [batch, time, 3 width], got shape {}", op, shape_str(qkv.shape()));
   DYT_CHECK(heads > 0 && qkv.size(2) % (3 * heads) == 0,

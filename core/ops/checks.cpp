@@ -35,8 +35,8 @@ void require_verified_cuda(const char* op, Device device) {
 }
 
 void refuse_bfloat16(const char* op) {
-  DYT_FAIL("{}: bfloat16 tensors are storage only so far (created, copied, converted, printed, saved); "
-           "convert with .to(DType::Float32) to compute", op);
+  DYT_FAIL("{}: no bfloat16 kernel for this op (the ops of models take bfloat16, computing in float32: "
+           "core/ops/mixed_precision.h); convert with .to(DType::Float32)", op);
 }
 
 void require_storage_kernel(const char* op, DType dtype, Device device) {

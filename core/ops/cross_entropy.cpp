@@ -4,6 +4,7 @@
 #include "core/autograd/grad_mode.h"
 #include "core/autograd/node.h"
 #include "core/ops/dispatch.h"
+#include "core/ops/mixed_precision.h"
 #include "core/ops/ops.h"
 #include "kernels/cross_entropy.h"
 
@@ -25,6 +26,8 @@ Tensor cross_entropy_grad_composite(const Tensor& logits, const Tensor& targets,
 }  // namespace
 
 Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore_index) {
+  auto redo = [ignore_index](const Tensors& in) { return cross_entropy(in[0], in[1], ignore_index); };
+  if (auto y = in_precision(Precision::Float32, {logits, targets}, redo)) return *y;
   check_same_device("cross_entropy", {logits, targets});
   check_dtype("cross_entropy", "targets", targets, DType::Int64);
   DYT_CHECK(logits.dim() >= 1, "cross_entropy: logits must have a class dim, got a scalar");

@@ -2,6 +2,7 @@
 // counter-based generator (the same mask on CPU and GPU for the same seed). Saving the mask makes
 // backward g * mask, differentiable through mul.
 #include "core/ops/dispatch.h"
+#include "core/ops/mixed_precision.h"
 #include "core/ops/ops.h"
 #include "core/random.h"
 #include "kernels/random.h"
@@ -9,6 +10,8 @@
 namespace dytgrad {
 
 Tensor dropout(const Tensor& x, double p, bool training, Generator* gen) {
+  auto redo = [&](const Tensors& in) { return dropout(in[0], p, training, gen); };
+  if (auto y = in_precision(Precision::AsGiven, {x}, redo)) return *y;
   DYT_CHECK(p >= 0 && p <= 1, "dropout: probability must be in [0, 1], got {}", p);
   if (!training || p == 0) return x;
   if (p == 1) return mul(x, 0.0);

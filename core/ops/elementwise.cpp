@@ -1,6 +1,7 @@
 // Elementwise ops. Unary ops run on a contiguous copy of their input; binary ops, comparisons and
 // where broadcast inside the kernel. Every backward is written with ops, so it is differentiable.
 #include "core/autograd/composite.h"
+#include "core/autograd/grad_mode.h"
 #include "core/autograd/node.h"
 #include "core/ops/dispatch.h"
 #include "core/ops/elementwise_layout.h"
@@ -17,8 +18,18 @@ using Grads = std::vector<Tensor>;
 
 namespace {
 
+// bfloat16 elementwise math in float32 (core/ops/mixed_precision.h): the kernel on float32 copies,
+// its result rounded back to bfloat16. Not recorded; the callers record the op on their tensors.
+template <class Kernel> Tensor in_float32(Kernel kernel, const Tensor& a, const Tensor& b = Tensor()) {
+  NoGradGuard no_grad;
+  Tensor y = kernel(a.to(DType::Float32), b.defined() ? b.to(DType::Float32) : b);
+  return is_floating(y.dtype()) ? y.to(DType::BFloat16) : y;
+}
+
 // y = op(x) without recording; the callers record.
 Tensor unary_kernel(const char* name, UnaryOp op, const Tensor& x, double scalar = 0) {
+  if (x.dtype() == DType::BFloat16)
+    return in_float32([&](const Tensor& x32, const Tensor&) { return unary_kernel(name, op, x32, scalar); }, x);
   Tensor xc = x.contiguous();
   Tensor y = make_tensor(x.shape(), x.dtype(), x.device());
   if (y.numel() == 0) return y;
@@ -33,6 +44,8 @@ Tensor unary_kernel(const char* name, UnaryOp op, const Tensor& x, double scalar
 Tensor binary_kernel(const char* name, BinaryOp op, const Tensor& a, const Tensor& b) {
   check_same_device(name, {a, b});
   check_same_dtype(name, {a, b});
+  if (a.dtype() == DType::BFloat16)
+    return in_float32([&](const Tensor& a32, const Tensor& b32) { return binary_kernel(name, op, a32, b32); }, a, b);
   Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
   Tensor out = make_tensor(shape, a.dtype(), a.device());
   auto L = make_layout(name, shape, {out, a, b});
@@ -49,6 +62,8 @@ Tensor binary_kernel(const char* name, BinaryOp op, const Tensor& a, const Tenso
 Tensor compare_kernel(const char* name, CompareOp op, const Tensor& a, const Tensor& b) {
   check_same_device(name, {a, b});
   check_same_dtype(name, {a, b});
+  if (a.dtype() == DType::BFloat16)
+    return in_float32([&](const Tensor& a32, const Tensor& b32) { return compare_kernel(name, op, a32, b32); }, a, b);
   Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
   Tensor out = make_tensor(shape, DType::Bool, a.device());
   auto L = make_layout(name, shape, {out, a, b});
@@ -82,11 +97,23 @@ Tensor gelu_grad(const Tensor& x) {
   });
 }
 
+// bfloat16 meeting float32 (a bfloat16 branch added to the float32 residual stream in mixed
+// precision): the bfloat16 input is cast up, differentiably, and the op computes in the wider
+// dtype. float32 and float64 do not mix silently: that stays an error.
+bool mixes_bfloat16(const Tensor& a, const Tensor& b) {
+  return a.dtype() != b.dtype() && is_floating(a.dtype()) && is_floating(b.dtype()) &&
+         (a.dtype() == DType::BFloat16 || b.dtype() == DType::BFloat16);
+}
+Tensor widened(const Tensor& t, const Tensor& other) {
+  return t.dtype() == DType::BFloat16 ? t.to(other.dtype()) : t;
+}
+
 }  // namespace
 
 // ---- binary ----
 
 Tensor add(const Tensor& a, const Tensor& b) {
+  if (mixes_bfloat16(a, b)) return add(widened(a, b), widened(b, a));
   Tensor out = binary_kernel("add", BinaryOp::Add, a, b);
   Shape sa = a.shape(), sb = b.shape();
   return record_op("add", {a, b}, out, {}, [sa, sb](const Tensor& g, const Saved&) {
@@ -95,6 +122,7 @@ Tensor add(const Tensor& a, const Tensor& b) {
 }
 
 Tensor sub(const Tensor& a, const Tensor& b) {
+  if (mixes_bfloat16(a, b)) return sub(widened(a, b), widened(b, a));
   Tensor out = binary_kernel("sub", BinaryOp::Sub, a, b);
   Shape sa = a.shape(), sb = b.shape();
   return record_op("sub", {a, b}, out, {}, [sa, sb](const Tensor& g, const Saved&) {
@@ -103,6 +131,7 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
+  if (mixes_bfloat16(a, b)) return mul(widened(a, b), widened(b, a));
   Tensor out = binary_kernel("mul", BinaryOp::Mul, a, b);
   return record_op("mul", {a, b}, out, {a, b}, [](const Tensor& g, const Saved& s) {
     const Tensor &a = s[0], &b = s[1];
@@ -112,6 +141,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
+  if (mixes_bfloat16(a, b)) return div(widened(a, b), widened(b, a));
   Tensor out = binary_kernel("div", BinaryOp::Div, a, b);
   return record_op("div", {a, b}, out, {a, b}, [](const Tensor& g, const Saved& s) {
     const Tensor &a = s[0], &b = s[1];
@@ -197,7 +227,8 @@ Tensor gelu(const Tensor& x) {
     const Tensor& x = s[0];
     // The ops; on the CPU, unless create_graph wants them, one pass computes dx = g gelu'(x) (a
     // gelu_grad and a mul apart: two passes and a temporary).
-    if (gradient_needs_graph() || !x.device().is_cpu() || g.shape() != x.shape()) return Grads{mul(g, gelu_grad(x))};
+    if (gradient_needs_graph() || !x.device().is_cpu() || g.shape() != x.shape() || x.dtype() == DType::BFloat16)
+      return Grads{mul(g, gelu_grad(x))};
     Tensor xc = x.contiguous(), gc = g.contiguous(), dx = make_tensor(x.shape(), x.dtype(), x.device());
     dispatch_floating(x.dtype(), "gelu", [&](auto tag) {
       using T = typename decltype(tag)::type;
@@ -215,10 +246,10 @@ Tensor ne(const Tensor& a, const Tensor& b) { return compare_kernel("ne", Compar
 Tensor gt(const Tensor& a, const Tensor& b) { return compare_kernel("gt", CompareOp::Gt, a, b); }
 Tensor lt(const Tensor& a, const Tensor& b) { return compare_kernel("lt", CompareOp::Lt, a, b); }
 
-Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
-  check_dtype("where", "the condition", cond, DType::Bool);
-  check_same_device("where", {cond, a, b});
-  check_same_dtype("where", {a, b});
+namespace {
+Tensor where_kernel(const Tensor& cond, const Tensor& a, const Tensor& b) {
+  if (a.dtype() == DType::BFloat16)
+    return in_float32([&](const Tensor& a32, const Tensor& b32) { return where_kernel(cond, a32, b32); }, a, b);
   Shape shape = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
   Tensor out = make_tensor(shape, a.dtype(), a.device());
   auto L = make_layout("where", shape, {out, cond, a, b});
@@ -231,6 +262,16 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
       DYT_CALL(a.device(), where<T>, L, out.data<T>(), cond.data<bool>(), a.data<T>(), b.data<T>());
     });
   }
+  return out;
+}
+}  // namespace
+
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+  check_dtype("where", "the condition", cond, DType::Bool);
+  check_same_device("where", {cond, a, b});
+  if (mixes_bfloat16(a, b)) return where(cond, widened(a, b), widened(b, a));
+  check_same_dtype("where", {a, b});
+  Tensor out = where_kernel(cond, a, b);
   if (!is_floating(a.dtype())) return out;
   return record_op("where", {a, b}, out, {cond}, [sa = a.shape(), sb = b.shape()](const Tensor& g, const Saved& s) {
     Tensor zero = scalar_like(0, g);
@@ -244,6 +285,10 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
 
 bool has_nonfinite(const Tensor& x) {
   if (!is_floating(x.dtype()) || x.numel() == 0) return false;
+  if (x.dtype() == DType::BFloat16) {
+    NoGradGuard no_grad;
+    return has_nonfinite(x.to(DType::Float32));  // exact: the cast keeps NaN and Inf
+  }
   Tensor xc = x.contiguous();
   bool found = false;
   dispatch_floating(x.dtype(), "has_nonfinite", [&](auto tag) {

@@ -2,12 +2,15 @@
 // op of its own whose backward is embedding again, so the pair is differentiable to any order.
 #include "core/autograd/node.h"
 #include "core/ops/dispatch.h"
+#include "core/ops/mixed_precision.h"
 #include "core/ops/ops.h"
 #include "kernels/embedding.h"
 
 namespace dytgrad {
 
 Tensor embedding(const Tensor& weight, const Tensor& indices) {
+  if (auto y = in_precision(Precision::AsGiven, {weight, indices}, [](const Tensors& in) { return embedding(in[0], in[1]); }))
+    return *y;
   check_same_device("embedding", {weight, indices});
   check_dtype("embedding", "indices", indices, DType::Int64);
   DYT_CHECK(weight.dim() == 2, "embedding: weight must be [vocab, dim], got shape {}", shape_str(weight.shape()));

@@ -3,6 +3,7 @@
 // only a transpose flag); any other layout is copied once.
 #include "core/autograd/node.h"
 #include "core/ops/dispatch.h"
+#include "core/ops/mixed_precision.h"
 #include "core/ops/ops.h"
 #include "kernels/matmul.h"
 
@@ -104,6 +105,7 @@ Tensor matmul_kernel(const Tensor& a, const Tensor& b) {
 }  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
+  if (auto y = in_precision(Precision::BFloat16, {a, b}, [](const Tensors& in) { return matmul(in[0], in[1]); })) return *y;
   Tensor out = matmul_kernel(a, b);
   return record_op("matmul", {a, b}, out, {a, b}, [](const Tensor& g, const std::vector<Tensor>& s) {
     const Tensor &a = s[0], &b = s[1];
@@ -117,6 +119,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   DYT_CHECK(x.dim() >= 1 && weight.dim() == 2 && x.size(-1) == weight.size(1),
             "linear: expected x [..., in] and weight [out, in], got shapes {} and {}", shape_str(x.shape()),
             shape_str(weight.shape()));
+  auto redo = [](const Tensors& in) { return linear(in[0], in[1], in[2]); };
+  if (auto y = in_precision(Precision::BFloat16, {x, weight, bias}, redo)) return *y;
   Shape out_shape = x.shape();
   out_shape.back() = weight.size(0);
   Tensor x2 = x.reshape({-1, x.size(-1)});

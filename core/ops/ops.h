@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "../tensor.h"
+#include "autocast.h"  // AutocastGuard: bfloat16 mixed precision
 
 namespace dytgrad {
 

@@ -4,6 +4,7 @@
 
 #include "core/autograd/node.h"
 #include "core/ops/dispatch.h"
+#include "core/ops/mixed_precision.h"
 #include "core/ops/ops.h"
 #include "kernels/reduction.h"
 
@@ -89,10 +90,14 @@ Tensor reduce_with_scale(const char* name, const Tensor& x, const std::vector<in
 }  // namespace
 
 Tensor sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
+  auto redo = [&](const Tensors& in) { return sum(in[0], dims, keepdim); };
+  if (auto y = in_precision(Precision::Float32, {x}, redo)) return *y;
   return reduce_with_scale("sum", x, dims, keepdim, false);
 }
 
 Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
+  auto redo = [&](const Tensors& in) { return mean(in[0], dims, keepdim); };
+  if (auto y = in_precision(Precision::Float32, {x}, redo)) return *y;
   return reduce_with_scale("mean", x, dims, keepdim, true);
 }
 

@@ -6,6 +6,7 @@
 #include "core/autograd/composite.h"
 #include "core/autograd/node.h"
 #include "core/ops/dispatch.h"
+#include "core/ops/mixed_precision.h"
 #include "core/ops/ops.h"
 #include "kernels/softmax.h"
 
@@ -49,6 +50,8 @@ Tensor softmax_last_dim(const Tensor& x, bool log) {
 }
 
 Tensor softmax_any_dim(const Tensor& x, int64_t dim, bool log) {
+  auto redo = [dim, log](const Tensors& in) { return softmax_any_dim(in[0], dim, log); };
+  if (auto y = in_precision(Precision::Float32, {x}, redo)) return *y;
   const char* name = log ? "log_softmax" : "softmax";
   DYT_CHECK(x.dim() >= 1, "{}: expected a tensor of at least 1 dim, got a scalar", name);
   int64_t d = wrap_dim(dim, x.dim(), name);

@@ -15,6 +15,7 @@
 
 #include "../../core/distributed/communicator.h"
 #include "../../core/error.h"
+#include "../../core/ops/autocast.h"
 #include "../../core/profiler.h"
 #include "../../nn/data_parallel.h"
 #include "../../nn/optim.h"
@@ -87,13 +88,14 @@ struct StepResult {
   bool stop;         // a stop was asked for (Ctrl-C) on some rank, before the run's last step
 };
 
-// One training step, the same in both programs: the loss of this rank's rows of (x, y), the
-// backward, the optimizer at learning rate lr (gradients averaged over the ranks and clipped to
-// clip), and the ranks' agreement on the loss and on stopping. `step` counts from 0. An error when
-// the loss is not finite.
+// One training step, the same in both programs: the loss of this rank's rows of (x, y) (under
+// bfloat16 autocast when `autocast`: core/ops/autocast.h), the backward, the optimizer at learning
+// rate lr (gradients averaged over the ranks and clipped to clip), and the ranks' agreement on the
+// loss and on stopping. `step` counts from 0. An error when the loss is not finite.
 template <class Model>
 StepResult train_step(Model& model, const Tensor& x, const Tensor& y, const ParallelRun& run,
-                      ParallelOptimizer& optimizer, double lr, double clip, int64_t step, int64_t steps);
+                      ParallelOptimizer& optimizer, double lr, double clip, int64_t step, int64_t steps,
+                      bool autocast);
 
 // The run's <out>/log.jsonl, on rank 0 only, once the run is set up (the earlier run's files the
 // new one replaces are removed first: claim_output_folder). keep_through_step: JsonlLog's.
@@ -111,10 +113,12 @@ int report_failure(const std::string& program, const std::optional<ParallelRun>&
 
 template <class Model>
 StepResult train_step(Model& model, const Tensor& x, const Tensor& y, const ParallelRun& run,
-                      ParallelOptimizer& optimizer, double lr, double clip, int64_t step, int64_t steps) {
+                      ParallelOptimizer& optimizer, double lr, double clip, int64_t step, int64_t steps,
+                      bool autocast) {
   Tensor loss;
   {
     profiler::PhaseScope forward(profiler::Phase::Forward);  // names the phase in traces and NVTX
+    AutocastGuard mixed_precision(autocast);
     loss = model.loss(run.shard(x), run.shard(y));
   }
   model.zero_grad();

@@ -31,6 +31,14 @@ int64_t fit_warmup(int64_t warmup, int64_t steps);
 
 // The --threads flag: CPU threads for the kernels when > 0, else the default of
 // kernels/cpu/threads.h (DYTGRAD_THREADS, else the CPUs this process may use). Returns the count.
+// --dtype: what the programs compute in.
+constexpr const char* kDtypeHelp =
+    "float32, or bf16: mixed precision (bfloat16 matmuls and DyT, float32 master weights, norms, softmax and loss; "
+    "docs/ARCHITECTURE.md)";
+inline const char* dtype_description(const std::string& dtype) {
+  return dtype == "bf16" ? "bf16 autocast (bfloat16 matmuls and DyT, float32 master weights, norms, softmax and loss)"
+                         : "float32";
+}
 constexpr const char* kThreadsHelp = "CPU threads (default: DYTGRAD_THREADS, else every CPU this process may use)";
 int use_threads(int requested);
 

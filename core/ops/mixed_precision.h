@@ -1,0 +1,57 @@
+// How an op takes part in mixed precision (core/ops/autocast.h): one call at its top,
+//   if (auto y = in_precision(Precision::BFloat16Result, {x, alpha, gamma, beta}, redo)) return *y;
+// where redo(inputs) calls the op again. It returns nothing when the op should run as it is, or the
+// op's result computed on its inputs cast as the rules say.
+//
+// bfloat16 math: no kernel computes in bfloat16 yet. An op handed only bfloat16 floating inputs
+// runs on float32 copies and rounds its floating result to bfloat16: the result of a bfloat16
+// kernel that loads, computes in float32 and rounds once when it stores (what cuBLAS's bfloat16
+// GEMM with float32 compute and the CUDA kernels to come do; they may differ by the order of their
+// sums). The casts are recorded, so the gradient takes the same way back and reaches each input
+// in its dtype.
+#pragma once
+#include <optional>
+#include <vector>
+
+#include "core/ops/autocast.h"
+#include "core/tensor.h"
+
+namespace dytgrad {
+
+using Tensors = std::vector<Tensor>;
+
+enum class Precision {
+  BFloat16,        // matmuls: inputs rounded to bfloat16, float32 accumulation, bfloat16 result
+  BFloat16Result,  // DyT, Derf: float32 math on the inputs as they are, the result rounded to bfloat16
+  Float32,         // softmax, losses, LayerNorm, RMSNorm, sums: float32 inputs and result
+  AsGiven,         // every other op: the inputs' dtype
+};
+
+// The inputs' floating tensors cast to `dtype` (the others as they are).
+std::vector<Tensor> floating_as(const std::vector<Tensor>& inputs, DType dtype);
+
+template <class Redo>
+std::optional<Tensor> in_precision(Precision precision, const std::vector<Tensor>& inputs, Redo redo) {
+  bool any_bfloat16 = false, all_bfloat16 = true, any_floating = false;
+  for (const Tensor& t : inputs) {
+    if (!t.defined() || !is_floating(t.dtype())) continue;
+    any_floating = true;
+    any_bfloat16 |= t.dtype() == DType::BFloat16;
+    all_bfloat16 &= t.dtype() == DType::BFloat16;
+  }
+  if (!any_floating) return std::nullopt;
+  auto in_float32 = [&](const std::vector<Tensor>& in) {
+    AutocastGuard no_autocast(false);
+    return redo(floating_as(in, DType::Float32));
+  };
+  if (Autocast::is_enabled() && precision != Precision::AsGiven) {
+    if (precision == Precision::Float32) return in_float32(inputs);
+    Tensor y = in_float32(precision == Precision::BFloat16 ? floating_as(inputs, DType::BFloat16) : inputs);
+    return is_floating(y.dtype()) ? y.to(DType::BFloat16) : y;
+  }
+  if (!any_bfloat16 || !all_bfloat16) return std::nullopt;  // float32 / float64 kernels; mixed dtypes are the op's error
+  Tensor y = in_float32(inputs);
+  return is_floating(y.dtype()) ? y.to(DType::BFloat16) : y;
+}
+
+}  // namespace dytgrad
