@@ -32,26 +32,24 @@ std::vector<Tensor> floating_as(const std::vector<Tensor>& inputs, DType dtype);
 
 template <class Redo>
 std::optional<Tensor> in_precision(Precision precision, const std::vector<Tensor>& inputs, Redo redo) {
-  bool any_bfloat16 = false, all_bfloat16 = true, any_floating = false;
+  bool any_floating = false, all_bfloat16 = true;
   for (const Tensor& t : inputs) {
     if (!t.defined() || !is_floating(t.dtype())) continue;
     any_floating = true;
-    any_bfloat16 |= t.dtype() == DType::BFloat16;
     all_bfloat16 &= t.dtype() == DType::BFloat16;
   }
   if (!any_floating) return std::nullopt;
-  auto in_float32 = [&](const std::vector<Tensor>& in) {
+  bool autocast = Autocast::is_enabled() && precision != Precision::AsGiven;
+  // float32 / float64 kernels; mixed dtypes outside autocast are the op's error
+  if (!autocast && !all_bfloat16) return std::nullopt;
+  std::vector<Tensor> in = autocast && precision == Precision::BFloat16 ? floating_as(inputs, DType::BFloat16) : inputs;
+  Tensor y;
+  {
     AutocastGuard no_autocast(false);
-    return redo(floating_as(in, DType::Float32));
-  };
-  if (Autocast::is_enabled() && precision != Precision::AsGiven) {
-    if (precision == Precision::Float32) return in_float32(inputs);
-    Tensor y = in_float32(precision == Precision::BFloat16 ? floating_as(inputs, DType::BFloat16) : inputs);
-    return is_floating(y.dtype()) ? y.to(DType::BFloat16) : y;
+    y = redo(floating_as(in, DType::Float32));
   }
-  if (!any_bfloat16 || !all_bfloat16) return std::nullopt;  // float32 / float64 kernels; mixed dtypes are the op's error
-  Tensor y = in_float32(inputs);
-  return is_floating(y.dtype()) ? y.to(DType::BFloat16) : y;
+  bool float32_result = autocast && precision == Precision::Float32;
+  return float32_result || !is_floating(y.dtype()) ? y : y.to(DType::BFloat16);
 }
 
 }  // namespace dytgrad
