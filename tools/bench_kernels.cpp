@@ -1,7 +1,8 @@
 // Times dytgrad's CUDA kernels on named shapes, through the same op calls a user makes.
 // Method: warm up, flush L2 (a 256 MiB memset) before every repeat, time each repeat with CUDA
 // events, report the median. Each kernel gets its floor: bytes it must move over the device's
-// copy bandwidth, or FLOPs over the cuBLAS rate, both measured at the start of the same run.
+// copy bandwidth, or FLOPs over the cuBLAS rate (TF32, fp32 or bf16, as the row computes), all
+// measured at the start of the same run.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <fstream>
@@ -109,9 +110,14 @@ int main(int argc, char** argv) {
   double mm32_ms = timer.median_ms([&] { matmul(ma, mb); });
   kernels::cuda::set_tf32(true);
   double fp32_tflops = 2.0 * 8192.0 * 8192 * 8192 / mm32_ms / 1e9;
+  allow_unverified_cuda_kernels(true);  // bfloat16 on CUDA has not run on a GPU yet: its rows switch it on
+  ma = ma.to(DType::BFloat16), mb = mb.to(DType::BFloat16);
+  double mm16_ms = timer.median_ms([&] { matmul(ma, mb); });
+  allow_unverified_cuda_kernels(false);
+  double bf16_tflops = 2.0 * 8192.0 * 8192 * 8192 / mm16_ms / 1e9;
   ma = mb = Tensor();
-  std::cout << fmt::format("device: {}  copy {:.0f} GB/s  cuBLAS TF32 {:.1f} TFLOP/s  fp32 {:.1f} TFLOP/s\n", prop.name,
-                           copy_gbps, tf32_tflops, fp32_tflops);
+  std::cout << fmt::format("device: {}  copy {:.0f} GB/s  cuBLAS TF32 {:.1f} TFLOP/s  fp32 {:.1f} TFLOP/s  bf16 {:.1f} TFLOP/s\n",
+                           prop.name, copy_gbps, tf32_tflops, fp32_tflops, bf16_tflops);
 
   std::vector<Row> rows;
   auto want = [&](const std::string& name) { return o.only.empty() || name.find(o.only) != std::string::npos; };
@@ -121,9 +127,11 @@ int main(int argc, char** argv) {
     rows.push_back(r);
     std::cout << fmt::format("  {:<26} {:<20} {:>9.4f} ms\n", name, shape, r.ms) << std::flush;
   };
-  auto flops_row = [&](std::string name, std::string shape, std::string what, double flops, const std::function<void()>& fn) {
+  // ceiling_tflops: the measured cuBLAS rate the row's floor is taken from
+  auto flops_row = [&](std::string name, std::string shape, std::string what, double flops, double ceiling_tflops,
+                       const std::function<void()>& fn) {
     if (!want(name)) return;
-    Row r{name, shape, what, timer.median_ms(fn), flops, true, flops / fp32_tflops / 1e9};
+    Row r{name, shape, what, timer.median_ms(fn), flops, true, flops / ceiling_tflops / 1e9};
     rows.push_back(r);
     std::cout << fmt::format("  {:<26} {:<20} {:>9.4f} ms\n", name, shape, r.ms) << std::flush;
   };
@@ -197,15 +205,39 @@ int main(int argc, char** argv) {
     Tensor q = randn_gpu({b, h, t, d}), k = randn_gpu({b, h, t, d}), v = randn_gpu({b, h, t, d}), dout = randn_gpu({b, h, t, d});
     Tensor qg = q.detach().requires_grad_(), kg = k.detach().requires_grad_(), vg = v.detach().requires_grad_();
     double flops = 4.0 * b * h * t * t * d / 2;  // causal: half the score matrix
-    flops_row("attention forward", "B8 H12 T1024 D64", "causal", flops, [&] { scaled_dot_product_attention(q, k, v, true); });
-    flops_row("attention forward+backward", "B8 H12 T1024 D64", "causal, 3.5x fwd flops", 3.5 * flops,
+    flops_row("attention forward", "B8 H12 T1024 D64", "causal", flops, fp32_tflops, [&] { scaled_dot_product_attention(q, k, v, true); });
+    flops_row("attention forward+backward", "B8 H12 T1024 D64", "causal, 3.5x fwd flops", 3.5 * flops, fp32_tflops,
               [&] { fwd_bwd([&] { return scaled_dot_product_attention(qg, kg, vg, true); }, {qg, kg, vg}, dout); });
+  }
+
+  {
+    // bfloat16 (mixed precision): the GPT-2-size MLP's first GEMM, x [8192, 768] by W^T [768, 3072],
+    // in TF32 and in bfloat16 (each against its own measured cuBLAS rate), and DyT on bfloat16
+    // tensors (2-byte elements; it computes in float32 copies until it has a bfloat16 kernel).
+    int64_t rows = 8192, in = 768, out = 3072;
+    std::string shape = "8192x768 @ 768x3072";
+    double flops = 2.0 * rows * in * out;
+    Tensor x = randn_gpu({rows, in}), w = randn_gpu({out, in}), dy = randn_gpu({rows, out});
+    flops_row("matmul forward tf32", shape, "x W^T", flops, tf32_tflops, [&] { matmul(x, w.transpose(0, 1)); });
+    allow_unverified_cuda_kernels(true);
+    Tensor x16 = x.to(DType::BFloat16), w16 = w.to(DType::BFloat16), dy16 = dy.to(DType::BFloat16);
+    Tensor x16g = x16.detach().requires_grad_(), w16g = w16.detach().requires_grad_();
+    flops_row("matmul forward bf16", shape, "x W^T", flops, bf16_tflops, [&] { matmul(x16, w16.transpose(0, 1)); });
+    flops_row("matmul forward+backward bf16", shape, "3 GEMMs", 3 * flops, bf16_tflops,
+              [&] { fwd_bwd([&] { return matmul(x16g, w16g.transpose(0, 1)); }, {x16g, w16g}, dy16); });
+    int64_t n = 16384, c = 768;
+    Tensor h = randn_gpu({n, c}).to(DType::BFloat16);
+    Tensor alpha = Tensor::full({1}, 0.5, DType::BFloat16, Device::cuda());
+    Tensor gamma = randn_gpu({c}).to(DType::BFloat16), beta = randn_gpu({c}).to(DType::BFloat16);
+    bytes_row("dyt forward bf16", "16384x768", "read x, write y (2 bytes each)", 2.0 * n * c * 2,
+              [&] { dyt(h, alpha, gamma, beta); });
+    allow_unverified_cuda_kernels(false);
   }
 
   std::cout << fmt::format("\n{:<30} {:<18} {:>10} {:>14} {:>10} {:>8}\n", "kernel", "shape", "ms", "rate", "floor ms",
                            "floor/ms");
   nlohmann::json out = {{"device", prop.name}, {"copy_GBps", copy_gbps}, {"tf32_TFLOPs", tf32_tflops},
-                        {"fp32_TFLOPs", fp32_tflops}, {"rows", nlohmann::json::array()}};
+                        {"fp32_TFLOPs", fp32_tflops}, {"bf16_TFLOPs", bf16_tflops}, {"rows", nlohmann::json::array()}};
   for (const Row& r : rows) {
     std::string rate = r.flops ? fmt::format("{:.1f} TFLOP/s", r.work / r.ms / 1e9) : fmt::format("{:.0f} GB/s", r.work / r.ms / 1e6);
     std::cout << fmt::format("{:<30} {:<18} {:>10.4f} {:>14} {:>10.4f} {:>7.0f}%\n", r.name, r.shape, r.ms, rate,

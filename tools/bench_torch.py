@@ -83,6 +83,21 @@ with torch.no_grad():
 rows[("attention forward+backward", "B8 H12 T1024 D64")] = median_ms(
     lambda: F.scaled_dot_product_attention(qg, kg, vg, is_causal=True).backward(do))
 
+x = torch.randn(8192, 768, device=dev); w = torch.randn(3072, 768, device=dev); dy = torch.randn(8192, 3072, device=dev)
+shape = "8192x768 @ 768x3072"
+x16, w16, dy16 = x.bfloat16(), w.bfloat16(), dy.bfloat16()
+x16g, w16g = x16.clone().requires_grad_(), w16.clone().requires_grad_()
+with torch.no_grad():
+    rows[("matmul forward tf32", shape)] = median_ms(lambda: x @ w.t())
+    rows[("matmul forward bf16", shape)] = median_ms(lambda: x16 @ w16.t())
+rows[("matmul forward+backward bf16", shape)] = median_ms(lambda: (x16g @ w16g.t()).backward(dy16))
+h = torch.randn(16384, 768, device=dev).bfloat16()
+a16 = torch.full((1,), 0.5, device=dev).bfloat16()
+g16, b16 = torch.randn(768, device=dev).bfloat16(), torch.randn(768, device=dev).bfloat16()
+with torch.no_grad():
+    rows[("dyt forward bf16", "16384x768")] = median_ms(lambda: dyt_eager(h, a16, g16, b16))
+del x, w, dy, x16, w16, dy16, x16g, w16g, h
+
 if args.json:
     json.dump({"torch": torch.__version__, "gpu": torch.cuda.get_device_name(0),
                "rows": [{"name": n, "shape": s, "ms": ms} for (n, s), ms in rows.items()]}, open(args.json, "w"), indent=1)
@@ -92,7 +107,7 @@ if args.dytgrad:
     d = json.load(open(args.dytgrad))
     ours = {(r["name"], r["shape"]): r for r in d["rows"]}
     print(f"dytgrad: {d['device']}, copy {d['copy_GBps']:.0f} GB/s, cuBLAS TF32 {d['tf32_TFLOPs']:.0f} TFLOP/s, "
-          f"fp32 {d['fp32_TFLOPs']:.1f} TFLOP/s")
+          f"fp32 {d['fp32_TFLOPs']:.1f} TFLOP/s, bf16 {d.get('bf16_TFLOPs', 0):.0f} TFLOP/s")
 triton = json.load(open(args.triton)) if args.triton else {}
 print(f"PyTorch {torch.__version__} on {torch.cuda.get_device_name(0)}")
 print(f"\n| kernel | shape | dytgrad ms | floor % | PyTorch ms | PyTorch / dytgrad |")

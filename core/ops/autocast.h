@@ -1,5 +1,6 @@
 // Mixed precision, as PyTorch's autocast: inside an AutocastGuard the matmuls (matmul, linear,
-// attention) round their inputs to bfloat16 and give bfloat16 results (float32 accumulation), DyT
+// attention) round their inputs to bfloat16 and give bfloat16 results (float32 accumulation; matmul
+// and linear through the bfloat16 GEMM, forward and backward), DyT
 // and Derf compute in float32 and round their results to bfloat16, and the ops that need range or
 // precision (softmax, log_softmax, cross_entropy, layer_norm, rms_norm, sum, mean) compute in and
 // give float32. Every other op runs in the dtype of its inputs; where bfloat16 meets float32 (a

@@ -48,7 +48,13 @@ inline void require_cpu(Device d) {
 
 template <class T> struct TypeTag { using type = T; };
 
-// bfloat16 is storage so far: the error of an op that computes and is handed one.
+// CUDA kernels that are written and compiled but have not run on a GPU yet stay off: an op that
+// would run one on `device` raises an error saying so, unless DYTGRAD_CUDA_UNVERIFIED=1 is set or
+// allow_unverified_cuda_kernels(true) was called (ops.h).
+void require_verified_cuda(const char* op, Device device);
+
+// The error of an op without bfloat16 kernels handed bfloat16 (the ops of models convert first:
+// core/ops/mixed_precision.h).
 [[noreturn]] void refuse_bfloat16(const char* op);
 
 // Calls fn(TypeTag<T>{}) with T the C++ type of a floating dtype that ops compute in (float32,
@@ -65,6 +71,17 @@ template <class Fn> void dispatch_floating(DType dtype, const char* op, Fn&& fn)
       throw Error(fmt::format("{}: expected a floating-point tensor (float32 or float64), got {}", op,
                               dtype_name(dtype)));
   }
+}
+
+// Same, plus bfloat16, for the ops that have bfloat16 kernels (matmul). On CUDA these are off
+// until they have run on a GPU (`require_verified_cuda`).
+template <class Fn> void dispatch_floating_or_bfloat16(DType dtype, Device device, const char* op, Fn&& fn) {
+  if (dtype != DType::BFloat16) return dispatch_floating(dtype, op, std::forward<Fn>(fn));
+  require_verified_cuda(fmt::format("{} of bfloat16 tensors", op).c_str(), device);
+#ifdef DYTGRAD_PROFILER
+  profiler::OpScope op_scope(op);
+#endif
+  fn(TypeTag<bfloat16>{});
 }
 
 // Same, for every dtype ops compute in (all but bfloat16).
@@ -90,10 +107,5 @@ void require_storage_kernel(const char* op, DType dtype, Device device);
 void check_same_device(const char* op, const std::vector<Tensor>& tensors);
 void check_same_dtype(const char* op, const std::vector<Tensor>& tensors);
 void check_dtype(const char* op, const char* what, const Tensor& t, DType expected);
-
-// CUDA kernels that are written and compiled but have not run on a GPU yet stay off: an op that
-// would run one on `device` raises an error saying so, unless DYTGRAD_CUDA_UNVERIFIED=1 is set or
-// allow_unverified_cuda_kernels(true) was called (ops.h).
-void require_verified_cuda(const char* op, Device device);
 
 }  // namespace dytgrad

@@ -94,7 +94,7 @@ Tensor matmul_kernel(const Tensor& a, const Tensor& b) {
   s.lda = A.ld, s.ldb = B.ld, s.ldc = n;
   s.stride_a = A.batch_stride, s.stride_b = B.batch_stride, s.stride_c = m * n;
   s.batch = numel_of(batch);
-  dispatch_floating(a.dtype(), "matmul", [&](auto tag) {
+  dispatch_floating_or_bfloat16(a.dtype(), a.device(), "matmul", [&](auto tag) {
     using T = typename decltype(tag)::type;
     profiler::note_work(0, 2.0 * double(s.m) * double(s.n) * double(s.k) * double(s.batch), a.shape(), b.shape());
     DYT_CALL(a.device(), gemm_batched<T>, s, A.storage_view.data<T>(), B.storage_view.data<T>(), out.data<T>());
@@ -105,7 +105,8 @@ Tensor matmul_kernel(const Tensor& a, const Tensor& b) {
 }  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
-  if (auto y = in_precision(Precision::BFloat16, {a, b}, [](const Tensors& in) { return matmul(in[0], in[1]); })) return *y;
+  auto redo = [](const Tensors& in) { return matmul(in[0], in[1]); };
+  if (auto y = in_precision(Precision::BFloat16Kernel, {a, b}, redo)) return *y;
   Tensor out = matmul_kernel(a, b);
   return record_op("matmul", {a, b}, out, {a, b}, [](const Tensor& g, const std::vector<Tensor>& s) {
     const Tensor &a = s[0], &b = s[1];
@@ -120,7 +121,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
             "linear: expected x [..., in] and weight [out, in], got shapes {} and {}", shape_str(x.shape()),
             shape_str(weight.shape()));
   auto redo = [](const Tensors& in) { return linear(in[0], in[1], in[2]); };
-  if (auto y = in_precision(Precision::BFloat16, {x, weight, bias}, redo)) return *y;
+  if (auto y = in_precision(Precision::BFloat16Kernel, {x, weight, bias}, redo)) return *y;
   Shape out_shape = x.shape();
   out_shape.back() = weight.size(0);
   Tensor x2 = x.reshape({-1, x.size(-1)});
@@ -129,7 +130,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
             weight.size(0), shape_str(bias.shape()));
   check_same_device("linear", {x, weight, bias});
   check_same_dtype("linear", {x, weight, bias});
-  if (!x.device().is_cpu() || x2.size(0) == 0 || x2.size(1) == 0)  // CUDA: the matmul and the add
+  // CUDA and bfloat16: the matmul and the add (bfloat16: two roundings, of the product and of the sum)
+  if (!x.device().is_cpu() || x.dtype() == DType::BFloat16 || x2.size(0) == 0 || x2.size(1) == 0)
     return add(matmul(x2, weight.transpose(0, 1)), bias).reshape(out_shape);
   Tensor xc = x2.contiguous(), wc = weight.contiguous(), bc = bias.contiguous();
   int64_t rows = xc.size(0), in = xc.size(1), out = wc.size(0);

@@ -3,12 +3,12 @@
 // where redo(inputs) calls the op again. It returns nothing when the op should run as it is, or the
 // op's result computed on its inputs cast as the rules say.
 //
-// bfloat16 math: no kernel computes in bfloat16 yet. An op handed only bfloat16 floating inputs
-// runs on float32 copies and rounds its floating result to bfloat16: the result of a bfloat16
-// kernel that loads, computes in float32 and rounds once when it stores (what cuBLAS's bfloat16
-// GEMM with float32 compute and the CUDA kernels to come do; they may differ by the order of their
-// sums). The casts are recorded, so the gradient takes the same way back and reaches each input
-// in its dtype.
+// bfloat16 math: the GEMM has bfloat16 kernels (matmul runs them: Precision::BFloat16Kernel).
+// Every other op handed only bfloat16 floating inputs runs on float32 copies and rounds its
+// floating result to bfloat16: the result of a bfloat16 kernel that loads, computes in float32
+// and rounds once when it stores (what the CUDA kernels to come do; they may differ by the order
+// of their sums). The casts are recorded, so the gradient takes the same way back and reaches each
+// input in its dtype.
 #pragma once
 #include <optional>
 #include <vector>
@@ -21,7 +21,8 @@ namespace dytgrad {
 using Tensors = std::vector<Tensor>;
 
 enum class Precision {
-  BFloat16,        // matmuls: inputs rounded to bfloat16, float32 accumulation, bfloat16 result
+  BFloat16Kernel,  // matmul, linear: inputs rounded to bfloat16, the op's bfloat16 kernels (float32 accumulation)
+  BFloat16,        // attention: inputs rounded to bfloat16, float32 math, bfloat16 result
   BFloat16Result,  // DyT, Derf: float32 math on the inputs as they are, the result rounded to bfloat16
   Float32,         // softmax, losses, LayerNorm, RMSNorm, sums: float32 inputs and result
   AsGiven,         // every other op: the inputs' dtype
@@ -40,13 +41,15 @@ std::optional<Tensor> in_precision(Precision precision, const std::vector<Tensor
   }
   if (!any_floating) return std::nullopt;
   bool autocast = Autocast::is_enabled() && precision != Precision::AsGiven;
-  // float32 / float64 kernels; mixed dtypes outside autocast are the op's error
-  if (!autocast && !all_bfloat16) return std::nullopt;
-  std::vector<Tensor> in = autocast && precision == Precision::BFloat16 ? floating_as(inputs, DType::BFloat16) : inputs;
+  bool bfloat16_kernel = precision == Precision::BFloat16Kernel;
+  // float32 / float64 kernels, or the op's bfloat16 kernels; mixed dtypes outside autocast are the op's error
+  if (!autocast && (!all_bfloat16 || bfloat16_kernel)) return std::nullopt;
+  bool round_inputs = autocast && (bfloat16_kernel || precision == Precision::BFloat16);
+  std::vector<Tensor> in = round_inputs ? floating_as(inputs, DType::BFloat16) : inputs;
   Tensor y;
   {
     AutocastGuard no_autocast(false);
-    y = redo(floating_as(in, DType::Float32));
+    y = redo(bfloat16_kernel ? in : floating_as(in, DType::Float32));
   }
   bool float32_result = autocast && precision == Precision::Float32;
   return float32_result || !is_floating(y.dtype()) ? y : y.to(DType::BFloat16);

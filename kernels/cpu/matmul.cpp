@@ -6,6 +6,7 @@
 #include "kernels/matmul.h"
 
 #include <algorithm>
+#include <vector>
 
 #include "kernels/cpu/blas.h"
 #include "kernels/cpu/threads.h"
@@ -39,6 +40,37 @@ template <class T> void gemm_batched(const GemmShape& s, const T* a, const T* b,
       gemm(block, a_rows, b + i * s.stride_b, c + i * s.stride_c + first * s.ldc);
     }
   }
+}
+
+// bfloat16: the float32 GEMM on float32 copies of A and B laid out as they are (the same shape and
+// strides, so the same sums in the same order), its result rounded once into C. Reads A and B and
+// writes their float32 copies, then the GEMM, then reads C's float32 copy and writes C: a reference
+// for the GPU's kernel, not a fast path (this CPU's float32 GEMM is its fastest).
+namespace {
+// Elements from the first of an operand's batch to the last of its last row, as laid out.
+int64_t extent(int64_t batch, int64_t batch_stride, int64_t rows, int64_t cols, int64_t ld) {
+  return rows == 0 || cols == 0 ? 0 : (batch - 1) * batch_stride + (rows - 1) * ld + cols;
+}
+std::vector<float> to_float32(const bfloat16* x, int64_t n) {
+  std::vector<float> y(size_t(std::max<int64_t>(n, 0)));
+  for (int64_t i = 0; i < n; ++i) y[size_t(i)] = x[i].to_float();
+  return y;
+}
+}  // namespace
+
+template <> void gemm_batched<bfloat16>(const GemmShape& s, const bfloat16* a, const bfloat16* b, bfloat16* c) {
+  int64_t a_rows = s.transpose_a ? s.k : s.m, a_cols = s.transpose_a ? s.m : s.k;
+  int64_t b_rows = s.transpose_b ? s.n : s.k, b_cols = s.transpose_b ? s.k : s.n;
+  std::vector<float> a32 = to_float32(a, extent(s.batch, s.stride_a, a_rows, a_cols, s.lda));
+  std::vector<float> b32 = to_float32(b, extent(s.batch, s.stride_b, b_rows, b_cols, s.ldb));
+  std::vector<float> c32(size_t(extent(s.batch, s.stride_c, s.m, s.n, s.ldc)));
+  gemm_batched<float>(s, a32.data(), b32.data(), c32.data());
+  for (int64_t i = 0; i < s.batch; ++i)
+    for (int64_t r = 0; r < s.m; ++r)
+      for (int64_t j = 0; j < s.n; ++j) {
+        int64_t at = i * s.stride_c + r * s.ldc + j;
+        c[at] = bfloat16::from_float(c32[size_t(at)]);
+      }
 }
 
 // Row blocks of y in parallel (the rows of y need only the rows of x): each block is filled with
