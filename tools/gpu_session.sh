@@ -5,7 +5,8 @@
 #   3. compute-sanitizer memcheck over the GPU tests, racecheck over the shared-memory kernels;
 #   4. NCCL on the GPU, a world of one: the collectives' test, and train-gpt --zero over NCCL
 #      against the plain run (the same losses);
-#   5. bench-kernels, the Triton DyT anchor and PyTorch on the same shapes, side by side (last).
+#   5. mixed precision: train-gpt --dtype bf16 against float32 (losses, tokens/s at --gpu-config);
+#   6. bench-kernels, the Triton DyT anchor and PyTorch on the same shapes, side by side (last).
 # Binaries come prebuilt in $BIN (default .gpu/, built with tools/build_for_gpu.sh). Logs and JSON
 # go to $OUT (default /tmp/dytgrad-gpu).
 set -uo pipefail
@@ -54,6 +55,27 @@ a, b = ([json.loads(l) for l in open(p)] for p in sys.argv[1:3])
 worst = max(abs(x["loss"] - y["loss"]) / abs(x["loss"]) for x, y in zip(a, b))
 print(f"train-gpt --zero over NCCL against the plain run: {len(b)} of {len(a)} steps, largest relative loss difference {worst:.2e}")
 assert len(a) == len(b) == 30 and worst < 1e-4
+PY
+
+step "mixed precision on the GPU: train-gpt --dtype bf16 against float32 (bfloat16 kernels switched on)"
+DYTGRAD_CUDA_UNVERIFIED=1 timeout 120 "$BIN/train-gpt" "${gpt[@]}" --dtype bf16 --out "$OUT/gpt-bf16" > "$OUT/gpt-bf16.log" 2>&1 || status=1
+for dtype in float32 bf16; do
+  DYTGRAD_CUDA_UNVERIFIED=1 timeout 120 "$BIN/train-gpt" --gpu-config --device cuda --steps 30 --eval-every 30 --sample-chars 0 \
+    --checkpoint-every 0 --overwrite --data "$BIN/fortunes" --dtype $dtype --out "$OUT/gpu-config-$dtype" \
+    > "$OUT/gpu-config-$dtype.log" 2>&1 || status=1
+done
+python3 - "$OUT" <<'PY' || status=1
+import json, statistics, sys
+out = sys.argv[1]
+log = lambda name: [json.loads(l) for l in open(f"{out}/{name}/log.jsonl") if '"loss"' in l]
+a, b = log("gpt-plain"), log("gpt-bf16")
+worst = max(abs(x["loss"] - y["loss"]) / x["loss"] for x, y in zip(a, b))
+print(f"train-gpt --dtype bf16 against float32, 30 steps: largest relative loss difference {worst:.2e} (bound 5e-2)")
+for dtype in ("float32", "bf16"):
+    rows = log(f"gpu-config-{dtype}")
+    tps = statistics.median(r["tokens_per_s"] for r in rows[5:])
+    print(f"--gpu-config {dtype}: {tps:,.0f} tokens/s (median of steps 6-30), loss at step 30 {rows[-1]['loss']:.4f}")
+assert len(a) == len(b) == 30 and worst < 5e-2
 PY
 
 step "benchmarks"
