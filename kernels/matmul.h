@@ -2,8 +2,9 @@
 // transposes when its flag is set. A[b] starts at A + b * stride_a (a stride of 0 broadcasts).
 // CPU: CBLAS. CUDA: cuBLAS strided-batched GEMM, TF32 unless strict fp32 is asked for.
 // T is float, double or bfloat16; bfloat16 reads and writes bfloat16 and accumulates in float32,
-// rounding each element of C once (CPU: the float32 GEMM of the converted operands, so exactly
-// round(float32 result); CUDA: cuBLAS's bfloat16 tensor-core GEMM, float32 compute).
+// rounding each element of C once (CPU: oneDNN's matmul on the bfloat16 matrix units, or the
+// float32 GEMM of converted operands without oneDNN; CUDA: cuBLAS's bfloat16 tensor-core GEMM,
+// float32 compute). The order of the sums differs between them: a result can move by one step.
 #pragma once
 #include <cstdint>
 

@@ -1,12 +1,14 @@
 // Row-major GEMM: C = alpha op(A) op(B) + beta C, float32 through oneDNN where the build has it
-// (DYTGRAD_ONEDNN; faster on the models' shapes), else through CBLAS (Debian's OpenBLAS), and
-// float64 always through CBLAS. Each call is single-threaded: the CPU kernels' parallelism is
+// (DYTGRAD_ONEDNN; faster on the models' shapes), else through CBLAS (Debian's OpenBLAS), float64
+// always through CBLAS, bfloat16 through oneDNN's matmul (bfloat16_gemm.cpp). Each call is single-threaded: the CPU kernels' parallelism is
 // OpenMP's (one thread pool; a library's own threads would fight it for the cores, and would make
 // the results depend on the thread count), and the callers split the work.
 #pragma once
 #include <cblas.h>
 #include <cstdint>
 #include <string>
+
+#include "kernels/bfloat16.h"
 #ifdef DYTGRAD_ONEDNN
 #include <dnnl.h>
 #include <omp.h>
@@ -50,5 +52,11 @@ inline void gemm(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64
   cblas_dgemm(CblasRowMajor, op(transpose_a), op(transpose_b), int(m), int(n), int(k), alpha, a, int(lda), b,
               int(ldb), beta, c, int(ldc));
 }
+
+// bfloat16 operands and result, float32 accumulation, C = op(A) op(B) only (alpha 1, beta 0):
+// oneDNN's matmul on the CPU's bfloat16 units where the build has oneDNN, else the float32 GEMM of
+// converted copies (kernels/cpu/bfloat16_gemm.cpp).
+void gemm(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64_t k, float alpha, const bfloat16* a,
+          int64_t lda, const bfloat16* b, int64_t ldb, float beta, bfloat16* c, int64_t ldc);
 
 }  // namespace dytgrad::kernels::cpu::blas
