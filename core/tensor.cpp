@@ -189,7 +189,6 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) { return ma
 Tensor Tensor::full(const Shape& shape, double value, DType dtype, Device device) {
   Tensor t = make_tensor(shape, dtype, device);
   if (t.numel() == 0) return t;
-  require_storage_kernel("full", dtype, device);
   dispatch_storage(dtype, "full", [&](auto tag) {
     using T = typename decltype(tag)::type;
     profiler::note_work(double(t.numel() * sizeof(T)), 0, shape);  // write t

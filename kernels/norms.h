@@ -3,6 +3,8 @@
 #pragma once
 #include <cstdint>
 
+#include "bfloat16.h"
+
 namespace dytgrad::kernels {
 
 #define DYT_DECLARE_NORM_KERNELS                                                                 \
@@ -14,6 +16,13 @@ namespace dytgrad::kernels {
   template <class T> void dyt_backward(const T* x, const T* alpha, const T* gamma, const T* dy,  \
                                        T* dx, T* dalpha, T* dgamma, T* dbeta, int64_t rows,      \
                                        int64_t cols);                                            \
+  /* Mixed precision: x (and dx) float32 or bfloat16, y and dy bfloat16, float32 parameters,    \
+     parameter gradients and math; each stored element rounded once. */                         \
+  template <class X> void dyt_forward(const X* x, const float* alpha, const float* gamma,       \
+                                      const float* beta, bfloat16* y, int64_t rows, int64_t cols); \
+  template <class X> void dyt_backward(const X* x, const float* alpha, const float* gamma,      \
+                                       const bfloat16* dy, X* dx, float* dalpha, float* dgamma,  \
+                                       float* dbeta, int64_t rows, int64_t cols);               \
   /* residual add + DyT in one pass: sum = x + y, out = gamma * tanh(alpha sum) + beta */        \
   template <class T> void add_dyt_forward(const T* x, const T* y, const T* alpha, const T* gamma,\
                                           const T* beta, T* sum, T* out, int64_t rows,           \

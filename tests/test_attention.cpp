@@ -117,7 +117,7 @@ TEST_CASE("cuda: attention, causal and not, head dims 32, 64, 128, float32 and f
         // measured against the scale of the inputs (1) instead of their own.
         double floor = t == 1 ? 1.0 : 1e-30;
         check_parity("attention", f, {cpu_input({1, 2, t, d}, true, 1.0, dt), cpu_input({1, 2, t, d}, true, 1.0, dt),
-                                      cpu_input({1, 2, t, d}, true, 1.0, dt)}, tol, tol, floor);
+                                      cpu_input({1, 2, t, d}, true, 1.0, dt)}, tol, tol, {floor, floor, floor});
       }
   Fn cross = [](auto& in) { return scaled_dot_product_attention(in[0], in[1], in[2], false); };
   check_parity("attention, more keys than queries", cross, {cpu_input({3, 70, 64}), cpu_input({3, 150, 64}), cpu_input({3, 150, 64})}, 1e-5, 1e-5);

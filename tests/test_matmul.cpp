@@ -106,16 +106,11 @@ TEST_CASE("cuda: matmul through cuBLAS, TF32, strict fp32 and float64", "[cuda][
   check_parity("float64, transposed", mtm, {f64({1, 64, 33}), f64({1, 64, 31})}, 1e-12, 1e-12);
 }
 
-TEST_CASE("cuda: bfloat16 matmul through cuBLAS's bfloat16 GEMM against the CPU's (off by default)",
+TEST_CASE("cuda: bfloat16 matmul through cuBLAS's bfloat16 GEMM against the CPU's",
           "[cuda][parity][bfloat16]") {
   if (!test::gpu_visible()) return;
   auto bf16 = [](const Shape& s) { return cpu_input(s, false).to(DType::BFloat16).requires_grad_(); };
   Tensor a = bf16({37, 19}), b = bf16({19, 41});
-  allow_unverified_cuda_kernels(true);  // to copy the operands to the GPU
-  Tensor a_gpu = a.detach().to(Device::cuda()), b_gpu = b.detach().to(Device::cuda());
-  allow_unverified_cuda_kernels(false);
-  REQUIRE_THROWS_WITH(matmul(a_gpu, b_gpu), Catch::Contains("matmul of bfloat16") && Catch::Contains("not been run on a GPU"));
-  allow_unverified_cuda_kernels(true);
   // The same bfloat16 operands, float32 accumulation on both sides: the results differ by the order
   // of the sums, which can move a rounding by one bfloat16 step (2^-8 relative): 1e-2.
   Fn mm = [](auto& in) { return matmul(in[0], in[1]); };
@@ -124,5 +119,4 @@ TEST_CASE("cuda: bfloat16 matmul through cuBLAS's bfloat16 GEMM against the CPU'
   check_parity("bfloat16, broadcast batch", mm, {bf16({2, 1, 5, 8}), bf16({3, 8, 4})}, 1e-2, 1e-2);
   check_parity("bfloat16, transposed", mtm, {bf16({1, 64, 33}), bf16({1, 64, 31})}, 1e-2, 1e-2);
   check_parity("bfloat16, long sums", mm, {bf16({64, 1000}), bf16({1000, 72})}, 1e-2, 1e-2);
-  allow_unverified_cuda_kernels(false);
 }

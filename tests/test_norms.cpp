@@ -138,6 +138,21 @@ TEST_CASE("norms: bad parameter shapes are named", "[norms][errors]") {
   REQUIRE_THROWS_WITH(layer_norm(a, Tensor::ones({2}), Tensor::zeros({3})), Catch::Contains("layer_norm"));
 }
 
+// DyT's alpha gradient sums one term a element, dy gamma (1 - t^2) x, each of order one. Near
+// saturation 1 - t^2 keeps few of its digits, and the two backends' tanh (SLEEF's within 3.5 ulp,
+// CUDA's tanhf within 2) differ there by a few float32 ulp: the error grows with the number of
+// terms while the sum cancels (seen on an H200: 1.6e-5 and 3.5e-5 of the sum itself). Its error is
+// measured against the number of terms: on average 1e-5 a term, where a wrong kernel is off by
+// the size of the terms.
+namespace {
+std::vector<double> alpha_gradient_floors(const Shape& x_shape, size_t alpha_input) {
+  std::vector<double> floors(alpha_input + 1, 1e-30);
+  floors[alpha_input] = 1;
+  for (int64_t d : x_shape) floors[alpha_input] *= double(d);
+  return floors;
+}
+}  // namespace
+
 TEST_CASE("cuda: dyt, layer_norm, rms_norm (vectorised and generic paths), float32 and float64", "[cuda][parity][shared_memory]") {
   if (!test::gpu_visible()) return;
   Fn d = [](auto& in) { return dyt(in[0], in[1], in[2], in[3]); };
@@ -149,7 +164,7 @@ TEST_CASE("cuda: dyt, layer_norm, rms_norm (vectorised and generic paths), float
       INFO("shape " << shape_str(s));
       auto in = [dt](const Shape& shape, double scale = 1.0) { return cpu_input(shape, true, scale, dt); };
       double elementwise = test::parity_tolerance(dt, 2e-6), reduced = test::parity_tolerance(dt, 1e-5);
-      check_parity("dyt", d, {in(s), in({1}), in({c}), in({c})}, elementwise, reduced);
+      check_parity("dyt", d, {in(s), in({1}), in({c}), in({c})}, elementwise, reduced, alpha_gradient_floors(s, 1));
       check_parity("layer_norm", ln, {in(s, 2.0), in({c}), in({c})}, reduced, reduced);
       check_parity("rms_norm", rms, {in(s, 2.0), in({c})}, reduced, reduced);
     }
@@ -162,7 +177,7 @@ TEST_CASE("cuda: dyt, layer_norm, rms_norm (vectorised and generic paths), float
   for (int i = 0; i < 3; ++i) REQUIRE(r1[i].to_vector<float>() == r2[i].to_vector<float>());
 }
 
-TEST_CASE("cuda: add_dyt, add then dyt (the default) and the fused kernel", "[cuda][parity]") {
+TEST_CASE("cuda: add_dyt, the fused kernel (the default) and add then dyt", "[cuda][parity]") {
   if (!test::gpu_visible()) return;
   Fn both = [](auto& in) {
     auto [sum, out] = add_dyt(in[0], in[1], in[2], in[3], in[4]);
@@ -173,16 +188,15 @@ TEST_CASE("cuda: add_dyt, add then dyt (the default) and the fused kernel", "[cu
     for (Shape s : std::vector<Shape>{{1, 4}, {37, 19}, {3, 5, 7}, {301, 768}}) {
       int64_t c = s.back();
       INFO("fused " << fused << " shape " << shape_str(s));
-      check_parity("add_dyt", both, {cpu_input(s), cpu_input(s), cpu_input({1}), cpu_input({c}), cpu_input({c})}, 2e-6, 1e-5);
+      check_parity("add_dyt", both, {cpu_input(s), cpu_input(s), cpu_input({1}), cpu_input({c}), cpu_input({c})}, 2e-6, 1e-5,
+                   alpha_gradient_floors(s, 2));
     }
   }
-  set_cuda_add_dyt_kernel(false);
+  set_cuda_add_dyt_kernel(true);
 }
 
-TEST_CASE("cuda: erf and derf (kernels not yet run on a GPU, off by default)", "[cuda][parity]") {
+TEST_CASE("cuda: erf and derf", "[cuda][parity]") {
   if (!test::gpu_visible()) return;
-  REQUIRE_THROWS_WITH(erf(Tensor::randn({3}).to(Device::cuda())), Catch::Contains("has not been run on a GPU yet"));
-  allow_unverified_cuda_kernels(true);
   Fn e = [](auto& in) { return erf(in[0]); };
   Fn d = [](auto& in) { return derf(in[0], in[1], in[2], in[3], in[4]); };
   for (Shape s : std::vector<Shape>{{1, 4}, {37, 19}, {3, 5, 7}, {301, 768}, {5, 9000}}) {
@@ -191,5 +205,4 @@ TEST_CASE("cuda: erf and derf (kernels not yet run on a GPU, off by default)", "
     check_parity("erf", e, {cpu_input(s)}, 2e-6, 2e-6);
     check_parity("derf", d, {cpu_input(s), cpu_input({1}), cpu_input({1}), cpu_input({c}), cpu_input({c})}, 2e-6, 1e-5);
   }
-  allow_unverified_cuda_kernels(false);
 }

@@ -110,10 +110,8 @@ int main(int argc, char** argv) {
   double mm32_ms = timer.median_ms([&] { matmul(ma, mb); });
   kernels::cuda::set_tf32(true);
   double fp32_tflops = 2.0 * 8192.0 * 8192 * 8192 / mm32_ms / 1e9;
-  allow_unverified_cuda_kernels(true);  // bfloat16 on CUDA has not run on a GPU yet: its rows switch it on
   ma = ma.to(DType::BFloat16), mb = mb.to(DType::BFloat16);
   double mm16_ms = timer.median_ms([&] { matmul(ma, mb); });
-  allow_unverified_cuda_kernels(false);
   double bf16_tflops = 2.0 * 8192.0 * 8192 * 8192 / mm16_ms / 1e9;
   ma = mb = Tensor();
   std::cout << fmt::format("device: {}  copy {:.0f} GB/s  cuBLAS TF32 {:.1f} TFLOP/s  fp32 {:.1f} TFLOP/s  bf16 {:.1f} TFLOP/s\n",
@@ -159,21 +157,17 @@ int main(int argc, char** argv) {
       kernels::cuda::dyt_backward(x.data<float>(), alpha.data<float>(), gamma.data<float>(), dy.data<float>(),
                                   dx.data<float>(), da.data<float>(), dg.data<float>(), db.data<float>(), n, c);
     });
-    // The residual add + DyT: add then dyt (what runs by default) and the fused add_dyt kernel.
+    // The residual add + DyT: add then dyt, and the fused add_dyt kernel.
     Tensor residual = randn_gpu({n, c});
     bytes_row("add + dyt forward", shape, "add, then dyt: 5 passes", 5 * pass, [&] { dyt(add(x, residual), alpha, gamma, beta); });
-    set_cuda_add_dyt_kernel(true);
     bytes_row("add_dyt forward (fused)", shape, "read x, y, write sum, out", 4 * pass,
               [&] { add_dyt(x, residual, alpha, gamma, beta); });
-    set_cuda_add_dyt_kernel(false);
     residual = Tensor();
-    // Derf: its kernels have not run on a GPU yet (off by default, switched on for these rows).
-    allow_unverified_cuda_kernels(true);
+    // Derf, DyT's erf-based successor.
     Tensor shift = Tensor::full({1}, 0.1, DType::Float32, Device::cuda()).requires_grad_();
     bytes_row("derf forward", shape, "read x, write y", 2 * pass, [&] { derf(x, alpha, shift, gamma, beta); });
     bytes_row("derf forward+backward", shape, "5 passes", 5 * pass,
               [&] { fwd_bwd([&] { return derf(xg, alpha, shift, gamma, beta); }, {xg, alpha, shift, gamma, beta}, dy); });
-    allow_unverified_cuda_kernels(false);
     bytes_row("layer_norm forward", shape, "read x, write y", 2 * pass, [&] { layer_norm(x, gamma, beta); });
     bytes_row("layer_norm forward+backward", shape, "5 passes", 5 * pass,
               [&] { fwd_bwd([&] { return layer_norm(xg, gamma, beta); }, {xg, gamma, beta}, dy); });
@@ -213,25 +207,28 @@ int main(int argc, char** argv) {
   {
     // bfloat16 (mixed precision): the GPT-2-size MLP's first GEMM, x [8192, 768] by W^T [768, 3072],
     // in TF32 and in bfloat16 (each against its own measured cuBLAS rate), and DyT on bfloat16
-    // tensors (2-byte elements; it computes in float32 copies until it has a bfloat16 kernel).
+    // activations with float32 parameters under autocast, as mixed-precision training runs it
+    // (its bfloat16-result kernel: 2-byte elements in and out).
     int64_t rows = 8192, in = 768, out = 3072;
     std::string shape = "8192x768 @ 768x3072";
     double flops = 2.0 * rows * in * out;
     Tensor x = randn_gpu({rows, in}), w = randn_gpu({out, in}), dy = randn_gpu({rows, out});
     flops_row("matmul forward tf32", shape, "x W^T", flops, tf32_tflops, [&] { matmul(x, w.transpose(0, 1)); });
-    allow_unverified_cuda_kernels(true);
     Tensor x16 = x.to(DType::BFloat16), w16 = w.to(DType::BFloat16), dy16 = dy.to(DType::BFloat16);
     Tensor x16g = x16.detach().requires_grad_(), w16g = w16.detach().requires_grad_();
     flops_row("matmul forward bf16", shape, "x W^T", flops, bf16_tflops, [&] { matmul(x16, w16.transpose(0, 1)); });
     flops_row("matmul forward+backward bf16", shape, "3 GEMMs", 3 * flops, bf16_tflops,
               [&] { fwd_bwd([&] { return matmul(x16g, w16g.transpose(0, 1)); }, {x16g, w16g}, dy16); });
     int64_t n = 16384, c = 768;
-    Tensor h = randn_gpu({n, c}).to(DType::BFloat16);
-    Tensor alpha = Tensor::full({1}, 0.5, DType::BFloat16, Device::cuda());
-    Tensor gamma = randn_gpu({c}).to(DType::BFloat16), beta = randn_gpu({c}).to(DType::BFloat16);
+    Tensor h = randn_gpu({n, c}).to(DType::BFloat16), dh = randn_gpu({n, c}).to(DType::BFloat16);
+    Tensor hg = h.detach().requires_grad_();
+    Tensor alpha = Tensor::full({1}, 0.5, DType::Float32, Device::cuda()).requires_grad_();
+    Tensor gamma = randn_gpu({c}).requires_grad_(), beta = randn_gpu({c}).requires_grad_();
+    AutocastGuard autocast;
     bytes_row("dyt forward bf16", "16384x768", "read x, write y (2 bytes each)", 2.0 * n * c * 2,
               [&] { dyt(h, alpha, gamma, beta); });
-    allow_unverified_cuda_kernels(false);
+    bytes_row("dyt forward+backward bf16", "16384x768", "fwd 2, bwd 3 passes (2 bytes each)", 5.0 * n * c * 2,
+              [&] { fwd_bwd([&] { return dyt(hg, alpha, gamma, beta); }, {hg, alpha, gamma, beta}, dh); });
   }
 
   std::cout << fmt::format("\n{:<30} {:<18} {:>10} {:>14} {:>10} {:>8}\n", "kernel", "shape", "ms", "rate", "floor ms",

@@ -20,6 +20,11 @@ cp build-cuda/dytgrad_tests build-cuda/bench-kernels build-cuda/demo build-cuda/
   build-cuda/sample .gpu/staging/
 cp build-cuda-noprof/train-gpt .gpu/staging/train-gpt-noprof
 strip .gpu/staging/*
+# Debian's OpenBLAS and SLEEF (and what OpenBLAS needs), used there only when the machine lacks them.
+mkdir -p .gpu/staging/lib
+for lib in libopenblas.so.0 libsleef.so.3 libgfortran.so.5 libquadmath.so.0; do
+  cp -L "/lib/x86_64-linux-gnu/$lib" .gpu/staging/lib/
+done
 tar -cJf .gpu/binaries.tar.xz -C .gpu/staging . && rm -rf .gpu/staging
 # The GPU machine has neither Debian's fortunes nor its Fashion-MNIST: copies of both
 # (--data .gpu/fortunes, --data .gpu/fashion-mnist).

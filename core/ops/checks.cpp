@@ -39,10 +39,6 @@ void refuse_bfloat16(const char* op) {
            "core/ops/mixed_precision.h); convert with .to(DType::Float32)", op);
 }
 
-void require_storage_kernel(const char* op, DType dtype, Device device) {
-  if (dtype == DType::BFloat16) require_verified_cuda(fmt::format("{} of bfloat16 tensors", op).c_str(), device);
-}
-
 void check_dtype(const char* op, const char* what, const Tensor& t, DType expected) {
   DYT_CHECK(t.dtype() == expected, "{}: {} must be {}, got {}", op, what, dtype_name(expected),
             dtype_name(t.dtype()));

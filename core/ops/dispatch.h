@@ -73,11 +73,9 @@ template <class Fn> void dispatch_floating(DType dtype, const char* op, Fn&& fn)
   }
 }
 
-// Same, plus bfloat16, for the ops that have bfloat16 kernels (matmul). On CUDA these are off
-// until they have run on a GPU (`require_verified_cuda`).
+// Same, plus bfloat16, for the ops that have bfloat16 kernels (matmul).
 template <class Fn> void dispatch_floating_or_bfloat16(DType dtype, Device device, const char* op, Fn&& fn) {
   if (dtype != DType::BFloat16) return dispatch_floating(dtype, op, std::forward<Fn>(fn));
-  require_verified_cuda(fmt::format("{} of bfloat16 tensors", op).c_str(), device);
 #ifdef DYTGRAD_PROFILER
   profiler::OpScope op_scope(op);
 #endif
@@ -95,13 +93,11 @@ template <class Fn> void dispatch_all(DType dtype, const char* op, Fn&& fn) {
   }
 }
 
-// Same, for every dtype a tensor can store: the creation and copy kernels. bfloat16's CUDA kernels
-// are off until they have run on a GPU: `require_storage_kernel` raises the error for CUDA.
+// Same, for every dtype a tensor can store: the creation and copy kernels.
 template <class Fn> void dispatch_storage(DType dtype, const char* op, Fn&& fn) {
   if (dtype == DType::BFloat16) fn(TypeTag<bfloat16>{});
   else dispatch_all(dtype, op, std::forward<Fn>(fn));
 }
-void require_storage_kernel(const char* op, DType dtype, Device device);
 
 // Errors shared by many ops.
 void check_same_device(const char* op, const std::vector<Tensor>& tensors);

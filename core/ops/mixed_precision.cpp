@@ -16,4 +16,19 @@ std::vector<Tensor> floating_as(const std::vector<Tensor>& inputs, DType dtype) 
   return out;
 }
 
+FloatingInputs floating_inputs(const std::vector<Tensor>& inputs) {
+  FloatingInputs f;
+  for (const Tensor& t : inputs) {
+    if (!t.defined() || !is_floating(t.dtype())) continue;
+    f.any = true;
+    f.all_bfloat16 &= t.dtype() == DType::BFloat16;
+  }
+  return f;
+}
+
+bool wants_bfloat16_result(const std::vector<Tensor>& inputs) {
+  FloatingInputs f = floating_inputs(inputs);
+  return f.any && (Autocast::is_enabled() || f.all_bfloat16);
+}
+
 }  // namespace dytgrad

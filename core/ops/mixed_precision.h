@@ -24,6 +24,7 @@ enum class Precision {
   BFloat16Kernel,  // matmul, linear: inputs rounded to bfloat16, the op's bfloat16 kernels (float32 accumulation)
   BFloat16,        // attention: inputs rounded to bfloat16, float32 math, bfloat16 result
   BFloat16Result,  // DyT, Derf: float32 math on the inputs as they are, the result rounded to bfloat16
+                   // (DyT in one kernel: wants_bfloat16_result)
   Float32,         // softmax, losses, LayerNorm, RMSNorm, sums: float32 inputs and result
   AsGiven,         // every other op: the inputs' dtype
 };
@@ -31,14 +32,19 @@ enum class Precision {
 // The inputs' floating tensors cast to `dtype` (the others as they are).
 std::vector<Tensor> floating_as(const std::vector<Tensor>& inputs, DType dtype);
 
+struct FloatingInputs {
+  bool any = false, all_bfloat16 = true;
+};
+FloatingInputs floating_inputs(const std::vector<Tensor>& inputs);
+
+// For an op of Precision::BFloat16Result with its own kernel that computes in float32 and rounds
+// its result to bfloat16 (DyT): whether to run it (autocast is on, or the floating inputs are all
+// bfloat16), in place of in_precision's cast, float32 op, cast.
+bool wants_bfloat16_result(const std::vector<Tensor>& inputs);
+
 template <class Redo>
 std::optional<Tensor> in_precision(Precision precision, const std::vector<Tensor>& inputs, Redo redo) {
-  bool any_floating = false, all_bfloat16 = true;
-  for (const Tensor& t : inputs) {
-    if (!t.defined() || !is_floating(t.dtype())) continue;
-    any_floating = true;
-    all_bfloat16 &= t.dtype() == DType::BFloat16;
-  }
+  auto [any_floating, all_bfloat16] = floating_inputs(inputs);
   if (!any_floating) return std::nullopt;
   bool autocast = Autocast::is_enabled() && precision != Precision::AsGiven;
   bool bfloat16_kernel = precision == Precision::BFloat16Kernel;

@@ -2,6 +2,7 @@
 // backward (all parameter gradients included), and under create_graph the composite of basic
 // ops below, differentiated.
 #include <cstdlib>
+#include <optional>
 #include <string>
 
 #include "core/autograd/composite.h"
@@ -19,12 +20,15 @@ struct Rows {
   int64_t rows, cols;
 };
 
-Rows check_norm_inputs(const char* op, const Tensor& x, const std::vector<std::pair<const char*, const Tensor*>>& params) {
+// The parameters must be of x's dtype, or of param_dtype where one is given.
+Rows check_norm_inputs(const char* op, const Tensor& x, const std::vector<std::pair<const char*, const Tensor*>>& params,
+                       std::optional<DType> param_dtype = std::nullopt) {
   DYT_CHECK(x.dim() >= 1, "{}: expected x with a feature dim, got a scalar", op);
   int64_t cols = x.shape().back();
   for (auto& [what, t] : params) {
     check_same_device(op, {x, *t});
-    check_same_dtype(op, {x, *t});
+    if (param_dtype) check_dtype(op, what, *t, *param_dtype);
+    else check_same_dtype(op, {x, *t});
     DYT_CHECK(t->shape() == Shape{cols}, "{}: {} must have shape [{}] (the last dim of x, shape {}), got {}", op, what,
               cols, shape_str(x.shape()), shape_str(t->shape()));
   }
@@ -33,6 +37,10 @@ Rows check_norm_inputs(const char* op, const Tensor& x, const std::vector<std::p
 
 Tensor dyt_composite(const std::vector<Tensor>& in) {  // x, alpha, gamma, beta
   return add(mul(tanh(mul(in[0], in[1])), in[2]), in[3]);
+}
+
+Tensor dyt_bfloat16_result_composite(const std::vector<Tensor>& in) {  // the same in float32, rounded
+  return dyt_composite(floating_as(in, DType::Float32)).to(DType::BFloat16);
 }
 
 Tensor derf_composite(const std::vector<Tensor>& in) {  // x, alpha, shift, gamma, beta
@@ -54,41 +62,82 @@ Tensor rms_norm_composite(const std::vector<Tensor>& in, double eps) {  // x, ga
 
 namespace {
 
-Rows check_dyt_inputs(const char* op, const Tensor& x, const Tensor& alpha, const Tensor& gamma, const Tensor& beta) {
-  Rows r = check_norm_inputs(op, x, {{"gamma", &gamma}, {"beta", &beta}});
+Rows check_dyt_inputs(const char* op, const Tensor& x, const Tensor& alpha, const Tensor& gamma, const Tensor& beta,
+                      std::optional<DType> param_dtype = std::nullopt) {
+  Rows r = check_norm_inputs(op, x, {{"gamma", &gamma}, {"beta", &beta}}, param_dtype);
   check_same_device(op, {x, alpha});
-  check_same_dtype(op, {x, alpha});
+  if (param_dtype) check_dtype(op, "alpha", alpha, *param_dtype);
+  else check_same_dtype(op, {x, alpha});
   DYT_CHECK(alpha.numel() == 1, "{}: alpha must have one element, got shape {}", op, shape_str(alpha.shape()));
   return r;
 }
 
 // Records y = dyt(x, alpha, gamma, beta), computed already from the contiguous xc, ..., with the
-// fused backward kernel (and, under create_graph, the composite differentiated).
+// fused backward kernel (and, under create_graph, the composite differentiated). A bfloat16 y
+// with float32 parameters (dyt_bfloat16_result) takes the mixed-precision kernel back: dx in x's
+// dtype, float32 parameter gradients.
 Tensor record_dyt(const Tensor& x, const Tensor& alpha, const Tensor& gamma, const Tensor& beta, const Tensor& y,
                   const std::vector<Tensor>& contiguous_inputs, Rows r) {
-  return record_op("dyt", {x, alpha, gamma, beta}, y, contiguous_inputs, [r](const Tensor& g, const std::vector<Tensor>& s) {
-    if (gradient_needs_graph()) return differentiate_composite(dyt_composite, s, g);
+  bool mixed = y.dtype() != alpha.dtype();
+  return record_op("dyt", {x, alpha, gamma, beta}, y, contiguous_inputs, [r, mixed](const Tensor& g, const std::vector<Tensor>& s) {
+    if (gradient_needs_graph())
+      return differentiate_composite(mixed ? dyt_bfloat16_result_composite : dyt_composite, s, g);
     const Tensor &x = s[0], &alpha = s[1], &gamma = s[2];
     Tensor gc = g.contiguous();
     Tensor dx = make_tensor(x.shape(), x.dtype(), x.device());
-    Tensor dalpha = make_tensor(alpha.shape(), x.dtype(), x.device());
-    Tensor dgamma = make_tensor(gamma.shape(), x.dtype(), x.device());
-    Tensor dbeta = make_tensor(gamma.shape(), x.dtype(), x.device());
-    dispatch_floating(x.dtype(), "dyt", [&](auto tag) {
-      using T = typename decltype(tag)::type;
-      profiler::note_work(3.0 * double(x.numel() * sizeof(T)), 0, x.shape(), g.shape());  // read x and dy, write dx
-      DYT_CALL(x.device(), dyt_backward<T>, x.data<T>(), alpha.data<T>(), gamma.data<T>(), gc.data<T>(),
-                                              dx.data<T>(), dalpha.data<T>(), dgamma.data<T>(), dbeta.data<T>(),
-                                              r.rows, r.cols);
-    });
+    Tensor dalpha = make_tensor(alpha.shape(), alpha.dtype(), x.device());
+    Tensor dgamma = make_tensor(gamma.shape(), alpha.dtype(), x.device());
+    Tensor dbeta = make_tensor(gamma.shape(), alpha.dtype(), x.device());
+    // read x and dy, write dx
+    profiler::note_work(double(x.numel() * (2 * element_size(x.dtype()) + element_size(g.dtype()))), 0, x.shape(), g.shape());
+    if (mixed) {
+#ifdef DYTGRAD_PROFILER
+      profiler::OpScope op_scope("dyt");
+#endif
+      auto run = [&](auto* x_data, auto* dx_data) {
+        DYT_CALL(x.device(), dyt_backward, x_data, alpha.data<float>(), gamma.data<float>(), gc.data<bfloat16>(),
+                 dx_data, dalpha.data<float>(), dgamma.data<float>(), dbeta.data<float>(), r.rows, r.cols);
+      };
+      if (x.dtype() == DType::BFloat16) run(x.data<bfloat16>(), dx.data<bfloat16>());
+      else run(x.data<float>(), dx.data<float>());
+    } else {
+      dispatch_floating(x.dtype(), "dyt", [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        DYT_CALL(x.device(), dyt_backward<T>, x.data<T>(), alpha.data<T>(), gamma.data<T>(), gc.data<T>(),
+                                                dx.data<T>(), dalpha.data<T>(), dgamma.data<T>(), dbeta.data<T>(),
+                                                r.rows, r.cols);
+      });
+    }
     return std::vector<Tensor>{dx, dalpha, dgamma, dbeta};
   });
 }
 
-bool cuda_add_dyt_kernel_on = [] {
-  const char* v = std::getenv("DYTGRAD_CUDA_ADD_DYT");
-  return v && std::string(v) == "1";
-}();
+// DyT with a bfloat16 result (autocast, or bfloat16 inputs): one kernel reads x as it is (float32
+// or bfloat16; float64 is cast to float32 first), computes in float32 with the parameters cast to
+// float32 (recorded casts, so their gradients return in their dtypes) and rounds y once.
+Tensor dyt_bfloat16_result(const Tensor& x, const Tensor& alpha, const Tensor& gamma, const Tensor& beta) {
+  AutocastGuard no_autocast(false);
+  Tensor xin = x.dtype() == DType::BFloat16 ? x : x.to(DType::Float32);
+  Tensor a = alpha.to(DType::Float32), g = gamma.to(DType::Float32), b = beta.to(DType::Float32);
+  Rows r = check_dyt_inputs("dyt", xin, a, g, b, DType::Float32);
+  Tensor xc = xin.contiguous(), ac = a.contiguous(), gc = g.contiguous(), bc = b.contiguous();
+  Tensor y = make_tensor(x.shape(), DType::BFloat16, x.device());
+  if (y.numel() > 0) {
+#ifdef DYTGRAD_PROFILER
+    profiler::OpScope op_scope("dyt");
+#endif
+    profiler::note_work(double(y.numel() * (element_size(xin.dtype()) + 2)), 0, x.shape());  // read x, write y
+    auto run = [&](auto* x_data) {
+      DYT_CALL(x.device(), dyt_forward, x_data, ac.data<float>(), gc.data<float>(), bc.data<float>(),
+               y.data<bfloat16>(), r.rows, r.cols);
+    };
+    if (xin.dtype() == DType::BFloat16) run(xc.data<bfloat16>());
+    else run(xc.data<float>());
+  }
+  return record_dyt(xin, a, g, b, y, {xc, ac, gc, bc}, r);
+}
+
+bool cuda_add_dyt_kernel_on = true;
 
 }  // namespace
 
@@ -96,8 +145,7 @@ void set_cuda_add_dyt_kernel(bool on) { cuda_add_dyt_kernel_on = on; }
 bool cuda_add_dyt_kernel() { return cuda_add_dyt_kernel_on; }
 
 Tensor dyt(const Tensor& x, const Tensor& alpha, const Tensor& gamma, const Tensor& beta) {
-  auto redo = [](const Tensors& in) { return dyt(in[0], in[1], in[2], in[3]); };
-  if (auto y = in_precision(Precision::BFloat16Result, {x, alpha, gamma, beta}, redo)) return *y;
+  if (wants_bfloat16_result({x, alpha, gamma, beta})) return dyt_bfloat16_result(x, alpha, gamma, beta);
   Rows r = check_dyt_inputs("dyt", x, alpha, gamma, beta);
   Tensor xc = x.contiguous(), ac = alpha.contiguous(), gc = gamma.contiguous(), bc = beta.contiguous();
   Tensor y = make_tensor(x.shape(), x.dtype(), x.device());
@@ -119,8 +167,8 @@ std::pair<Tensor, Tensor> add_dyt(const Tensor& x, const Tensor& y, const Tensor
   check_same_device("add_dyt", {x, y});
   // bfloat16 anywhere, or autocast: the two ops, each in its precision (no fused bfloat16 kernel yet)
   bool mixed_precision = Autocast::is_enabled() || x.dtype() == DType::BFloat16 || y.dtype() == DType::BFloat16;
-  bool unverified = x.device().is_cuda() && !cuda_add_dyt_kernel();  // until a GPU has run the fused CUDA kernel
-  if (mixed_precision || unverified) {
+  bool unfused = x.device().is_cuda() && !cuda_add_dyt_kernel();  // set_cuda_add_dyt_kernel(false): to compare
+  if (mixed_precision || unfused) {
     Tensor sum = add(x, y);
     return {sum, dyt(sum, alpha, gamma, beta)};
   }
@@ -154,7 +202,6 @@ Tensor derf(const Tensor& x, const Tensor& alpha, const Tensor& shift, const Ten
     check_same_dtype("derf", {x, *t});
     DYT_CHECK(t->numel() == 1, "derf: {} must have one element, got shape {}", what, shape_str(t->shape()));
   }
-  require_verified_cuda("derf", x.device());
   Tensor xc = x.contiguous(), ac = alpha.contiguous(), sc = shift.contiguous(), gc = gamma.contiguous(),
          bc = beta.contiguous();
   Tensor y = make_tensor(x.shape(), x.dtype(), x.device());

@@ -23,7 +23,7 @@ Tensor log(const Tensor& x);
 Tensor sqrt(const Tensor& x);
 Tensor pow(const Tensor& x, double exponent);
 Tensor tanh(const Tensor& x);
-Tensor erf(const Tensor& x);  // on CUDA only with allow_unverified_cuda_kernels (below)
+Tensor erf(const Tensor& x);
 Tensor relu(const Tensor& x);
 Tensor gelu(const Tensor& x);  // tanh approximation
 
@@ -89,20 +89,21 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator* gen = nullpt
 Tensor dyt(const Tensor& x, const Tensor& alpha, const Tensor& gamma, const Tensor& beta);
 // The residual add and the DyT after it in one pass: returns {sum, out} with sum = x + y and
 // out = dyt(sum, alpha, gamma, beta), the same values and gradients as add then dyt (x and y of
-// one shape). On CUDA it runs add then dyt unless set_cuda_add_dyt_kernel(true) or
-// DYTGRAD_CUDA_ADD_DYT=1 picks the fused kernel, which has not run on a GPU yet.
+// one shape). set_cuda_add_dyt_kernel(false) makes CUDA run add then dyt instead of the fused
+// kernel (to compare them).
 std::pair<Tensor, Tensor> add_dyt(const Tensor& x, const Tensor& y, const Tensor& alpha, const Tensor& gamma,
                                   const Tensor& beta);
 void set_cuda_add_dyt_kernel(bool on);
 bool cuda_add_dyt_kernel();
 // Derf (Dynamic erf, arXiv 2512.10938): gamma * erf(alpha x + shift) + beta, alpha and shift one
-// element each. On CUDA only with allow_unverified_cuda_kernels (below).
+// element each.
 Tensor derf(const Tensor& x, const Tensor& alpha, const Tensor& shift, const Tensor& gamma, const Tensor& beta);
 Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps = 1e-5);
 Tensor rms_norm(const Tensor& x, const Tensor& gamma, double eps = 1e-6);
 
-// CUDA kernels written and compiled but not yet run on a GPU (erf, derf) are off until this is
-// called with true or DYTGRAD_CUDA_UNVERIFIED=1 is set; the ops raise an error saying so.
+// CUDA kernels written and compiled but not yet run on a GPU are kept off until this is called
+// with true or DYTGRAD_CUDA_UNVERIFIED=1 is set: an op that would run one raises an error saying
+// so (require_verified_cuda, core/ops/dispatch.h). Every CUDA kernel there is now has run on one.
 void allow_unverified_cuda_kernels(bool on);
 
 // ---- attention (core/ops/attention.cpp): q [..., tq, d], k and v [..., tk, d] ----

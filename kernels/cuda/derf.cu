@@ -1,8 +1,6 @@
 // Dynamic erf (Derf, arXiv 2512.10938): y = gamma * erf(alpha * x + shift) + beta over the last
-// dim (alpha and shift one scalar each). Written after dyt.cu's plain kernels, NOT YET RUN ON A
-// GPU: core/ops/norms.cpp calls these only after allow_unverified_cuda_kernels(true) or with
-// DYTGRAD_CUDA_UNVERIFIED=1 (tests/test_norms.cpp turns it on and checks them against the
-// CPU).
+// dim (alpha and shift one scalar each). Written after dyt.cu's plain kernels; tests/test_norms.cpp
+// checks them against the CPU.
 //
 // derf_forward: one pass, one element a thread. Traffic: read x, write y = 2 * rows * cols *
 //   sizeof(T) (+ gamma, beta once from L2).

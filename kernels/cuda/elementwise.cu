@@ -172,7 +172,7 @@ DYT_INSTANTIATE_ALL(float)
 DYT_INSTANTIATE_ALL(double)
 DYT_INSTANTIATE_ALL(int64_t)
 DYT_INSTANTIATE_ALL(bool)
-// bfloat16 (storage so far; off until run on a GPU: require_storage_kernel in core/ops/checks.cpp).
+// bfloat16 storage: creation and copies.
 template void fill<bfloat16>(bfloat16*, int64_t, bfloat16);
 template void copy<bfloat16, bfloat16>(const ElementwiseLayout&, bfloat16*, const bfloat16*);
 
