@@ -73,8 +73,8 @@ template <class Fn> void dispatch_floating(DType dtype, const char* op, Fn&& fn)
   }
 }
 
-// Same, plus bfloat16, for the ops that have bfloat16 kernels (matmul).
-template <class Fn> void dispatch_floating_or_bfloat16(DType dtype, Device device, const char* op, Fn&& fn) {
+// Same, plus bfloat16, for the ops that have bfloat16 kernels (matmul, DyT).
+template <class Fn> void dispatch_floating_or_bfloat16(DType dtype, const char* op, Fn&& fn) {
   if (dtype != DType::BFloat16) return dispatch_floating(dtype, op, std::forward<Fn>(fn));
 #ifdef DYTGRAD_PROFILER
   profiler::OpScope op_scope(op);

@@ -94,7 +94,7 @@ Tensor matmul_kernel(const Tensor& a, const Tensor& b) {
   s.lda = A.ld, s.ldb = B.ld, s.ldc = n;
   s.stride_a = A.batch_stride, s.stride_b = B.batch_stride, s.stride_c = m * n;
   s.batch = numel_of(batch);
-  dispatch_floating_or_bfloat16(a.dtype(), a.device(), "matmul", [&](auto tag) {
+  dispatch_floating_or_bfloat16(a.dtype(), "matmul", [&](auto tag) {
     using T = typename decltype(tag)::type;
     profiler::note_work(0, 2.0 * double(s.m) * double(s.n) * double(s.k) * double(s.batch), a.shape(), b.shape());
     DYT_CALL(a.device(), gemm_batched<T>, s, A.storage_view.data<T>(), B.storage_view.data<T>(), out.data<T>());

@@ -1,9 +1,8 @@
 // dyt, derf, layer_norm and rms_norm over the last dim: one fused kernel forward, one fused kernel
 // backward (all parameter gradients included), and under create_graph the composite of basic
 // ops below, differentiated.
-#include <cstdlib>
 #include <optional>
-#include <string>
+#include <type_traits>
 
 #include "core/autograd/composite.h"
 #include "core/autograd/node.h"
@@ -88,21 +87,19 @@ Tensor record_dyt(const Tensor& x, const Tensor& alpha, const Tensor& gamma, con
     Tensor dalpha = make_tensor(alpha.shape(), alpha.dtype(), x.device());
     Tensor dgamma = make_tensor(gamma.shape(), alpha.dtype(), x.device());
     Tensor dbeta = make_tensor(gamma.shape(), alpha.dtype(), x.device());
-    // read x and dy, write dx
-    profiler::note_work(double(x.numel() * (2 * element_size(x.dtype()) + element_size(g.dtype()))), 0, x.shape(), g.shape());
+    double bytes = double(x.numel() * (2 * element_size(x.dtype()) + element_size(g.dtype())));  // read x, dy; write dx
     if (mixed) {
-#ifdef DYTGRAD_PROFILER
-      profiler::OpScope op_scope("dyt");
-#endif
-      auto run = [&](auto* x_data, auto* dx_data) {
-        DYT_CALL(x.device(), dyt_backward, x_data, alpha.data<float>(), gamma.data<float>(), gc.data<bfloat16>(),
-                 dx_data, dalpha.data<float>(), dgamma.data<float>(), dbeta.data<float>(), r.rows, r.cols);
-      };
-      if (x.dtype() == DType::BFloat16) run(x.data<bfloat16>(), dx.data<bfloat16>());
-      else run(x.data<float>(), dx.data<float>());
+      dispatch_floating_or_bfloat16(x.dtype(), "dyt", [&](auto tag) {
+        using X = typename decltype(tag)::type;  // float32 or bfloat16 (dyt_bfloat16_result)
+        profiler::note_work(bytes, 0, x.shape(), g.shape());
+        if constexpr (!std::is_same_v<X, double>)
+          DYT_CALL(x.device(), dyt_backward, x.data<X>(), alpha.data<float>(), gamma.data<float>(), gc.data<bfloat16>(),
+                   dx.data<X>(), dalpha.data<float>(), dgamma.data<float>(), dbeta.data<float>(), r.rows, r.cols);
+      });
     } else {
       dispatch_floating(x.dtype(), "dyt", [&](auto tag) {
         using T = typename decltype(tag)::type;
+        profiler::note_work(bytes, 0, x.shape(), g.shape());
         DYT_CALL(x.device(), dyt_backward<T>, x.data<T>(), alpha.data<T>(), gamma.data<T>(), gc.data<T>(),
                                                 dx.data<T>(), dalpha.data<T>(), dgamma.data<T>(), dbeta.data<T>(),
                                                 r.rows, r.cols);
@@ -123,16 +120,13 @@ Tensor dyt_bfloat16_result(const Tensor& x, const Tensor& alpha, const Tensor& g
   Tensor xc = xin.contiguous(), ac = a.contiguous(), gc = g.contiguous(), bc = b.contiguous();
   Tensor y = make_tensor(x.shape(), DType::BFloat16, x.device());
   if (y.numel() > 0) {
-#ifdef DYTGRAD_PROFILER
-    profiler::OpScope op_scope("dyt");
-#endif
-    profiler::note_work(double(y.numel() * (element_size(xin.dtype()) + 2)), 0, x.shape());  // read x, write y
-    auto run = [&](auto* x_data) {
-      DYT_CALL(x.device(), dyt_forward, x_data, ac.data<float>(), gc.data<float>(), bc.data<float>(),
-               y.data<bfloat16>(), r.rows, r.cols);
-    };
-    if (xin.dtype() == DType::BFloat16) run(xc.data<bfloat16>());
-    else run(xc.data<float>());
+    dispatch_floating_or_bfloat16(xin.dtype(), "dyt", [&](auto tag) {
+      using X = typename decltype(tag)::type;  // float32 or bfloat16: float64 was cast above
+      profiler::note_work(double(y.numel() * (sizeof(X) + 2)), 0, x.shape());  // read x, write y
+      if constexpr (!std::is_same_v<X, double>)
+        DYT_CALL(x.device(), dyt_forward, xc.data<X>(), ac.data<float>(), gc.data<float>(), bc.data<float>(),
+                 y.data<bfloat16>(), r.rows, r.cols);
+    });
   }
   return record_dyt(xin, a, g, b, y, {xc, ac, gc, bc}, r);
 }
