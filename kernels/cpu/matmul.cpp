@@ -20,14 +20,17 @@ template <class T> void gemm(const GemmShape& s, const T* a, const T* b, T* c) {
 
 // Large GEMMs are cut into blocks of C's rows (rows r of C need rows r of op(A)) whose size depends
 // on the shape alone, so that any thread count makes the same GEMM calls: a library may pick its
-// kernel, and so its order of sums, by the size of the call (oneDNN's sgemm does on AVX2 CPUs).
-int64_t rows_per_gemm_block(int64_t m) { return std::max<int64_t>(64, (m + 15) / 16); }
+// kernel, and so its order of sums, by the size of the call (oneDNN's sgemm does on AVX2 CPUs). At
+// most 16 blocks, of at least 64 rows; at least 512 where C is 1024 or more wide, where oneDNN's
+// sgemm ran at half its rate on 64-row blocks (1024^3 on an AVX2 EPYC, 2026-12-04: 37 against 73
+// GFLOP/s; the GPT's GEMMs, at most 768 wide, ran as fast in 64- to 256-row blocks as whole).
+int64_t rows_per_gemm_block(int64_t m, int64_t n) { return std::max<int64_t>(n >= 1024 ? 512 : 64, (m + 15) / 16); }
 }  // namespace
 
 template <class T> void gemm_batched(const GemmShape& s, const T* a, const T* b, T* c) {
   int64_t threads = cpu::threads(), flops = 2 * s.m * s.n * s.k;
   bool parallel = threads > 1 && flops * s.batch >= (int64_t(1) << 20);
-  int64_t rows_per_block = rows_per_gemm_block(s.m), blocks = (s.m + rows_per_block - 1) / rows_per_block;
+  int64_t rows_per_block = rows_per_gemm_block(s.m, s.n), blocks = (s.m + rows_per_block - 1) / rows_per_block;
 #pragma omp parallel for if (parallel) num_threads(threads) schedule(static)
   for (int64_t item = 0; item < s.batch * blocks; ++item) {
     int64_t i = item / blocks, first = (item % blocks) * rows_per_block;
@@ -45,7 +48,7 @@ template <class T> void linear_forward(const T* x, const T* weight, const T* bia
                                        int64_t out) {
   int64_t threads = cpu::threads();
   bool parallel = threads > 1 && 2 * rows * in * out >= (int64_t(1) << 20);
-  int64_t rows_per_block = rows_per_gemm_block(rows), blocks = (rows + rows_per_block - 1) / rows_per_block;
+  int64_t rows_per_block = rows_per_gemm_block(rows, out), blocks = (rows + rows_per_block - 1) / rows_per_block;
 #pragma omp parallel for if (parallel) num_threads(threads) schedule(static)
   for (int64_t b = 0; b < blocks; ++b) {
     int64_t first = b * rows_per_block, count = std::min(rows, first + rows_per_block) - first;
