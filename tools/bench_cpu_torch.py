@@ -6,11 +6,13 @@ usage: bench_cpu_torch.py --threads N [--json out.json] [--repeats 15] [--step-r
 Works with Debian's PyTorch 1.13 (python3-torch; attention by the math path only) and PyTorch 2.x
 (also scaled_dot_product_attention). tools/bench_cpu.sh runs it next to bench-cpu.
 """
-import argparse, json, math, platform, statistics, time
+import argparse, json, platform, statistics, time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from torch_gpt import DyT, attention, has_sdpa, math_attention, training_step
 
 p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 p.add_argument("--threads", type=int, required=True)
@@ -22,7 +24,6 @@ p.add_argument("--no-kernels", action="store_true", help="only the training step
 args = p.parse_args()
 torch.set_num_threads(args.threads)
 torch.manual_seed(0)
-has_sdpa = hasattr(F, "scaled_dot_product_attention")
 
 
 def median_ms(fn, warmup=None, repeats=None):
@@ -51,29 +52,8 @@ def fwd_bwd(forward, dy):
     return run
 
 
-class DyT(nn.Module):
-    def __init__(self, c, alpha0=4.0):
-        super().__init__()
-        self.alpha = nn.Parameter(torch.full((1,), alpha0))
-        self.gamma, self.beta = nn.Parameter(torch.ones(c)), nn.Parameter(torch.zeros(c))
-
-    def forward(self, x):
-        return self.gamma * torch.tanh(self.alpha * x) + self.beta
-
-
 def rms_norm(x, g, eps=1e-6):
     return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * g
-
-
-def math_attention(q, k, v):  # causal, the scores materialised (what PyTorch 1.13 offers)
-    t = q.shape[-2]
-    s = (q @ k.transpose(-1, -2)) / math.sqrt(q.shape[-1])
-    mask = torch.triu(torch.ones(t, t, dtype=torch.bool), 1)
-    return torch.softmax(s.masked_fill(mask, float("-inf")), -1) @ v
-
-
-def attention(q, k, v):
-    return F.scaled_dot_product_attention(q, k, v, is_causal=True) if has_sdpa else math_attention(q, k, v)
 
 
 if not args.no_kernels:
@@ -116,50 +96,9 @@ if not args.no_kernels:
     row("matmul", "4096x192 @ 192x768", lambda: a @ w)
 
 
-# The GPT of bench-cpu's step: dytgrad's GPT with DyT (alpha0 4), a learnable sqrt(width) scalar on the
-# token embeddings, tanh GELU, tied head; AdamW (0.9, 0.95), clipping at 1.
-class Block(nn.Module):
-    def __init__(self, c, h):
-        super().__init__()
-        self.h, self.n1, self.n2 = h, DyT(c), DyT(c)
-        self.qkv, self.proj = nn.Linear(c, 3 * c), nn.Linear(c, c)
-        self.up, self.down = nn.Linear(c, 4 * c), nn.Linear(4 * c, c)
-
-    def forward(self, x):
-        b, t, c = x.shape
-        q, k, v = (z.view(b, t, self.h, c // self.h).transpose(1, 2) for z in self.qkv(self.n1(x)).split(c, 2))
-        x = x + self.proj(attention(q, k, v).transpose(1, 2).reshape(b, t, c))
-        return x + self.down(F.gelu(self.up(self.n2(x)), approximate="tanh"))
-
-
-class GPT(nn.Module):
-    def __init__(self, vocab, t, c, layers, h):
-        super().__init__()
-        self.tok, self.pos = nn.Embedding(vocab, c), nn.Embedding(t, c)
-        self.scale = nn.Parameter(torch.full((1,), math.sqrt(c)))
-        self.blocks = nn.ModuleList(Block(c, h) for _ in range(layers))
-        self.final = DyT(c)
-
-    def forward(self, idx, targets):
-        x = self.tok(idx) * self.scale + self.pos(torch.arange(idx.shape[1]))
-        for blk in self.blocks:
-            x = blk(x)
-        logits = self.final(x) @ self.tok.weight.t()
-        return F.cross_entropy(logits.flatten(0, 1), targets.flatten())
-
-
+# The GPT of bench-cpu's step (tools/torch_gpt.py).
 V, T, C, L, H, B = 98, 128, 192, 4, 4, 32
-model = GPT(V, T, C, L, H)
-opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.95), weight_decay=0.1)
-tokens = torch.randint(0, V, (B, T + 1))
-x, y = tokens[:, :-1].contiguous(), tokens[:, 1:].contiguous()
-
-
-def step():
-    opt.zero_grad(set_to_none=True)
-    model(x, y).backward()
-    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-    opt.step()
+step = training_step(V, T, C, L, H, B)
 
 
 ms = median_ms(step, warmup=2, repeats=args.step_repeats)

@@ -5,7 +5,8 @@
 #   3. compute-sanitizer memcheck over the GPU tests, racecheck over the shared-memory kernels;
 #   4. NCCL on the GPU, a world of one: the collectives' test, and train-gpt --zero over NCCL
 #      against the plain run (the same losses);
-#   5. mixed precision: train-gpt --dtype bf16 against float32 (losses, tokens/s at --gpu-config);
+#   5. mixed precision: train-gpt --dtype bf16 against float32 (losses, tokens/s at --gpu-config),
+#      and PyTorch's step of the same model (tools/bench_torch_step.py);
 #   6. bench-kernels, the Triton DyT anchor and PyTorch on the same shapes, side by side (last).
 # Binaries come prebuilt in $BIN (default .gpu/, built with tools/build_for_gpu.sh). Logs and JSON
 # go to $OUT (default /tmp/dytgrad-gpu).
@@ -66,8 +67,12 @@ for dtype in float32 bf16; do
     --checkpoint-every 0 --overwrite --data "$BIN/fortunes" --dtype $dtype --out "$OUT/gpu-config-$dtype" \
     > "$OUT/gpu-config-$dtype.log" 2>&1 || status=1
 done
+# PyTorch's step of the same model and shape (tools/torch_gpt.py), float32 and bf16 autocast, eager
+# and torch.compile (the vocabulary: the 114 symbols of the fortunes).
+PYTHONUNBUFFERED=1 timeout 300 python3 tools/bench_torch_step.py --vocab 114 --compile --json "$OUT/torch-step.json" \
+  > "$OUT/torch-step.log" 2>&1 || status=1
 python3 - "$OUT" <<'PY' || status=1
-import json, statistics, sys
+import json, os, statistics, sys
 out = sys.argv[1]
 log = lambda name: [json.loads(l) for l in open(f"{out}/{name}/log.jsonl") if '"loss"' in l]
 a, b = log("gpt-plain"), log("gpt-bf16")
@@ -76,7 +81,11 @@ print(f"train-gpt --dtype bf16 against float32, 30 steps: largest relative loss 
 for dtype in ("float32", "bf16"):
     rows = log(f"gpu-config-{dtype}")
     tps = statistics.median(r["tokens_per_s"] for r in rows[5:])
-    print(f"--gpu-config {dtype}: {tps:,.0f} tokens/s (median of steps 6-30), loss at step 30 {rows[-1]['loss']:.4f}")
+    print(f"--gpu-config {dtype}: {tps:,.0f} tokens/s = {64 * 256 / tps * 1e3:.2f} ms a step (median of steps 6-30, "
+          f"wall clock), loss at step 30 {rows[-1]['loss']:.4f}")
+if os.path.exists(f"{out}/torch-step.json"):
+    for r in json.load(open(f"{out}/torch-step.json"))["steps"]:
+        print(f"PyTorch {r['name']}: {r['tokens_per_s']:,.0f} tokens/s = {r['ms']:.2f} ms a step (median, CUDA events)")
 assert len(a) == len(b) == 30 and worst < 5e-2
 PY
 
