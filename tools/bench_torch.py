@@ -91,15 +91,17 @@ with torch.no_grad():
     rows[("matmul forward tf32", shape)] = median_ms(lambda: x @ w.t())
     rows[("matmul forward bf16", shape)] = median_ms(lambda: x16 @ w16.t())
 rows[("matmul forward+backward bf16", shape)] = median_ms(lambda: (x16g @ w16g.t()).backward(dy16))
-h = torch.randn(16384, 768, device=dev).bfloat16()
-a16 = torch.full((1,), 0.5, device=dev).bfloat16()
-g16, b16 = torch.randn(768, device=dev).bfloat16(), torch.randn(768, device=dev).bfloat16()
-hg, dh = h.clone().requires_grad_(), torch.randn(16384, 768, device=dev).bfloat16()
-a16g, g16g, b16g = (z.clone().requires_grad_() for z in (a16, g16, b16))
-with torch.no_grad():
-    rows[("dyt forward bf16", "16384x768")] = median_ms(lambda: dyt_eager(h, a16, g16, b16))
-rows[("dyt forward+backward bf16", "16384x768")] = median_ms(lambda: dyt_eager(hg, a16g, g16g, b16g).backward(dh))
-del x, w, dy, x16, w16, dy16, x16g, w16g, h, hg, dh
+del x, w, dy, x16, w16, dy16, x16g, w16g
+for n, c in ((8192, 4096), (16384, 768)):
+    h = torch.randn(n, c, device=dev).bfloat16()
+    a16 = torch.full((1,), 0.5, device=dev).bfloat16()
+    g16, b16 = torch.randn(c, device=dev).bfloat16(), torch.randn(c, device=dev).bfloat16()
+    hg, dh = h.clone().requires_grad_(), torch.randn(n, c, device=dev).bfloat16()
+    a16g, g16g, b16g = (z.clone().requires_grad_() for z in (a16, g16, b16))
+    with torch.no_grad():
+        rows[("dyt forward bf16", f"{n}x{c}")] = median_ms(lambda: dyt_eager(h, a16, g16, b16))
+    rows[("dyt forward+backward bf16", f"{n}x{c}")] = median_ms(lambda: dyt_eager(hg, a16g, g16g, b16g).backward(dh))
+    del h, hg, dh
 
 if args.json:
     json.dump({"torch": torch.__version__, "gpu": torch.cuda.get_device_name(0),
