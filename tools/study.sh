@@ -17,11 +17,14 @@
 #   tools/study.sh vit-recipe the GPT's DyT recipe on the ViT: gamma0 at LayerNorm's output scale with alpha0
 #                          0.5, 1 and 2 (VIT_EPOCHS), then a wider ViT (width 128, 6 layers, patches of
 #                          4x4, shifts of 1 pixel and mirroring) for WIDE_EPOCHS with DyT and LayerNorm
+#   tools/study.sh vit-wide the wide ViT of vit-recipe with DyT at each alpha0 of WIDE_ALPHA0S (gamma0
+#                          matched): alpha0 2 turned unstable there (its training loss rose in epochs 1-3)
 #   tools/study.sh all     all of them
 # Environment: STUDY_DIR (default runs/study), BUILD_DIR (default build), VIT_EPOCHS (default 3),
 # GPT_STEPS (default 400), GPT_BATCH (default 16, the batch of the study's runs), GPT_LR (default 2e-3, for every norm), LONG_EPOCHS (default 10),
 # LONG_ALPHA0 (default 2), AUGMENT_EPOCHS (default 15), GPT_LONG_STEPS (default 3000),
-# RECIPE_ALPHA0 (default 2, the wide ViT's DyT), WIDE_EPOCHS (default 20), SEED (default 1);
+# RECIPE_ALPHA0 (default 2, the wide ViT's DyT), WIDE_EPOCHS (default 20), WIDE_ALPHA0S (default
+# "0.5 1"; one list per process runs them side by side), SEED (default 1);
 # further arguments go to every training command.
 # Each run writes STUDY_DIR/<name>/{log.jsonl,checkpoint.safetensors,output.txt}; a run whose
 # output.txt has its final line is skipped, and an interrupted run resumes from its last checkpoint,
@@ -30,7 +33,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-}
-case "$what" in vit|gpt|alpha|gpt-dyt|long|augment|recipe|gpt-long|vit-recipe|all) shift ;; *) sed -n '2,27p' "$0" >&2; exit 2 ;; esac
+case "$what" in vit|gpt|alpha|gpt-dyt|long|augment|recipe|gpt-long|vit-recipe|vit-wide|all) shift ;; *) sed -n '2,30p' "$0" >&2; exit 2 ;; esac
 dir=${STUDY_DIR:-runs/study}
 build=${BUILD_DIR:-build}
 # Every norm at the same learning rate (train-gpt's own default is lower for DyT).
@@ -155,12 +158,18 @@ if [ "$what" = gpt-long ] || [ "$what" = all ]; then
   long_gpt layernorm-lr8e-3 --norm layernorm --lr 8e-3
   long_gpt layernorm-lr4e-3 --norm layernorm --lr 4e-3
 fi
+# The wide ViT (vit-recipe, vit-wide).
+wide=(--width 128 --layers 6 --heads 4 --patch 4 --shift 1 --flip --epochs "${WIDE_EPOCHS:-20}")
 if [ "$what" = vit-recipe ] || [ "$what" = all ]; then
   for alpha in 0.5 1 2; do
     run "vit-recipe-dyt-alpha$alpha" train-vit --norm dyt --alpha0 "$alpha" --gamma0 0 --epochs "${VIT_EPOCHS:-3}" "$@"
   done
   run "vit-recipe-layernorm" train-vit --norm layernorm --epochs "${VIT_EPOCHS:-3}" "$@"  # the same build's reference
-  wide=(--width 128 --layers 6 --heads 4 --patch 4 --shift 1 --flip --epochs "${WIDE_EPOCHS:-20}")
   run "vit-wide-dyt" train-vit --norm dyt --alpha0 "${RECIPE_ALPHA0:-2}" --gamma0 0 "${wide[@]}" "$@"
   run "vit-wide-layernorm" train-vit --norm layernorm "${wide[@]}" "$@"
+fi
+if [ "$what" = vit-wide ] || [ "$what" = all ]; then
+  for alpha in ${WIDE_ALPHA0S:-0.5 1}; do
+    run "vit-wide-dyt-alpha$alpha" train-vit --norm dyt --alpha0 "$alpha" --gamma0 0 "${wide[@]}" "$@"
+  done
 fi
