@@ -5,7 +5,7 @@
 # SECONDS seconds from its seed corpus in tests/fuzz/corpus/<name>/. A finding (a crash, a
 # sanitizer report, a hang, an exception that is not a dytgrad::Error) stops that harness, leaves
 # the input that caused it in build-fuzz/findings/, and fails the script.
-#   tools/fuzz.sh                 every harness, 60 s each (what CI runs)
+#   tools/fuzz.sh                 every harness, 30 s each (what CI runs: a smoke run)
 #   SECONDS_EACH=600 tools/fuzz.sh safetensors idx     a longer campaign of some of them
 # New inputs that reach new code go to build-fuzz/corpus/<name>/ (kept between runs; the seeds in
 # the repository are not modified). Environment: BUILD_DIR (default build-fuzz), JOBS, SECONDS_EACH.
@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build-fuzz}
 jobs=${JOBS:-$(nproc)}
-seconds=${SECONDS_EACH:-60}
+seconds=${SECONDS_EACH:-30}
 harnesses=("$@")
 [ ${#harnesses[@]} -eq 0 ] && harnesses=(safetensors gpt_metadata idx text_dataset)
 
