@@ -2,7 +2,8 @@
 # The test suite under AddressSanitizer and UndefinedBehaviorSanitizer: a CPU-only Debug build with
 # -O1 (the sanitizers' usual level) for the CPU kernels and -O0 for the rest (the graph, the programs
 # and the tests run little and compile four times faster so) in build-sanitizers/, then ctest. Any
-# report fails the run (ASan aborts; UBSan is set to stop at the first finding). CI runs it after the main suite.
+# report fails the run (ASan aborts; UBSan is set to stop at the first finding). CI runs it after
+# the main suite.
 # Environment: BUILD_DIR (default build-sanitizers), JOBS (default: number of cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
