@@ -84,6 +84,21 @@ def vit_table(study, title, runs, reference="vit-layernorm"):
     print()
 
 
+def vit_epochs_table(study, title, runs):
+    """runs: (label, folder name); test accuracy after each epoch, a column a run (a run still going
+    shows its epochs so far)."""
+    accuracy = {}
+    for label, name in runs:
+        accuracy[label] = {round(r["epoch"]): r["test_accuracy"] for r in read_log(study / name) if "test_accuracy" in r}
+    epochs = sorted(set().union(*(a.keys() for a in accuracy.values())))
+    print(f"| {title}: epoch | " + " | ".join(label for label, _ in runs) + " |")
+    print("|---|" + "---|" * len(runs))
+    for epoch in epochs:
+        cells = [f"{100 * accuracy[label][epoch]:.2f}%" if epoch in accuracy[label] else "" for label, _ in runs]
+        print(f"| {epoch} | " + " | ".join(cells) + " |")
+    print()
+
+
 def main():
     study = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "runs/study")
     norms = ["dyt", "layernorm", "rmsnorm", "none"]
@@ -150,9 +165,20 @@ def main():
          [("layernorm", "vit-gpu-layernorm"), ("dyt, alpha0 2", "vit-gpu-dyt"), ("dyt, alpha0 0.5", "vit-gpu-dyt-alpha0.5"),
           ("rmsnorm", "vit-gpu-rmsnorm"), ("none", "vit-gpu-none")], "vit-gpu-layernorm"),
     ]
+    # tools/study.sh vit-recipe and vit-wide: gamma0 matched (LayerNorm's output scale at step 0).
+    recipe = [(f"dyt, alpha0 {a}", f"vit-recipe-dyt-alpha{a}") for a in ["0.5", "1", "2"]]
+    tables.append((vit_table, "ViT, the GPT's DyT recipe (3 epochs)", recipe + [("layernorm", "vit-recipe-layernorm")],
+                   "vit-recipe-layernorm"))
+    wide = [("layernorm", "vit-wide-layernorm"), ("dyt, alpha0 2", "vit-wide-dyt"),
+            ("dyt, alpha0 0.5", "vit-wide-dyt-alpha0.5"), ("dyt, alpha0 0.5, seed 2", "vit-wide-dyt-alpha0.5-seed2"),
+            ("dyt, alpha0 1", "vit-wide-dyt-alpha1")]
+    tables.append((vit_table, "ViT, wide (width 128, 6 layers, 4x4 patches, augmented)", wide, "vit-wide-layernorm"))
     for table, title, runs, reference in tables:
         if any(read_log(study / name) for _, name in runs):
             table(study, title, [(label, name) for label, name in runs if read_log(study / name)], reference)
+    wide = [(label, name) for label, name in wide if read_log(study / name)]
+    if wide:
+        vit_epochs_table(study, "ViT, wide", wide)
 
 
 if __name__ == "__main__":
