@@ -24,7 +24,7 @@
 # GPT_STEPS (default 400), GPT_BATCH (default 16, the batch of the study's runs), GPT_LR (default 2e-3, for every norm), LONG_EPOCHS (default 10),
 # LONG_ALPHA0 (default 2), AUGMENT_EPOCHS (default 15), GPT_LONG_STEPS (default 3000),
 # RECIPE_ALPHA0 (default 2, the wide ViT's DyT), WIDE_EPOCHS (default 20), WIDE_ALPHA0S (default
-# "0.5 1"; one list per process runs them side by side), SEED (default 1);
+# "0.5 1"), SEED (default 1);
 # further arguments go to every training command.
 # Each run writes STUDY_DIR/<name>/{log.jsonl,checkpoint.safetensors,output.txt}; a run whose
 # output.txt has its final line is skipped, and an interrupted run resumes from its last checkpoint,
