@@ -18,7 +18,8 @@
 #                          0.5, 1 and 2 (VIT_EPOCHS), then a wider ViT (width 128, 6 layers, patches of
 #                          4x4, shifts of 1 pixel and mirroring) for WIDE_EPOCHS with DyT and LayerNorm
 #   tools/study.sh vit-wide the wide ViT of vit-recipe with DyT at each alpha0 of WIDE_ALPHA0S (gamma0
-#                          matched): alpha0 2 turned unstable there (its training loss rose in epochs 1-3)
+#                          matched): alpha0 2 turned unstable there (its training loss rose in epochs 1-3);
+#                          with SEED other than 1, LayerNorm too, each run named "...-seedN"
 #   tools/study.sh all     all of them
 # Environment: STUDY_DIR (default runs/study), BUILD_DIR (default build), VIT_EPOCHS (default 3),
 # GPT_STEPS (default 400), GPT_BATCH (default 16, the batch of the study's runs), GPT_LR (default 2e-3, for every norm), LONG_EPOCHS (default 10),
@@ -169,7 +170,11 @@ if [ "$what" = vit-recipe ] || [ "$what" = all ]; then
   run "vit-wide-layernorm" train-vit --norm layernorm "${wide[@]}" "$@"
 fi
 if [ "$what" = vit-wide ] || [ "$what" = all ]; then
+  # Another SEED adds "-seedN" to the names and runs LayerNorm at that seed too (seed 1's is vit-recipe's).
+  seed_suffix=""
+  [ "$seed" = 1 ] || seed_suffix="-seed$seed"
   for alpha in ${WIDE_ALPHA0S:-0.5 1}; do
-    run "vit-wide-dyt-alpha$alpha" train-vit --norm dyt --alpha0 "$alpha" --gamma0 0 "${wide[@]}" "$@"
+    run "vit-wide-dyt-alpha$alpha$seed_suffix" train-vit --norm dyt --alpha0 "$alpha" --gamma0 0 "${wide[@]}" "$@"
   done
+  [ "$seed" = 1 ] || run "vit-wide-layernorm$seed_suffix" train-vit --norm layernorm "${wide[@]}" "$@"
 fi

@@ -169,9 +169,9 @@ def main():
     recipe = [(f"dyt, alpha0 {a}", f"vit-recipe-dyt-alpha{a}") for a in ["0.5", "1", "2"]]
     tables.append((vit_table, "ViT, the GPT's DyT recipe (3 epochs)", recipe + [("layernorm", "vit-recipe-layernorm")],
                    "vit-recipe-layernorm"))
-    wide = [("layernorm", "vit-wide-layernorm"), ("dyt, alpha0 2", "vit-wide-dyt"),
-            ("dyt, alpha0 0.5", "vit-wide-dyt-alpha0.5"), ("dyt, alpha0 0.5, seed 2", "vit-wide-dyt-alpha0.5-seed2"),
-            ("dyt, alpha0 1", "vit-wide-dyt-alpha1")]
+    wide = [("layernorm", "vit-wide-layernorm"), ("layernorm, seed 2", "vit-wide-layernorm-seed2"),
+            ("dyt, alpha0 2", "vit-wide-dyt"), ("dyt, alpha0 0.5", "vit-wide-dyt-alpha0.5"),
+            ("dyt, alpha0 0.5, seed 2", "vit-wide-dyt-alpha0.5-seed2"), ("dyt, alpha0 1", "vit-wide-dyt-alpha1")]
     tables.append((vit_table, "ViT, wide (width 128, 6 layers, 4x4 patches, augmented)", wide, "vit-wide-layernorm"))
     for table, title, runs, reference in tables:
         if any(read_log(study / name) for _, name in runs):
