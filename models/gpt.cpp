@@ -15,9 +15,8 @@ double initial_residual_std(const GPTConfig& c) {
 
 void use_dyt_recipe(GPTConfig& c) {
   if (c.block.norm != "dyt" && c.block.norm != "derf") return;
-  c.block.alpha0_attention = c.block.alpha0_other = kDyTAlpha0;
+  nn::start_at_layer_norm_scale(c.block);
   c.alpha0_final = 0;
-  c.block.dyt_gamma0 = 0;
   c.scale_embeddings = true;
 }
 

@@ -27,11 +27,10 @@ struct GPTConfig {
 double initial_residual_std(const GPTConfig& c);
 
 // DyT's recipe for the GPT (docs/RESULTS.md, section 0), set on a config whose norm is "dyt" or
-// "derf" (others are left alone): every DyT starts with alpha0 kDyTAlpha0 and with gamma at LayerNorm's
-// output scale (dyt_gamma0 0: the DyT's output has RMS 1 on the initial residual stream, as
-// LayerNorm's has), and the token embeddings are multiplied by a learnable scalar initialised to
+// "derf" (others are left alone): every DyT starts with alpha0 nn::kDyTAlpha0 and with gamma at
+// LayerNorm's output scale (dyt_gamma0 0: the DyT's output has RMS 1 on the initial residual stream,
+// as LayerNorm's has), and the token embeddings are multiplied by a learnable scalar initialised to
 // sqrt(width) (the paper's language-model recipe).
-inline constexpr double kDyTAlpha0 = 0.5;
 void use_dyt_recipe(GPTConfig& c);
 
 class GPT : public nn::Module {

@@ -10,6 +10,10 @@ namespace dytgrad::models {
 // Patch tokens of unit variance (the LeCun-normal embedding below) plus positions of std 0.02.
 double initial_residual_std(const ViTConfig&) { return std::sqrt(1.0 + 0.02 * 0.02); }
 
+void use_dyt_recipe(ViTConfig& c) {
+  if (c.block.norm == "dyt" || c.block.norm == "derf") nn::start_at_layer_norm_scale(c.block);
+}
+
 ViT::ViT(const ViTConfig& config, uint64_t seed) : config_(config), generator_(seed) {
   ViTConfig c = config;
   c.block.dyt_input_std = initial_residual_std(c);  // for DyT's gamma0 0 (LayerNorm's output scale)

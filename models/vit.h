@@ -25,6 +25,12 @@ struct ViTConfig {
 // The std of the residual stream at initialisation, what the DyTs see first (for dyt_gamma0 0).
 double initial_residual_std(const ViTConfig& c);
 
+// DyT's recipe for the ViT (docs/RESULTS.md), set on a config whose norm is "dyt" or "derf" (others
+// are left alone): the GPT's start, nn::start_at_layer_norm_scale (alpha0 0.5, gamma at LayerNorm's
+// output scale). On the wide ViT (width 128, 6 layers, 20 epochs) alpha0 2 was unstable early and
+// ended 6.8 points behind LayerNorm, where this start leads it.
+void use_dyt_recipe(ViTConfig& c);
+
 class ViT : public nn::Module {
  public:
   ViT(const ViTConfig& config, uint64_t seed);

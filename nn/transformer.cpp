@@ -11,6 +11,11 @@ namespace {
 double residual_std(const BlockConfig& c) { return 0.02 / std::sqrt(2.0 * double(c.layers)); }
 }  // namespace
 
+void start_at_layer_norm_scale(BlockConfig& c) {
+  c.alpha0_attention = c.alpha0_other = kDyTAlpha0;
+  c.dyt_gamma0 = 0;
+}
+
 void check_block_config(const BlockConfig& c) {
   DYT_CHECK(c.width >= 1 && c.width <= 65536, "model config: width must be 1 to 65536, got {}", c.width);
   DYT_CHECK(c.heads >= 1 && c.heads <= 1024 && c.width % c.heads == 0,

@@ -26,6 +26,12 @@ struct BlockConfig {
   bool dyt_beta = true;     // false: DyTs (and Derfs) without beta
 };
 
+// The start both models' DyT recipes share (docs/RESULTS.md): every DyT (and Derf) at alpha0
+// kDyTAlpha0, in tanh's linear range, with gamma at LayerNorm's output scale (dyt_gamma0 0), so that
+// at step 0 each hands the next layer what a LayerNorm would.
+inline constexpr double kDyTAlpha0 = 0.5;
+void start_at_layer_norm_scale(BlockConfig& c);
+
 // An error unless the sizes are ones a model can be built with: width 1 to 65536, heads 1 to 1024
 // and dividing the width, layers 1 to 1024, dropout in [0, 1). Models check their config with it
 // before building anything (a checkpoint saying "layers": 1000000000 otherwise builds until memory

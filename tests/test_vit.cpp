@@ -59,10 +59,13 @@ TEST_CASE("ViT: logits per image, every patch seen, clear errors", "[nn][vit][er
   REQUIRE_THROWS_WITH(models::ViT(bad, 1), Catch::Contains("must not be causal"));
 }
 
-TEST_CASE("ViT DyT gamma0 0: the first DyT's output on the initial tokens has LayerNorm's RMS 1", "[nn][vit][dyt]") {
+TEST_CASE("ViT DyT recipe: the first DyT's output on the initial tokens has LayerNorm's RMS 1", "[nn][vit][dyt]") {
   auto c = tiny_vit("dyt");
   c.image_size = 16, c.block.width = 64;  // 16 patches of 16 pixels, enough channels for a stable RMS
-  c.block.alpha0_attention = c.block.alpha0_other = 0.5, c.block.dyt_gamma0 = 0;
+  models::use_dyt_recipe(c);
+  REQUIRE(c.block.alpha0_attention == 0.5);
+  REQUIRE(c.block.alpha0_other == 0.5);
+  REQUIRE(c.block.dyt_gamma0 == 0);
   models::ViT vit(c, 4);
   std::map<std::string, Tensor> p;
   for (auto& named : vit.named_parameters()) p[named.name] = *named.tensor;

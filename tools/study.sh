@@ -7,7 +7,7 @@
 #                          the learnable scalar on the embeddings
 #   tools/study.sh long    ViT with LayerNorm and with DyT (alpha0 LONG_ALPHA0) for LONG_EPOCHS
 #   tools/study.sh augment ViT of width 96, 6 layers, patches of 4x4, trained on shifted and mirrored
-#                          images for AUGMENT_EPOCHS, with DyT (train-vit's default alpha0) and LayerNorm
+#                          images for AUGMENT_EPOCHS, with DyT (alpha0 2, gamma0 1) and LayerNorm
 #   tools/study.sh recipe  the GPT recipe study (docs/RESULTS.md, section 0): 600-step screens of
 #                          DyT's start and of the learning rates, then 1200-step runs of the recipe
 #                          (train-gpt's default now) and LayerNorm with two seeds, Derf, and the
@@ -43,6 +43,8 @@ seed=${SEED:-1}
 # The DyT recipe these groups ran with (train-gpt's default before the recipe study); ignored by the
 # other norms.
 earlier_dyt="--alpha0 4 --gamma0 1"
+# The ViT groups before vit-recipe ran with gamma0 1 (train-vit's default then; alpha0 2 was too).
+earlier_vit_gamma0="--gamma0 1"
 extra=("$@")
 
 # The flags a resumed run may take (the others are settings, which come from its checkpoint).
@@ -78,12 +80,12 @@ run() {  # run NAME PROGRAM ARGS...
 
 if [ "$what" = vit ] || [ "$what" = all ]; then
   for norm in dyt layernorm rmsnorm none; do
-    run "vit-$norm" train-vit --norm "$norm" --alpha0 0.5 --epochs "${VIT_EPOCHS:-3}" "$@"  # alpha0: DyT's, the paper's
+    run "vit-$norm" train-vit --norm "$norm" --alpha0 0.5 $earlier_vit_gamma0 --epochs "${VIT_EPOCHS:-3}" "$@"  # alpha0: DyT's, the paper's
   done
 fi
 if [ "$what" = alpha ] || [ "$what" = all ]; then
   for alpha in 0.1 1 2 4 8; do  # 0.5 is vit-dyt
-    run "vit-dyt-alpha$alpha" train-vit --norm dyt --alpha0 "$alpha" --epochs "${VIT_EPOCHS:-3}" "$@"
+    run "vit-dyt-alpha$alpha" train-vit --norm dyt --alpha0 "$alpha" $earlier_vit_gamma0 --epochs "${VIT_EPOCHS:-3}" "$@"
   done
 fi
 if [ "$what" = gpt ] || [ "$what" = all ]; then
@@ -99,11 +101,11 @@ if [ "$what" = gpt-dyt ] || [ "$what" = all ]; then
 fi
 if [ "$what" = long ] || [ "$what" = all ]; then
   run "vit-long-layernorm" train-vit --norm layernorm --epochs "${LONG_EPOCHS:-10}" "$@"
-  run "vit-long-dyt" train-vit --norm dyt --alpha0 "${LONG_ALPHA0:-2}" --epochs "${LONG_EPOCHS:-10}" "$@"
+  run "vit-long-dyt" train-vit --norm dyt --alpha0 "${LONG_ALPHA0:-2}" $earlier_vit_gamma0 --epochs "${LONG_EPOCHS:-10}" "$@"
 fi
 if [ "$what" = augment ] || [ "$what" = all ]; then
   augmented=(--width 96 --layers 6 --heads 4 --patch 4 --shift 2 --flip --epochs "${AUGMENT_EPOCHS:-15}")
-  run "vit-augment-dyt" train-vit --norm dyt "${augmented[@]}" "$@"
+  run "vit-augment-dyt" train-vit --norm dyt --alpha0 2 $earlier_vit_gamma0 "${augmented[@]}" "$@"
   run "vit-augment-layernorm" train-vit --norm layernorm "${augmented[@]}" "$@"
 fi
 if [ "$what" = recipe ] || [ "$what" = all ]; then

@@ -126,15 +126,19 @@ std::string dyt_gamma0_text(const models::ViTConfig& m) {
 int main(int argc, char** argv) {
   Training t;
   std::string norm = "dyt", device_name = "auto", out = "runs/vit", resume;
-  // alpha0 2, not the paper's 0.5: at this scale (width 64, 3 epochs) the study's sweep gave 75.3%,
-  // 83.5%, 84.6%, 85.6%, 84.9% test accuracy for alpha0 0.1, 0.5, 1, 2, 4 (docs/RESULTS.md).
-  double alpha0 = 2.0;
+  // DyT's recipe (models::use_dyt_recipe, docs/RESULTS.md) is the default; --alpha0 and --gamma0
+  // change one piece of it.
+  models::ViTConfig recipe;
+  recipe.block.norm = "dyt";
+  models::use_dyt_recipe(recipe);
+  double alpha0 = recipe.block.alpha0_other;
+  t.model.block.dyt_gamma0 = recipe.block.dyt_gamma0;
   int64_t checkpoint_every = 500, eval_every = 0;
   CLI::App app{"Train a ViT on Fashion-MNIST whose norms are DyT (or LayerNorm, RMSNorm, none)"};
   app.add_option("--data", t.data, "folder of the Fashion-MNIST IDX files")->capture_default_str();
   app.add_option("--norm", norm, "dyt, derf, layernorm, rmsnorm or none")->capture_default_str()
       ->check(CLI::IsMember({"dyt", "derf", "layernorm", "rmsnorm", "none"}));
-  app.add_option("--alpha0", alpha0, "DyT's initial alpha (the paper uses 0.5 for ViT; see docs/RESULTS.md)")->capture_default_str();
+  app.add_option("--alpha0", alpha0, "DyT's initial alpha (every DyT)")->capture_default_str();
   app.add_option("--gamma0", t.model.block.dyt_gamma0,
                  "DyT's initial gamma (every DyT); 0: LayerNorm's output scale, 1 / RMS of tanh(alpha0 x) over the "
                  "initial residual stream")->capture_default_str()->check(CLI::Range(0.0, 1e6));
