@@ -1,6 +1,30 @@
-// The fused AdamW update against steps computed by hand in float64.
+// The fused AdamW update against steps computed by hand in float64; the gradients' sum of squares
+// against a float64 sum.
 #include "core/ops/optimizer.h"
+#include "kernels/cpu/threads.h"
 #include "op_tests.h"
+
+namespace {
+
+// Tensors of awkward sizes: one empty, several shorter than a chunk, some of many chunks with a
+// short last one, enough of them for three CUDA launches.
+std::vector<Tensor> gradient_like(DType dtype) {
+  std::vector<Tensor> tensors;
+  for (int i = 0; i < 110; ++i) {
+    int64_t n = i == 3 ? 0 : i % 10 == 0 ? 40000 + 131 * i : 1 + (i * 37) % 5000;
+    tensors.push_back(mul(Tensor::randn({n}, dtype), 0.01 * (1 + i % 7)));
+  }
+  return tensors;
+}
+
+double reference_sum_of_squares(const std::vector<Tensor>& tensors) {
+  long double sum = 0;
+  for (const Tensor& t : tensors)
+    for (double x : t.to(DType::Float64).to_vector<double>()) sum += (long double)x * x;
+  return double(sum);
+}
+
+}  // namespace
 
 TEST_CASE("adamw_step matches two hand-computed steps, with decoupled weight decay", "[optimizer]") {
   AdamWOptions o;
@@ -80,4 +104,51 @@ TEST_CASE("cuda: fused AdamW in float64 matches the CPU", "[cuda][parity]") {
     adamw_step(gpu, o, step);
   }
   for (size_t i = 0; i < cpu.size(); ++i) CHECK_CLOSE(gpu[i].param, cpu[i].param, 1e-12);
+}
+
+TEST_CASE("sum_of_squares: every element of every tensor squared and summed, as a float64 sum", "[optimizer]") {
+  for (DType dtype : {DType::Float32, DType::Float64}) {
+    INFO(dtype_name(dtype));
+    std::vector<Tensor> tensors = gradient_like(dtype);
+    Tensor total = sum_of_squares(tensors);
+    REQUIRE(total.dtype() == DType::Float64);
+    REQUIRE(total.shape() == Shape{});
+    double expected = reference_sum_of_squares(tensors);
+    REQUIRE(expected > 0);
+    REQUIRE(std::abs(total.item() - expected) <= 1e-13 * expected);
+  }
+}
+
+TEST_CASE("sum_of_squares gives the same bits with 1 and 2 threads", "[optimizer][threads]") {
+  std::vector<Tensor> tensors = gradient_like(DType::Float32);
+  int before = kernels::cpu::threads();
+  kernels::cpu::set_threads(1);
+  double one = sum_of_squares(tensors).item();
+  kernels::cpu::set_threads(2);
+  double two = sum_of_squares(tensors).item();
+  kernels::cpu::set_threads(before);
+  REQUIRE(one == two);
+}
+
+TEST_CASE("sum_of_squares rejects bad input", "[optimizer][errors]") {
+  REQUIRE_THROWS_WITH(sum_of_squares({}), Catch::Contains("sum_of_squares: expected at least one tensor"));
+  REQUIRE_THROWS_WITH(sum_of_squares({Tensor::randn({3}), Tensor::randn({3}, DType::Float64)}),
+                      Catch::Contains("sum_of_squares: dtype mismatch"));
+  REQUIRE_THROWS_WITH(sum_of_squares({Tensor::randn({3, 4}).transpose(0, 1)}),
+                      Catch::Contains("tensor 0 (shape [4, 3]) is not contiguous"));
+  REQUIRE_THROWS_WITH(sum_of_squares({Tensor::randint(0, 5, {3})}), Catch::Contains("sum_of_squares"));
+}
+
+TEST_CASE("cuda: sum_of_squares matches the CPU, the same bits every run", "[cuda][parity]") {
+  if (!test::gpu_visible()) return;
+  allow_unverified_cuda_kernels(true);
+  for (DType dtype : {DType::Float32, DType::Float64}) {
+    INFO(dtype_name(dtype));
+    std::vector<Tensor> cpu = gradient_like(dtype), gpu;
+    for (const Tensor& t : cpu) gpu.push_back(t.to(Device::cuda()));
+    double expected = sum_of_squares(cpu).item(), got = sum_of_squares(gpu).item();
+    REQUIRE(std::abs(got - expected) <= 1e-13 * expected);
+    REQUIRE(sum_of_squares(gpu).item() == got);
+  }
+  allow_unverified_cuda_kernels(false);
 }

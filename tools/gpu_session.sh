@@ -6,7 +6,8 @@
 #   4. NCCL on the GPU, a world of one: the collectives' test, and train-gpt --zero over NCCL
 #      against the plain run (the same losses);
 #   5. mixed precision: train-gpt --dtype bf16 against float32 (losses, tokens/s at --gpu-config,
-#      and a profile of 3 of its steps: kernel time against the step's wall clock, the casts),
+#      and a profile of 3 of its steps: kernel time against the step's wall clock, the casts; float32
+#      again with the kernels not yet run on a GPU switched on),
 #      and PyTorch's step of the same model (tools/bench_torch_step.py);
 #   6. bench-kernels, the Triton DyT anchor and PyTorch on the same shapes, side by side (last).
 # Binaries come prebuilt in $BIN (default .gpu/, built with tools/build_for_gpu.sh). Logs and JSON
@@ -63,10 +64,14 @@ PY
 
 step "mixed precision on the GPU: train-gpt --dtype bf16 against float32"
 timeout 120 "$BIN/train-gpt" "${gpt[@]}" --dtype bf16 --out "$OUT/gpt-bf16" > "$OUT/gpt-bf16.log" 2>&1 || status=1
-for dtype in float32 bf16; do
-  timeout 120 "$BIN/train-gpt" --gpu-config --device cuda --steps 30 --eval-every 30 --sample-chars 0 \
-    --checkpoint-every 0 --overwrite --data "$BIN/fortunes" --dtype $dtype --profile 3 --out "$OUT/gpu-config-$dtype" \
-    > "$OUT/gpu-config-$dtype.log" 2>&1 || status=1
+# float32-unverified: float32 with the CUDA kernels that have not yet run on a GPU switched on
+# (DYTGRAD_CUDA_UNVERIFIED=1; now the one-pass gradient norm, sum_of_squares), to compare the step.
+for run in float32 bf16 float32-unverified; do
+  unverified=0
+  [ "$run" = float32-unverified ] && unverified=1
+  DYTGRAD_CUDA_UNVERIFIED=$unverified timeout 120 "$BIN/train-gpt" --gpu-config --device cuda --steps 30 --eval-every 30 \
+    --sample-chars 0 --checkpoint-every 0 --overwrite --data "$BIN/fortunes" --dtype "${run%%-*}" --profile 3 \
+    --out "$OUT/gpu-config-$run" > "$OUT/gpu-config-$run.log" 2>&1 || status=1
 done
 # PyTorch's step of the same model and shape (tools/torch_gpt.py), float32 and bf16 autocast, eager
 # and torch.compile (the vocabulary: the 114 symbols of the fortunes).
@@ -79,14 +84,14 @@ log = lambda name: [json.loads(l) for l in open(f"{out}/{name}/log.jsonl") if '"
 a, b = log("gpt-plain"), log("gpt-bf16")
 worst = max(abs(x["loss"] - y["loss"]) / x["loss"] for x, y in zip(a, b))
 print(f"train-gpt --dtype bf16 against float32, 30 steps: largest relative loss difference {worst:.2e} (bound 5e-2)")
-for dtype in ("float32", "bf16"):
-    rows = log(f"gpu-config-{dtype}")
+for run in ("float32", "bf16", "float32-unverified"):
+    rows = log(f"gpu-config-{run}")
     tps = statistics.median(r["tokens_per_s"] for r in rows[5:])
-    print(f"--gpu-config {dtype}: {tps:,.0f} tokens/s = {64 * 256 / tps * 1e3:.2f} ms a step (median of steps 6-30, "
+    print(f"--gpu-config {run}: {tps:,.0f} tokens/s = {64 * 256 / tps * 1e3:.2f} ms a step (median of steps 6-30, "
           f"wall clock), loss at step 30 {rows[-1]['loss']:.4f}")
     # Steps 2-4 were profiled: the GPU's time in kernels a step against the wall clock's says how
     # much of a step the host (launches, allocation, the graph) costs.
-    summary = open(f"{out}/gpu-config-{dtype}/profile.txt").read().splitlines()
+    summary = open(f"{out}/gpu-config-{run}/profile.txt").read().splitlines()
     print(f"  --profile 3: {next(l for l in summary if 'in all' in l).strip()}; "
           f"{next((l.strip() for l in summary if 'strided_copy' in l), 'no copies')} (the busiest copy row)")
 if os.path.exists(f"{out}/torch-step.json"):

@@ -1,5 +1,6 @@
 #include "core/ops/optimizer.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/ops/dispatch.h"
@@ -37,6 +38,33 @@ void adamw_step(const std::vector<AdamWParam>& params, const AdamWOptions& o, in
     profiler::note_work(7.0 * double(elements * int64_t(sizeof(T))), 0, Shape{elements});
     DYT_CALL(first.device(), adamw_step<T>, tensors.data(), int(tensors.size()), h);
   });
+}
+
+Tensor sum_of_squares(const std::vector<Tensor>& tensors) {
+  DYT_CHECK(!tensors.empty(), "sum_of_squares: expected at least one tensor, got none");
+  const Tensor& first = tensors[0];
+  std::vector<kernels::SquaresTensor> squares;
+  int64_t elements = 0;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    DYT_CHECK(tensors[i].defined(), "sum_of_squares: tensor {} is undefined", i);
+    DYT_CHECK(tensors[i].is_contiguous(), "sum_of_squares: tensor {} (shape {}) is not contiguous", i,
+              shape_str(tensors[i].shape()));
+    squares.push_back({tensors[i].raw_data(), tensors[i].numel()});
+    elements += tensors[i].numel();
+  }
+  check_same_device("sum_of_squares", tensors);
+  check_same_dtype("sum_of_squares", tensors);
+  require_verified_cuda("sum_of_squares", first.device());
+  Tensor partials = Tensor::empty({std::max<int64_t>(1, kernels::squares_chunks(squares.data(), int(squares.size())))},
+                                  DType::Float64, first.device());
+  Tensor total = Tensor::empty({}, DType::Float64, first.device());
+  dispatch_floating(first.dtype(), "sum_of_squares", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    profiler::note_work(double(elements * int64_t(sizeof(T))), 2.0 * double(elements), Shape{elements});
+    DYT_CALL(first.device(), sum_of_squares<T>, squares.data(), int(squares.size()), partials.data<double>(),
+             total.data<double>());
+  });
+  return total;
 }
 
 }  // namespace dytgrad

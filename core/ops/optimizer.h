@@ -1,4 +1,5 @@
 // Optimiser updates as ops: in place, never recorded in the graph. nn/'s optimisers call these.
+// And the gradients' global norm, for clipping.
 #pragma once
 #include <vector>
 
@@ -17,5 +18,11 @@ struct AdamWOptions {
 
 // One AdamW step (step counts from 1) over all tensors, in one fused launch per 48 tensors.
 void adamw_step(const std::vector<AdamWParam>& params, const AdamWOptions& options, int64_t step);
+
+// The sum of x^2 over every element of every tensor, accumulated in double: a float64 scalar (shape
+// []) on the tensors' device, the squared global norm of a model's gradients. One pass over them in
+// one multi-tensor launch per 48 tensors (plus one), no host sync, the same bits on every run
+// (fixed chunks, fixed order). The tensors: contiguous, float32 or float64, one dtype and device.
+Tensor sum_of_squares(const std::vector<Tensor>& tensors);
 
 }  // namespace dytgrad
