@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 
+#include "bfloat16.h"
 #include "layout.h"
 
 namespace dytgrad::kernels {
@@ -51,8 +52,16 @@ template <class S, class D> struct CopyTypes {
   using Destination = D;
 };
 
-namespace cpu { DYT_DECLARE_ELEMENTWISE_KERNELS }
-namespace cuda { DYT_DECLARE_ELEMENTWISE_KERNELS }
+// bfloat16 unary and binary ops: each element in float32, rounded to bfloat16 once when stored
+// (the float32 kernel then a cast, in one pass).
+#define DYT_DECLARE_BFLOAT16_ELEMENTWISE_KERNELS                                                 \
+  template <> void unary<bfloat16>(UnaryOp op, const bfloat16* x, bfloat16* y, int64_t n,       \
+                                   double scalar);                                               \
+  template <> void binary<bfloat16>(BinaryOp op, const ElementwiseLayout& L, bfloat16* out,     \
+                                    const bfloat16* a, const bfloat16* b);
+
+namespace cpu { DYT_DECLARE_ELEMENTWISE_KERNELS DYT_DECLARE_BFLOAT16_ELEMENTWISE_KERNELS }
+namespace cuda { DYT_DECLARE_ELEMENTWISE_KERNELS DYT_DECLARE_BFLOAT16_ELEMENTWISE_KERNELS }
 
 namespace cpu {
 // dx = dy * gelu'(x) in one pass (on CUDA, gelu's backward is a GeluGrad unary and a mul).

@@ -28,6 +28,13 @@ inline Tensor strided_leaf(const Shape& shape) {
   return t;
 }
 
+// A bfloat16 tensor's elements as their 16 bits, in row-major order (for bit-for-bit comparisons).
+inline std::vector<uint16_t> bits_of(const Tensor& t) {
+  std::vector<uint16_t> bits;
+  for (bfloat16 v : t.contiguous().to_vector<bfloat16>()) bits.push_back(v.bits);
+  return bits;
+}
+
 // Positive values in [low, low + 1), for log, sqrt, pow.
 inline Tensor positive_leaf(const Shape& shape, double low = 0.5) {
   return add(Tensor::rand(shape, DType::Float64), low).detach().requires_grad_();

@@ -20,6 +20,7 @@
 #include "nn/optim.h"
 
 using namespace dytgrad;
+using test::bits_of;
 using test::max_relative_error;
 
 namespace {
@@ -31,12 +32,6 @@ using Fn = std::function<Tensor(const std::vector<Tensor>&)>;
 // chain: the GEMM, then the bias add).
 Tensor representable(const Shape& shape, double scale = 1.0) {
   return mul(Tensor::randn(shape), scale).to(DType::BFloat16).to(DType::Float32);
-}
-
-std::vector<uint16_t> bits_of(const Tensor& t) {
-  std::vector<uint16_t> bits;
-  for (bfloat16 v : t.contiguous().to_vector<bfloat16>()) bits.push_back(v.bits);
-  return bits;
 }
 
 struct Case {

@@ -18,6 +18,11 @@ using Grads = std::vector<Tensor>;
 
 namespace {
 
+// bfloat16 unary and binary ops run bfloat16 kernels (float32 math, one rounding, one pass) on the
+// CPU; on CUDA once those kernels have run on a GPU (until then unverified_cuda_kernels_allowed()
+// switches them on) and in_float32 otherwise, which gives the same values in three passes.
+bool bfloat16_kernels_on(Device device) { return device.is_cpu() || unverified_cuda_kernels_allowed(); }
+
 // bfloat16 elementwise math in float32 (core/ops/mixed_precision.h): the kernel on float32 copies,
 // its result rounded back to bfloat16. Not recorded; the callers record the op on their tensors.
 template <class Kernel> Tensor in_float32(Kernel kernel, const Tensor& a, const Tensor& b = Tensor()) {
@@ -28,12 +33,12 @@ template <class Kernel> Tensor in_float32(Kernel kernel, const Tensor& a, const 
 
 // y = op(x) without recording; the callers record.
 Tensor unary_kernel(const char* name, UnaryOp op, const Tensor& x, double scalar = 0) {
-  if (x.dtype() == DType::BFloat16)
+  if (x.dtype() == DType::BFloat16 && !bfloat16_kernels_on(x.device()))
     return in_float32([&](const Tensor& x32, const Tensor&) { return unary_kernel(name, op, x32, scalar); }, x);
   Tensor xc = x.contiguous();
   Tensor y = make_tensor(x.shape(), x.dtype(), x.device());
   if (y.numel() == 0) return y;
-  dispatch_floating(x.dtype(), name, [&](auto tag) {
+  dispatch_floating_or_bfloat16(x.dtype(), name, [&](auto tag) {
     using T = typename decltype(tag)::type;
     profiler::note_work(2.0 * double(y.numel() * sizeof(T)), 0, x.shape());  // read x, write y
     DYT_CALL(x.device(), unary<T>, op, xc.data<T>(), y.data<T>(), y.numel(), scalar);
@@ -44,13 +49,13 @@ Tensor unary_kernel(const char* name, UnaryOp op, const Tensor& x, double scalar
 Tensor binary_kernel(const char* name, BinaryOp op, const Tensor& a, const Tensor& b) {
   check_same_device(name, {a, b});
   check_same_dtype(name, {a, b});
-  if (a.dtype() == DType::BFloat16)
+  if (a.dtype() == DType::BFloat16 && !bfloat16_kernels_on(a.device()))
     return in_float32([&](const Tensor& a32, const Tensor& b32) { return binary_kernel(name, op, a32, b32); }, a, b);
   Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
   Tensor out = make_tensor(shape, a.dtype(), a.device());
   auto L = make_layout(name, shape, {out, a, b});
   if (L.numel == 0) return out;
-  dispatch_floating(a.dtype(), name, [&](auto tag) {
+  dispatch_floating_or_bfloat16(a.dtype(), name, [&](auto tag) {
     using T = typename decltype(tag)::type;
     // read a and b, write out
     profiler::note_work(double((a.numel() + b.numel() + out.numel()) * sizeof(T)), 0, a.shape(), b.shape());

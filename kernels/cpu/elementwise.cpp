@@ -1,6 +1,8 @@
 // CPU elementwise kernels: one loop each, a contiguous fast path, and the strided walk of
 // ElementwiseLayout by rows otherwise (kernels/cpu/strided_rows.h). tanh, exp, log and the gelu
-// family go through vector_math (SLEEF), a block at a time.
+// family go through vector_math (SLEEF), a block at a time. bfloat16 unary and binary ops compute
+// in float32 and round each result once: a block of x widened to float32, the float32 kernel on it,
+// the block rounded back (the same blocks as the float32 kernel's, so the same float32 values).
 #include "kernels/elementwise.h"
 
 #include <algorithm>
@@ -56,6 +58,11 @@ void gelu_backward_block(const T* __restrict x, const T* __restrict dy, T* __res
 }
 #pragma GCC diagnostic pop
 
+// f(a, b) on bfloat16 operands: in float32, rounded once.
+template <class F> auto in_float32(F f) {
+  return [f](bfloat16 a, bfloat16 b) { return bfloat16::from_float(f(a.to_float(), b.to_float())); };
+}
+
 }  // namespace
 
 template <class T> void unary(UnaryOp op, const T* x, T* y, int64_t n, double scalar) {
@@ -76,6 +83,19 @@ template <class T> void unary(UnaryOp op, const T* x, T* y, int64_t n, double sc
     case UnaryOp::AddScalar: return map_each(x, y, n, [s](T v) { return v + s; });
     case UnaryOp::MulScalar: return map_each(x, y, n, [s](T v) { return v * s; });
     case UnaryOp::PowScalar: return map_each(x, y, n, [s](T v) { return unary_value(UnaryOp::PowScalar, v, s); });
+  }
+}
+
+// Reads 2 bytes and writes 2 bytes an element; the float32 block stays in L1.
+template <> void unary<bfloat16>(UnaryOp op, const bfloat16* x, bfloat16* y, int64_t n, double scalar) {
+  int64_t blocks = (n + vector_math::kBlock - 1) / vector_math::kBlock;
+  DYT_PARALLEL_FOR(n)
+  for (int64_t b = 0; b < blocks; ++b) {
+    int64_t first = b * vector_math::kBlock, count = std::min(vector_math::kBlock, n - first);
+    float wide[vector_math::kBlock];
+    for (int64_t i = 0; i < count; ++i) wide[i] = x[first + i].to_float();
+    unary<float>(op, wide, wide, count, scalar);  // a block is below the parallel grain: serial
+    for (int64_t i = 0; i < count; ++i) y[first + i] = bfloat16::from_float(wide[i]);
   }
 }
 
@@ -119,6 +139,16 @@ template <class T> void binary(BinaryOp op, const ElementwiseLayout& L, T* out, 
     case BinaryOp::Sub: return binary_with(L, out, a, b, [](T x, T y) { return x - y; });
     case BinaryOp::Mul: return binary_with(L, out, a, b, [](T x, T y) { return x * y; });
     case BinaryOp::Div: return binary_with(L, out, a, b, [](T x, T y) { return x / y; });
+  }
+}
+
+template <>
+void binary<bfloat16>(BinaryOp op, const ElementwiseLayout& L, bfloat16* out, const bfloat16* a, const bfloat16* b) {
+  switch (op) {
+    case BinaryOp::Add: return binary_with(L, out, a, b, in_float32([](float x, float y) { return x + y; }));
+    case BinaryOp::Sub: return binary_with(L, out, a, b, in_float32([](float x, float y) { return x - y; }));
+    case BinaryOp::Mul: return binary_with(L, out, a, b, in_float32([](float x, float y) { return x * y; }));
+    case BinaryOp::Div: return binary_with(L, out, a, b, in_float32([](float x, float y) { return x / y; }));
   }
 }
 
@@ -188,7 +218,8 @@ DYT_FLOAT_TYPES(DYT_INSTANTIATE_FLOAT)
   template void copy<T, bfloat16>(const ElementwiseLayout&, bfloat16*, const T*);          \
   template void copy<bfloat16, T>(const ElementwiseLayout&, T*, const bfloat16*);
 DYT_ALL_TYPES(DYT_INSTANTIATE_ALL)
-// bfloat16 (storage so far): filled, and copied to and from itself and every other dtype.
+// bfloat16 (unary and binary: the specialisations above): filled, and copied to and from itself and
+// every other dtype.
 template void fill<bfloat16>(bfloat16*, int64_t, bfloat16);
 template void copy<bfloat16, bfloat16>(const ElementwiseLayout&, bfloat16*, const bfloat16*);
 
