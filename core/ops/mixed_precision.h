@@ -3,8 +3,10 @@
 // where redo(inputs) calls the op again. It returns nothing when the op should run as it is, or the
 // op's result computed on its inputs cast as the rules say.
 //
-// bfloat16 math: the GEMM has bfloat16 kernels (matmul runs them: Precision::BFloat16Kernel).
-// Every other op handed only bfloat16 floating inputs runs on float32 copies and rounds its
+// bfloat16 math: the GEMM has bfloat16 kernels (matmul runs them: Precision::BFloat16Kernel); DyT
+// and the unary and binary elementwise ops have kernels that compute in float32 and round once
+// (their front-ends call them without this). Every other op handed only bfloat16 floating inputs
+// runs on float32 copies and rounds its
 // floating result to bfloat16: the result of a bfloat16 kernel that loads, computes in float32
 // and rounds once when it stores (what the CUDA kernels to come do; they may differ by the order
 // of their sums). The casts are recorded, so the gradient takes the same way back and reaches each

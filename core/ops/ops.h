@@ -104,7 +104,8 @@ Tensor rms_norm(const Tensor& x, const Tensor& gamma, double eps = 1e-6);
 // CUDA kernels written and compiled but not yet run on a GPU are kept off until this is called
 // with true or DYTGRAD_CUDA_UNVERIFIED=1 is set: an op that would run one raises an error saying
 // so (require_verified_cuda, core/ops/dispatch.h); code with a verified way round asks
-// unverified_cuda_kernels_allowed() and takes it. Unverified now: sum_of_squares.
+// unverified_cuda_kernels_allowed() and takes it. Unverified now: sum_of_squares, and the bfloat16
+// unary and binary kernels (bfloat16 elementwise ops run float32 kernels between casts meanwhile).
 void allow_unverified_cuda_kernels(bool on);
 bool unverified_cuda_kernels_allowed();
 
