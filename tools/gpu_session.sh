@@ -6,7 +6,7 @@
 #   4. NCCL on the GPU, a world of one: the collectives' test, and train-gpt --zero over NCCL
 #      against the plain run (the same losses);
 #   5. mixed precision: train-gpt --dtype bf16 against float32 (losses, tokens/s at --gpu-config,
-#      and a profile of 3 of its steps: kernel time against the step's wall clock, the casts; float32
+#      and a profile of 3 of its steps: kernel time against the step's wall clock, the casts; both
 #      again with the kernels not yet run on a GPU switched on),
 #      and PyTorch's step of the same model (tools/bench_torch_step.py);
 #   6. bench-kernels, the Triton DyT anchor and PyTorch on the same shapes, side by side (last).
@@ -64,11 +64,12 @@ PY
 
 step "mixed precision on the GPU: train-gpt --dtype bf16 against float32"
 timeout 120 "$BIN/train-gpt" "${gpt[@]}" --dtype bf16 --out "$OUT/gpt-bf16" > "$OUT/gpt-bf16.log" 2>&1 || status=1
-# float32-unverified: float32 with the CUDA kernels that have not yet run on a GPU switched on
-# (DYTGRAD_CUDA_UNVERIFIED=1; now the one-pass gradient norm, sum_of_squares), to compare the step.
-for run in float32 bf16 float32-unverified; do
+# *-unverified: the same with the CUDA kernels that have not yet run on a GPU switched on
+# (DYTGRAD_CUDA_UNVERIFIED=1; now the one-pass gradient norm, sum_of_squares, and the bfloat16
+# elementwise kernels), to compare the step.
+for run in float32 bf16 float32-unverified bf16-unverified; do
   unverified=0
-  [ "$run" = float32-unverified ] && unverified=1
+  [[ $run == *-unverified ]] && unverified=1
   DYTGRAD_CUDA_UNVERIFIED=$unverified timeout 120 "$BIN/train-gpt" --gpu-config --device cuda --steps 30 --eval-every 30 \
     --sample-chars 0 --checkpoint-every 0 --overwrite --data "$BIN/fortunes" --dtype "${run%%-*}" --profile 3 \
     --out "$OUT/gpu-config-$run" > "$OUT/gpu-config-$run.log" 2>&1 || status=1
@@ -84,7 +85,7 @@ log = lambda name: [json.loads(l) for l in open(f"{out}/{name}/log.jsonl") if '"
 a, b = log("gpt-plain"), log("gpt-bf16")
 worst = max(abs(x["loss"] - y["loss"]) / x["loss"] for x, y in zip(a, b))
 print(f"train-gpt --dtype bf16 against float32, 30 steps: largest relative loss difference {worst:.2e} (bound 5e-2)")
-for run in ("float32", "bf16", "float32-unverified"):
+for run in ("float32", "bf16", "float32-unverified", "bf16-unverified"):
     rows = log(f"gpu-config-{run}")
     tps = statistics.median(r["tokens_per_s"] for r in rows[5:])
     print(f"--gpu-config {run}: {tps:,.0f} tokens/s = {64 * 256 / tps * 1e3:.2f} ms a step (median of steps 6-30, "
