@@ -7,6 +7,7 @@
 #   gpt-dyt.png      validation loss of the GPT DyT variants (alpha0, embedding scalar) and LayerNorm
 #   vit-long.png     the longer ViT runs, LayerNorm and DyT: test accuracy
 #   vit-augment.png  the augmented ViT runs (study.sh augment), LayerNorm and DyT: test accuracy
+#   vit-wide.png     the wide ViT (study.sh vit-recipe, vit-wide), LayerNorm and DyT's starts: test accuracy
 #   gpu-gpt.png      GPT --gpu-config (tools/gpu_study_session.sh): validation loss per norm and DyT variant
 #   gpu-vit.png      ViT --gpu-config: test accuracy, LayerNorm and DyT
 #   gpt-recipe.png   the recipe study (study.sh recipe): validation loss, 1200 steps, each norm
@@ -128,6 +129,10 @@ plot_runs vit-long.png "ViT, the longer runs: test accuracy" epoch test_accuracy
   vit-long-layernorm:layernorm vit-long-dyt:"dyt (alpha0 2)"
 plot_runs vit-augment.png "ViT, width 96, 6 layers, patches 4x4, shifted and mirrored images: test accuracy" epoch \
   test_accuracy 1 "test accuracy" vit-augment-layernorm:layernorm vit-augment-dyt:"dyt (alpha0 2)"
+plot_runs vit-wide.png "ViT, width 128, 6 layers, patches 4x4, shifted and mirrored images: test accuracy" epoch \
+  test_accuracy 1 "test accuracy" vit-wide-layernorm:layernorm vit-wide-layernorm-seed2:"layernorm, seed 2" \
+  vit-wide-dyt:"dyt alpha0 2, gamma0 matched" vit-wide-dyt-alpha0.5:"dyt alpha0 0.5, gamma0 matched" \
+  vit-wide-dyt-alpha0.5-seed2:"dyt alpha0 0.5, gamma0 matched, seed 2"
 plot_runs gpu-gpt.png "GPT on an H100 (--gpu-config, 1000 steps)" step val_loss 1 "validation loss" \
   gpt-gpu-layernorm:layernorm gpt-gpu-rmsnorm:rmsnorm gpt-gpu-none:none gpt-gpu-dyt:"dyt alpha0 4" \
   gpt-gpu-dyt-alpha1:"dyt alpha0 1" gpt-gpu-dyt-unscaled:"dyt alpha0 4, no embedding scalar" \
