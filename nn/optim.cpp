@@ -57,7 +57,7 @@ void SGD::step(double lr) {
 namespace {
 
 // The squared global norm tensor by tensor: four ops each (the path CUDA takes until the one-pass
-// sum_of_squares kernel has run on a GPU, and for gradients of mixed dtypes).
+// sum_of_squares kernel has run on a GPU, and for bfloat16 gradients or gradients of mixed dtypes).
 double sum_of_squares_per_tensor(const std::vector<Tensor>& grads) {
   Tensor total;
   for (const Tensor& g : grads) {
@@ -81,7 +81,8 @@ double clip_grad_norm(const std::vector<NamedParameter>& params, double max_norm
     one_dtype = one_dtype && g.dtype() == grads[0].dtype();
   }
   if (grads.empty()) return 0;
-  bool one_pass = one_dtype && (grads[0].device().is_cpu() || unverified_cuda_kernels_allowed());
+  bool one_pass = one_dtype && grads[0].dtype() != DType::BFloat16 &&
+                  (grads[0].device().is_cpu() || unverified_cuda_kernels_allowed());
   double norm = std::sqrt(one_pass ? sum_of_squares(grads).item() : sum_of_squares_per_tensor(grads));
   if (norm > max_norm && norm > 0) {
     double scale = max_norm / (norm + 1e-6);

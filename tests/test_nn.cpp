@@ -135,6 +135,13 @@ TEST_CASE("gradient clipping returns the norm and scales to max_norm, and the co
   REQUIRE(a.grad().to_vector<float>()[0] == Approx(0.6).epsilon(1e-5));
   REQUIRE(b.grad().item() == Approx(0.8).epsilon(1e-5));
   REQUIRE(nn::clip_grad_norm(params, 10.0) == Approx(1.0).epsilon(1e-5));  // under the limit: unchanged
+  // bfloat16 gradients (a model kept in bfloat16) and gradients of two dtypes are clipped too
+  Tensor h = Tensor::zeros({2}, DType::BFloat16).requires_grad_();
+  h.set_grad(Tensor::from_vector<float>({6, 8}, {2}).to(DType::BFloat16));
+  std::vector<nn::NamedParameter> bfloat16_params = {{"h", &h, true}};
+  REQUIRE(nn::clip_grad_norm(bfloat16_params, 100.0) == Approx(10.0));
+  bfloat16_params.push_back({"b", &b, true});
+  REQUIRE(nn::clip_grad_norm(bfloat16_params, 100.0) == Approx(std::sqrt(100.0 + 0.8 * 0.8)).epsilon(1e-3));
   REQUIRE(nn::cosine_lr(0, 100, 10, 1.0, 0.1) == Approx(0.1));
   REQUIRE(nn::cosine_lr(9, 100, 10, 1.0, 0.1) == Approx(1.0));
   REQUIRE(nn::cosine_lr(55, 100, 10, 1.0, 0.1) == Approx(0.55));
