@@ -1,8 +1,8 @@
 // CPU elementwise kernels: one loop each, a contiguous fast path, and the strided walk of
 // ElementwiseLayout by rows otherwise (kernels/cpu/strided_rows.h). tanh, exp, log and the gelu
 // family go through vector_math (SLEEF), a block at a time. bfloat16 unary and binary ops compute
-// in float32 and round each result once: a block of x widened to float32, the float32 kernel on it,
-// the block rounded back (the same blocks as the float32 kernel's, so the same float32 values).
+// in float32 and round each result once: a chunk of x widened to float32, the float32 kernel on it,
+// the chunk rounded back (the same blocks as the float32 kernel's, so the same float32 values).
 #include "kernels/elementwise.h"
 
 #include <algorithm>
