@@ -3,7 +3,8 @@
 # -O1 (the sanitizers' usual level) for the CPU kernels and -O0 for the rest (the graph, the programs
 # and the tests run little and compile four times faster so) in build-sanitizers/, then ctest. Any
 # report fails the run (ASan aborts; UBSan is set to stop at the first finding). CI runs it after
-# the main suite.
+# the main suite. The tests labelled `learning` (whole training runs that check what a recipe
+# learns; 40-60 s each here) are left out: the code they run is covered by the shorter runs.
 # Environment: BUILD_DIR (default build-sanitizers), JOBS (default: number of cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,4 +21,4 @@ echo "== running the test suite under AddressSanitizer and UndefinedBehaviorSani
 cd "$build"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-ctest --output-on-failure -j "$jobs" "$@"
+ctest --output-on-failure -j "$jobs" --label-exclude learning "$@"
