@@ -1,4 +1,4 @@
-// One AdamW element update, shared by both backends.
+// One AdamW element update, and the factor gradient clipping scales by, shared by both backends.
 #pragma once
 #include <cmath>
 
@@ -15,6 +15,13 @@ DYT_HOST_DEVICE inline void adamw_element(T& p, T g, T& m, T& v, const AdamWHype
   v = b2 * v + (T(1) - b2) * g * g;
   T step = (m / T(h.bias_correction1)) / (sqrt(v / T(h.bias_correction2)) + T(h.eps));
   p -= lr * step;
+}
+
+// Gradients whose global L2 norm (the square root of sq_norm) is over max_norm are scaled by this
+// factor, max_norm / (norm + 1e-6) (the 1e-6 as PyTorch's clip_grad_norm_); others by 1.
+DYT_HOST_DEVICE inline double clip_factor(double sq_norm, double max_norm) {
+  double norm = sqrt(sq_norm);
+  return norm > max_norm && norm > 0 ? max_norm / (norm + 1e-6) : 1.0;
 }
 
 }  // namespace dytgrad::kernels

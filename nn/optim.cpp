@@ -17,12 +17,7 @@ AdamW::AdamW(std::vector<NamedParameter> params, AdamWOptions options, double we
   }
 }
 
-void AdamW::step(double lr) {
-  NoGradGuard no_grad;
-  profiler::PhaseScope phase(profiler::Phase::Optimizer);
-  ++step_;
-  AdamWOptions o = options_;
-  o.lr = lr;
+std::vector<AdamWParam> AdamW::with_gradients() const {
   std::vector<AdamWParam> batch;
   for (size_t i = 0; i < params_.size(); ++i) {
     Tensor g = params_[i].tensor->grad();
@@ -32,7 +27,36 @@ void AdamW::step(double lr) {
               "moving the model", params_[i].name, params_[i].tensor->device().str(), m_[i].device().str());
     batch.push_back({*params_[i].tensor, g.contiguous(), m_[i], v_[i], params_[i].weight_decay ? weight_decay_ : 0.0});
   }
-  adamw_step(batch, o, step_);
+  return batch;
+}
+
+void AdamW::step(double lr) {
+  NoGradGuard no_grad;
+  profiler::PhaseScope phase(profiler::Phase::Optimizer);
+  ++step_;
+  AdamWOptions o = options_;
+  o.lr = lr;
+  adamw_step(with_gradients(), o, step_);
+}
+
+Tensor AdamW::step_clipped(double lr, double max_grad_norm) {
+  NoGradGuard no_grad;
+  profiler::PhaseScope phase(profiler::Phase::Optimizer);
+  std::vector<AdamWParam> batch = with_gradients();
+  std::vector<Tensor> grads;
+  for (const AdamWParam& p : batch) grads.push_back(p.grad);
+  if (batch.empty() || !norm_in_one_pass(grads)) {
+    Device device = params_.empty() ? Device::cpu() : params_[0].tensor->device();
+    double norm = clip_grad_norm(params_, max_grad_norm);
+    step(lr);
+    return Tensor::full({}, norm, DType::Float64, device);
+  }
+  Tensor sq_norm = sum_of_squares(grads);
+  ++step_;
+  AdamWOptions o = options_;
+  o.lr = lr;
+  adamw_step(batch, o, step_, sq_norm, max_grad_norm);
+  return sqrt(sq_norm);
 }
 
 SGD::SGD(std::vector<NamedParameter> params, double momentum) : params_(std::move(params)), momentum_(momentum) {
@@ -69,27 +93,26 @@ double sum_of_squares_per_tensor(const std::vector<Tensor>& grads) {
 
 }  // namespace
 
+bool norm_in_one_pass(const std::vector<Tensor>& grads) {
+  if (grads.empty()) return false;
+  for (const Tensor& g : grads)
+    if (g.dtype() != grads[0].dtype()) return false;
+  return grads[0].dtype() != DType::BFloat16 && unverified_kernels_run_on(grads[0].device());
+}
+
 double clip_grad_norm(const std::vector<NamedParameter>& params, double max_norm) {
   NoGradGuard no_grad;
   profiler::PhaseScope phase(profiler::Phase::Optimizer);
   std::vector<Tensor> grads;
-  bool one_dtype = true;
-  for (const NamedParameter& p : params) {
-    Tensor g = p.tensor->grad();
-    if (!g.defined()) continue;
-    grads.push_back(g.contiguous());
-    one_dtype = one_dtype && g.dtype() == grads[0].dtype();
-  }
+  for (const NamedParameter& p : params)
+    if (p.tensor->grad().defined()) grads.push_back(p.tensor->grad().contiguous());
   if (grads.empty()) return 0;
-  bool one_pass = one_dtype && grads[0].dtype() != DType::BFloat16 &&
-                  (grads[0].device().is_cpu() || unverified_cuda_kernels_allowed());
-  double norm = std::sqrt(one_pass ? sum_of_squares(grads).item() : sum_of_squares_per_tensor(grads));
-  if (norm > max_norm && norm > 0) {
-    double scale = max_norm / (norm + 1e-6);
+  double sq_norm = norm_in_one_pass(grads) ? sum_of_squares(grads).item() : sum_of_squares_per_tensor(grads);
+  double scale = clip_factor(sq_norm, max_norm);
+  if (scale != 1.0)
     for (const NamedParameter& p : params)
       if (p.tensor->grad().defined()) p.tensor->set_grad(mul(p.tensor->grad(), scale));
-  }
-  return norm;
+  return std::sqrt(sq_norm);
 }
 
 double cosine_lr(int64_t step, int64_t total, int64_t warmup, double lr_max, double lr_min) {

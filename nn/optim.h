@@ -13,6 +13,14 @@ class AdamW {
  public:
   AdamW(std::vector<NamedParameter> params, AdamWOptions options, double weight_decay);
   void step(double lr);  // one update with this learning rate (parameters without a grad are skipped)
+  // One update with the gradients clipped to a global L2 norm of max_grad_norm: the same bits as
+  // clip_grad_norm then step(lr), but in two passes over the gradients where that takes a pass per
+  // parameter, and nothing read back to the host: the norm is summed on the parameters' device and
+  // the update reads it there (adamw_step with a norm). The gradients are left unclipped. Returns
+  // the norm before clipping, a float64 scalar on that device: reading it (item()) waits for the
+  // step. (Where the one-pass norm cannot run, bfloat16 or mixed-dtype gradients, or CUDA until its
+  // kernels are verified, it is clip_grad_norm then step(lr), gradients clipped.)
+  Tensor step_clipped(double lr, double max_grad_norm);
   int64_t steps_taken() const { return step_; }
 
   // State, for checkpoints: m and v per parameter, in the order of the parameters.
@@ -21,6 +29,7 @@ class AdamW {
   void set_steps_taken(int64_t step) { step_ = step; }
 
  private:
+  std::vector<AdamWParam> with_gradients() const;  // the parameters that have a gradient, with their state
   std::vector<NamedParameter> params_;
   std::vector<Tensor> m_, v_;
   AdamWOptions options_;
@@ -41,6 +50,9 @@ class SGD {
 
 // Scales all gradients so that their global L2 norm is at most max_norm; returns the norm before.
 double clip_grad_norm(const std::vector<NamedParameter>& params, double max_norm);
+// Whether these gradients' global norm can be taken in one pass (sum_of_squares): one dtype, not
+// bfloat16, on the CPU or (until its kernel is verified) on CUDA with unverified kernels allowed.
+bool norm_in_one_pass(const std::vector<Tensor>& grads);
 
 // Linear warm-up from 0 to lr_max over `warmup` steps, then cosine decay to lr_min at `total`.
 double cosine_lr(int64_t step, int64_t total, int64_t warmup, double lr_max, double lr_min);

@@ -65,8 +65,9 @@ double ShardedAdamW::step(double lr, double max_grad_norm) {
   }
   profiler::PhaseScope phase(profiler::Phase::Optimizer);
   // The global norm: each rank's sum of squares (float64), summed over the ranks.
-  double norm = std::sqrt(comm_.all_reduce(sum(mul(grad, grad)).to(DType::Float64).item(), distributed::Reduce::Sum));
-  if (norm > max_grad_norm && norm > 0) grad = mul(grad, max_grad_norm / (norm + 1e-6));  // as clip_grad_norm
+  double sq_norm = comm_.all_reduce(sum(mul(grad, grad)).to(DType::Float64).item(), distributed::Reduce::Sum);
+  double scale = clip_factor(sq_norm, max_grad_norm);  // as clip_grad_norm
+  if (scale != 1.0) grad = mul(grad, scale);
   // AdamW on the pieces of the parameters that fall in this rank's shard (each with its decay).
   std::vector<AdamWParam> pieces;
   for (size_t i = 0; i < params_.size(); ++i) {
@@ -85,7 +86,7 @@ double ShardedAdamW::step(double lr, double max_grad_norm) {
     Tensor mine = flat_params_.narrow(0, begin, shard_);
     comm_.all_gather(mine, flat_params_);  // in place
   }
-  return norm;
+  return std::sqrt(sq_norm);
 }
 
 Tensor ShardedAdamW::whole(const Tensor& shard) {

@@ -148,6 +148,37 @@ TEST_CASE("gradient clipping returns the norm and scales to max_norm, and the co
   REQUIRE(nn::cosine_lr(100, 100, 10, 1.0, 0.1) == Approx(0.1));
 }
 
+TEST_CASE("AdamW::step_clipped: the same weights as clip_grad_norm then step, gradients left unclipped", "[nn][optim]") {
+  std::vector<int64_t> tokens;
+  for (int i = 0; i < 2 * 17; ++i) tokens.push_back((i * 5 + 3) % 11);
+  Tensor x = Tensor::from_vector<int64_t>(tokens, {2, 17}).narrow(1, 0, 16).contiguous();
+  Tensor y = Tensor::from_vector<int64_t>(tokens, {2, 17}).narrow(1, 1, 16).contiguous();
+  // max_norm 0.05 clips (the first gradients' norm is over 1), 1e3 does not
+  for (double max_norm : {0.05, 1e3}) {
+    INFO("max_norm " << max_norm);
+    models::GPT fused(tiny_gpt("dyt"), 4), reference(tiny_gpt("dyt"), 4);
+    auto fused_params = fused.named_parameters(), reference_params = reference.named_parameters();
+    nn::AdamW fused_adam(fused_params, {3e-3, 0.9, 0.99, 1e-8}, 0.1), reference_adam(reference_params, {3e-3, 0.9, 0.99, 1e-8}, 0.1);
+    for (int step = 0; step < 3; ++step) {
+      for (models::GPT* gpt : {&fused, &reference}) {
+        gpt->zero_grad();
+        gpt->loss(x, y).backward();
+      }
+      Tensor unclipped = fused_params[0].tensor->grad().clone();
+      double norm = fused_adam.step_clipped(1e-2, max_norm).item();
+      double reference_norm = nn::clip_grad_norm(reference_params, max_norm);
+      reference_adam.step(1e-2);
+      REQUIRE(norm == reference_norm);
+      if (max_norm < 1) REQUIRE(norm > 1);
+      REQUIRE(fused_params[0].tensor->grad().to_vector<float>() == unclipped.to_vector<float>());
+    }
+    for (size_t i = 0; i < fused_params.size(); ++i) {
+      INFO(fused_params[i].name);
+      REQUIRE(fused_params[i].tensor->to_vector<float>() == reference_params[i].tensor->to_vector<float>());
+    }
+  }
+}
+
 TEST_CASE("a tiny GPT learns a repeating pattern with each norm (loss falls by half)", "[nn][gpt][training]") {
   // Period-7 sequence over 11 symbols: learnable from context, loss can go far below log(11).
   std::vector<int64_t> text;

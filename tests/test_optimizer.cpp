@@ -1,5 +1,5 @@
-// The fused AdamW update against steps computed by hand in float64; the gradients' sum of squares
-// against a float64 sum.
+// The fused AdamW update against steps computed by hand in float64, and with clipping against
+// clipping the gradients first; the gradients' sum of squares against a float64 sum.
 #include "core/ops/optimizer.h"
 #include "kernels/cpu/threads.h"
 #include "op_tests.h"
@@ -15,6 +15,27 @@ std::vector<Tensor> gradient_like(DType dtype) {
     tensors.push_back(mul(Tensor::randn({n}, dtype), 0.01 * (1 + i % 7)));
   }
   return tensors;
+}
+
+// count parameters of awkward sizes with gradients (of several scales) and moments, and a second
+// copy of them all, to step another way.
+std::pair<std::vector<AdamWParam>, std::vector<AdamWParam>> two_copies_of_params(int count, DType dtype) {
+  std::vector<AdamWParam> one, two;
+  for (int i = 0; i < count; ++i) {
+    Shape s = {1 + (i * 37) % 5000};
+    Tensor p = Tensor::randn(s, dtype), g = mul(Tensor::randn(s, dtype), 0.01 * (1 + i % 5));
+    Tensor m = mul(Tensor::randn(s, dtype), 0.01), v = mul(Tensor::rand(s, dtype), 1e-4);
+    double wd = i % 3 == 0 ? 0.0 : 0.1;
+    one.push_back({p, g, m, v, wd});
+    two.push_back({p.clone(), g.clone(), m.clone(), v.clone(), wd});
+  }
+  return {one, two};
+}
+
+std::vector<Tensor> grads_of(const std::vector<AdamWParam>& params) {
+  std::vector<Tensor> grads;
+  for (const AdamWParam& p : params) grads.push_back(p.grad);
+  return grads;
 }
 
 double reference_sum_of_squares(const std::vector<Tensor>& tensors) {
@@ -61,6 +82,46 @@ TEST_CASE("adamw_step rejects bad input", "[optimizer][errors]") {
                       Catch::Contains("shape [3]") && Catch::Contains("[4]"));
   REQUIRE_THROWS_WITH(adamw_step({{p, Tensor::zeros({3}), Tensor::zeros({3}), Tensor::zeros({3}), 0}}, {}, 0),
                       Catch::Contains("step counts from 1"));
+}
+
+TEST_CASE("adamw_step with a norm: the same bits as clipping the gradients, then the step", "[optimizer]") {
+  AdamWOptions o;
+  o.lr = 3e-3;
+  for (DType dtype : {DType::Float32, DType::Float64}) {
+    // the gradients' norm is about 10: 0.5 clips them, 100 does not
+    for (double max_norm : {0.5, 100.0}) {
+      INFO(dtype_name(dtype) << ", max_norm " << max_norm);
+      auto [fused, reference] = two_copies_of_params(40, dtype);
+      std::vector<Tensor> unclipped;
+      for (const AdamWParam& p : fused) unclipped.push_back(p.grad.clone());
+      for (int step = 1; step <= 2; ++step) {
+        Tensor sq_norm = sum_of_squares(grads_of(fused));
+        double scale = clip_factor(sq_norm.item(), max_norm);
+        REQUIRE((max_norm < 1 ? scale < 0.5 : scale == 1.0));
+        std::vector<AdamWParam> clipped = reference;
+        for (AdamWParam& p : clipped) p.grad = mul(p.grad, scale);
+        adamw_step(clipped, o, step);
+        adamw_step(fused, o, step, sq_norm, max_norm);
+      }
+      for (size_t i = 0; i < fused.size(); ++i) {
+        INFO("tensor " << i);
+        REQUIRE(fused[i].param.to_vector<double>() == reference[i].param.to_vector<double>());
+        REQUIRE(fused[i].exp_avg.to_vector<double>() == reference[i].exp_avg.to_vector<double>());
+        REQUIRE(fused[i].exp_avg_sq.to_vector<double>() == reference[i].exp_avg_sq.to_vector<double>());
+        REQUIRE(fused[i].grad.to_vector<double>() == unclipped[i].to_vector<double>());  // left as it was
+      }
+    }
+  }
+}
+
+TEST_CASE("adamw_step with a norm rejects a norm that is not one float64 value, and a limit <= 0", "[optimizer][errors]") {
+  auto [params, unused] = two_copies_of_params(2, DType::Float32);
+  REQUIRE_THROWS_WITH(adamw_step(params, {}, 1, Tensor::rand({2}, DType::Float64), 1.0),
+                      Catch::Contains("must be one float64 value") && Catch::Contains("float64 of shape [2]"));
+  REQUIRE_THROWS_WITH(adamw_step(params, {}, 1, Tensor::rand({}), 1.0), Catch::Contains("float32 of shape []"));
+  REQUIRE_THROWS_WITH(adamw_step(params, {}, 1, Tensor(), 1.0), Catch::Contains("got none"));
+  REQUIRE_THROWS_WITH(adamw_step(params, {}, 1, sum_of_squares(grads_of(params)), 0.0),
+                      Catch::Contains("max_grad_norm must be positive, got 0"));
 }
 
 TEST_CASE("cuda: fused AdamW over many tensors matches the CPU", "[cuda][parity]") {
@@ -149,6 +210,32 @@ TEST_CASE("cuda: sum_of_squares matches the CPU, the same bits every run", "[cud
     double expected = sum_of_squares(cpu).item(), got = sum_of_squares(gpu).item();
     REQUIRE(std::abs(got - expected) <= 1e-13 * expected);
     REQUIRE(sum_of_squares(gpu).item() == got);
+  }
+  allow_unverified_cuda_kernels(false);
+}
+
+TEST_CASE("cuda: adamw_step with a norm matches the CPU, clipping and not", "[cuda][parity]") {
+  if (!test::gpu_visible()) return;
+  allow_unverified_cuda_kernels(true);
+  AdamWOptions o;
+  o.lr = 3e-3;
+  for (double max_norm : {0.5, 100.0}) {
+    INFO("max_norm " << max_norm);
+    auto [cpu, unused] = two_copies_of_params(100, DType::Float32);
+    std::vector<AdamWParam> gpu;
+    for (const AdamWParam& p : cpu)
+      gpu.push_back({p.param.to(Device::cuda()), p.grad.to(Device::cuda()), p.exp_avg.to(Device::cuda()),
+                     p.exp_avg_sq.to(Device::cuda()), p.weight_decay});
+    for (int step = 1; step <= 3; ++step) {
+      adamw_step(cpu, o, step, sum_of_squares(grads_of(cpu)), max_norm);
+      adamw_step(gpu, o, step, sum_of_squares(grads_of(gpu)), max_norm);
+    }
+    for (size_t i = 0; i < cpu.size(); ++i) {
+      INFO("tensor " << i);
+      CHECK_CLOSE(gpu[i].param, cpu[i].param, 1e-6);
+      CHECK_CLOSE(gpu[i].exp_avg, cpu[i].exp_avg, 1e-6);
+      CHECK_CLOSE(gpu[i].exp_avg_sq, cpu[i].exp_avg_sq, 1e-6);
+    }
   }
   allow_unverified_cuda_kernels(false);
 }

@@ -27,7 +27,7 @@ bool unverified_cuda_allowed = [] {
 }  // namespace
 
 void allow_unverified_cuda_kernels(bool on) { unverified_cuda_allowed = on; }
-bool unverified_cuda_kernels_allowed() { return unverified_cuda_allowed; }
+bool unverified_kernels_run_on(Device device) { return !device.is_cuda() || unverified_cuda_allowed; }
 
 void require_verified_cuda(const char* op, Device device) {
   DYT_CHECK(!device.is_cuda() || unverified_cuda_allowed,

@@ -18,10 +18,9 @@ using Grads = std::vector<Tensor>;
 
 namespace {
 
-// bfloat16 unary and binary ops run bfloat16 kernels (float32 math, one rounding, one pass) on the
-// CPU; on CUDA once those kernels have run on a GPU (until then unverified_cuda_kernels_allowed()
-// switches them on) and in_float32 otherwise, which gives the same values in three passes.
-bool bfloat16_kernels_on(Device device) { return device.is_cpu() || unverified_cuda_kernels_allowed(); }
+// bfloat16 unary and binary ops run bfloat16 kernels (float32 math, one rounding, one pass) where
+// unverified_kernels_run_on(device) (on CUDA once those kernels have run on a GPU) and in_float32
+// otherwise, which gives the same values in three passes.
 
 // bfloat16 elementwise math in float32 (core/ops/mixed_precision.h): the kernel on float32 copies,
 // its result rounded back to bfloat16. Not recorded; the callers record the op on their tensors.
@@ -33,7 +32,7 @@ template <class Kernel> Tensor in_float32(Kernel kernel, const Tensor& a, const 
 
 // y = op(x) without recording; the callers record.
 Tensor unary_kernel(const char* name, UnaryOp op, const Tensor& x, double scalar = 0) {
-  if (x.dtype() == DType::BFloat16 && !bfloat16_kernels_on(x.device()))
+  if (x.dtype() == DType::BFloat16 && !unverified_kernels_run_on(x.device()))
     return in_float32([&](const Tensor& x32, const Tensor&) { return unary_kernel(name, op, x32, scalar); }, x);
   Tensor xc = x.contiguous();
   Tensor y = make_tensor(x.shape(), x.dtype(), x.device());
@@ -49,7 +48,7 @@ Tensor unary_kernel(const char* name, UnaryOp op, const Tensor& x, double scalar
 Tensor binary_kernel(const char* name, BinaryOp op, const Tensor& a, const Tensor& b) {
   check_same_device(name, {a, b});
   check_same_dtype(name, {a, b});
-  if (a.dtype() == DType::BFloat16 && !bfloat16_kernels_on(a.device()))
+  if (a.dtype() == DType::BFloat16 && !unverified_kernels_run_on(a.device()))
     return in_float32([&](const Tensor& a32, const Tensor& b32) { return binary_kernel(name, op, a32, b32); }, a, b);
   Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
   Tensor out = make_tensor(shape, a.dtype(), a.device());

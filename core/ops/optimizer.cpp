@@ -4,17 +4,20 @@
 #include <cmath>
 
 #include "core/ops/dispatch.h"
+#include "kernels/adamw_math.h"
 #include "kernels/optimizer.h"
 
 namespace dytgrad {
 
-void adamw_step(const std::vector<AdamWParam>& params, const AdamWOptions& o, int64_t step) {
+namespace {
+
+// The checks every AdamW step makes, and its tensors as the kernels take them.
+std::vector<kernels::AdamWTensor> adamw_tensors(const std::vector<AdamWParam>& params, const AdamWOptions& o,
+                                                int64_t step) {
   DYT_CHECK(step >= 1, "adamw_step: step counts from 1, got {}", step);
   DYT_CHECK(o.lr >= 0 && o.eps > 0 && o.beta1 >= 0 && o.beta1 < 1 && o.beta2 >= 0 && o.beta2 < 1,
             "adamw_step: invalid options lr={} beta1={} beta2={} eps={}", o.lr, o.beta1, o.beta2, o.eps);
-  if (params.empty()) return;
   std::vector<kernels::AdamWTensor> tensors;
-  const Tensor& first = params[0].param;
   for (size_t i = 0; i < params.size(); ++i) {
     const AdamWParam& a = params[i];
     DYT_CHECK(a.grad.defined(), "adamw_step: parameter {} (shape {}) has no gradient", i, shape_str(a.param.shape()));
@@ -23,22 +26,63 @@ void adamw_step(const std::vector<AdamWParam>& params, const AdamWOptions& o, in
                 shape_str(a.param.shape()), shape_str(t->shape()));
       DYT_CHECK(t->is_contiguous(), "adamw_step: parameter {}: all tensors must be contiguous", i);
     }
-    check_same_device("adamw_step", {first, a.param, a.grad, a.exp_avg, a.exp_avg_sq});
-    check_same_dtype("adamw_step", {first, a.param, a.grad, a.exp_avg, a.exp_avg_sq});
+    check_same_device("adamw_step", {params[0].param, a.param, a.grad, a.exp_avg, a.exp_avg_sq});
+    check_same_dtype("adamw_step", {params[0].param, a.param, a.grad, a.exp_avg, a.exp_avg_sq});
     tensors.push_back({a.param.raw_data(), a.grad.raw_data(), a.exp_avg.raw_data(), a.exp_avg_sq.raw_data(),
                        a.param.numel(), a.weight_decay});
   }
-  kernels::AdamWHyper h{o.lr, o.beta1, o.beta2, o.eps, 1 - std::pow(o.beta1, double(step)),
-                        1 - std::pow(o.beta2, double(step))};
+  return tensors;
+}
+
+kernels::AdamWHyper adamw_hyper(const AdamWOptions& o, int64_t step) {
+  return {o.lr, o.beta1, o.beta2, o.eps, 1 - std::pow(o.beta1, double(step)), 1 - std::pow(o.beta2, double(step))};
+}
+
+// For the profiler: AdamW reads the parameters, gradients and both moments and writes all but the
+// gradients (shape: every element).
+template <class T> void note_adamw_work(const std::vector<kernels::AdamWTensor>& tensors) {
   int64_t elements = 0;
   for (const kernels::AdamWTensor& t : tensors) elements += t.numel;
+  profiler::note_work(7.0 * double(elements * int64_t(sizeof(T))), 0, Shape{elements});
+}
+
+}  // namespace
+
+void adamw_step(const std::vector<AdamWParam>& params, const AdamWOptions& o, int64_t step) {
+  std::vector<kernels::AdamWTensor> tensors = adamw_tensors(params, o, step);
+  if (tensors.empty()) return;
+  kernels::AdamWHyper h = adamw_hyper(o, step);
+  const Tensor& first = params[0].param;
   dispatch_floating(first.dtype(), "adamw_step", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    // read the parameters, gradients and both moments, write all but the gradients (shape: every element)
-    profiler::note_work(7.0 * double(elements * int64_t(sizeof(T))), 0, Shape{elements});
+    note_adamw_work<T>(tensors);
     DYT_CALL(first.device(), adamw_step<T>, tensors.data(), int(tensors.size()), h);
   });
 }
+
+void adamw_step(const std::vector<AdamWParam>& params, const AdamWOptions& o, int64_t step, const Tensor& grad_sq_norm,
+                double max_grad_norm) {
+  std::vector<kernels::AdamWTensor> tensors = adamw_tensors(params, o, step);
+  if (tensors.empty()) return;
+  const Tensor& first = params[0].param;
+  DYT_CHECK(grad_sq_norm.defined() && grad_sq_norm.dtype() == DType::Float64 && grad_sq_norm.numel() == 1,
+            "adamw_step: the squared gradient norm must be one float64 value (sum_of_squares' result), got {}",
+            grad_sq_norm.defined() ? fmt::format("{} of shape {}", dtype_name(grad_sq_norm.dtype()),
+                                                 shape_str(grad_sq_norm.shape()))
+                                   : std::string("none"));
+  DYT_CHECK(max_grad_norm > 0, "adamw_step: max_grad_norm must be positive, got {}", max_grad_norm);
+  check_same_device("adamw_step", {first, grad_sq_norm});
+  require_verified_cuda("adamw_step with clipping", first.device());
+  kernels::AdamWHyper h = adamw_hyper(o, step);
+  kernels::GradClip clip{grad_sq_norm.data<double>(), max_grad_norm};
+  dispatch_floating(first.dtype(), "adamw_step", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    note_adamw_work<T>(tensors);
+    DYT_CALL(first.device(), adamw_step_clipped<T>, tensors.data(), int(tensors.size()), h, clip);
+  });
+}
+
+double clip_factor(double sq_norm, double max_norm) { return kernels::clip_factor(sq_norm, max_norm); }
 
 Tensor sum_of_squares(const std::vector<Tensor>& tensors) {
   DYT_CHECK(!tensors.empty(), "sum_of_squares: expected at least one tensor, got none");

@@ -19,6 +19,18 @@ struct AdamWOptions {
 // One AdamW step (step counts from 1) over all tensors, in one fused launch per 48 tensors.
 void adamw_step(const std::vector<AdamWParam>& params, const AdamWOptions& options, int64_t step);
 
+// The same step with the gradients clipped to a global L2 norm of max_grad_norm on the way in: each
+// gradient is used as g * max_grad_norm / (norm + 1e-6) when the norm (the square root of
+// grad_sq_norm, sum_of_squares' result over these gradients) is over max_grad_norm. The norm is read
+// on the device, never on the host, and the gradients are left as they are. The same bits as
+// scaling the gradients as clip_grad_norm does, then the step above.
+void adamw_step(const std::vector<AdamWParam>& params, const AdamWOptions& options, int64_t step,
+                const Tensor& grad_sq_norm, double max_grad_norm);
+
+// The factor gradient clipping scales by: max_norm / (norm + 1e-6) when the global norm
+// sqrt(sq_norm) is over max_norm, else 1 (the clipping adamw_step computes it so on the device).
+double clip_factor(double sq_norm, double max_norm);
+
 // The sum of x^2 over every element of every tensor, accumulated in double: a float64 scalar (shape
 // []) on the tensors' device, the squared global norm of a model's gradients. One pass over them in
 // one multi-tensor launch per 48 tensors (plus one), no host sync, the same bits on every run

@@ -1,5 +1,5 @@
-// CPU AdamW: one loop per tensor. The sum of squares: the chunks of every tensor in parallel, then
-// their partial sums in order.
+// CPU AdamW: one loop per tensor (the clipping step reads the norm once, before them). The sum of
+// squares: the chunks of every tensor in parallel, then their partial sums in order.
 #include <algorithm>
 #include <vector>
 
@@ -9,14 +9,28 @@
 
 namespace dytgrad::kernels::cpu {
 
-template <class T> void adamw_step(const AdamWTensor* tensors, int count, const AdamWHyper& h) {
+namespace {
+
+// Every tensor's update with its gradient scaled (by 1 when not clipping: the same bits as unscaled).
+template <class T> void adamw_with_scaled_grads(const AdamWTensor* tensors, int count, const AdamWHyper& h, T scale) {
   for (int t = 0; t < count; ++t) {
     const AdamWTensor& a = tensors[t];
     T *p = static_cast<T*>(a.param), *m = static_cast<T*>(a.exp_avg), *v = static_cast<T*>(a.exp_avg_sq);
     const T* g = static_cast<const T*>(a.grad);
     DYT_PARALLEL_FOR(a.numel)
-    for (int64_t i = 0; i < a.numel; ++i) adamw_element(p[i], g[i], m[i], v[i], h, a.weight_decay);
+    for (int64_t i = 0; i < a.numel; ++i) adamw_element(p[i], T(g[i] * scale), m[i], v[i], h, a.weight_decay);
   }
+}
+
+}  // namespace
+
+template <class T> void adamw_step(const AdamWTensor* tensors, int count, const AdamWHyper& h) {
+  adamw_with_scaled_grads(tensors, count, h, T(1));
+}
+
+template <class T>
+void adamw_step_clipped(const AdamWTensor* tensors, int count, const AdamWHyper& h, const GradClip& clip) {
+  adamw_with_scaled_grads(tensors, count, h, T(clip_factor(*clip.sq_norm, clip.max_norm)));
 }
 
 namespace {
@@ -56,6 +70,8 @@ template <class T> void sum_of_squares(const SquaresTensor* tensors, int count, 
 
 template void adamw_step<float>(const AdamWTensor*, int, const AdamWHyper&);
 template void adamw_step<double>(const AdamWTensor*, int, const AdamWHyper&);
+template void adamw_step_clipped<float>(const AdamWTensor*, int, const AdamWHyper&, const GradClip&);
+template void adamw_step_clipped<double>(const AdamWTensor*, int, const AdamWHyper&, const GradClip&);
 template void sum_of_squares<float>(const SquaresTensor*, int, double*, double*);
 template void sum_of_squares<double>(const SquaresTensor*, int, double*, double*);
 

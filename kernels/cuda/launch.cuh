@@ -51,6 +51,14 @@ template <class T> __device__ inline T block_sum(T v, T* scratch) {
   return warp_sum(v);
 }
 
+// p[0, n) summed by one block in a fixed order (thread t adds p[t], p[t + blockDim.x], ..., then
+// block_sum): the partial sums of a multi-block reduction, deterministic. Every thread gets it.
+__device__ inline double block_sum_of(const double* p, int64_t n, double* scratch) {
+  double sum = 0;
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) sum += p[i];
+  return block_sum(sum, scratch);
+}
+
 template <class T> __device__ inline T block_max(T v, T* scratch) {
   int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
   v = warp_max(v);

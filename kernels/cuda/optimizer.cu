@@ -2,7 +2,7 @@
 // the kernel's parameters; the work is cut into chunks and block b finds its tensor from the chunk
 // offsets.
 // AdamW: chunks of 4096 elements; traffic per element: read p, g, m, v; write p, m, v (7 passes),
-// one launch per 48 tensors.
+// one launch per 48 tensors. The clipping step also reads the squared norm (8 bytes) in every block.
 // Sum of squares: chunks of kSquaresChunk elements, one block each, summing in double (each thread
 // its strided elements, then the block's fixed tree) into partials[chunk]; then one block sums the
 // partials (each thread a fixed stride of them, then the tree) into *total. No atomics: the same bits
@@ -24,7 +24,10 @@ struct AdamWBatch {
   int count;
 };
 
-template <class T> __global__ void adamw_kernel(AdamWBatch batch, AdamWHyper h) {
+// kClipped: each thread reads the squared norm once (one 8-byte broadcast per block) and scales g.
+template <class T, bool kClipped> __global__ void adamw_kernel(AdamWBatch batch, AdamWHyper h, GradClip clip) {
+  T scale = T(1);
+  if constexpr (kClipped) scale = T(clip_factor(*clip.sq_norm, clip.max_norm));
   int64_t chunk = blockIdx.x;
   int t = 0;
   while (t + 1 < batch.count && batch.first_chunk[t + 1] <= chunk) ++t;
@@ -33,8 +36,9 @@ template <class T> __global__ void adamw_kernel(AdamWBatch batch, AdamWHyper h) 
   T *p = static_cast<T*>(a.param), *m = static_cast<T*>(a.exp_avg), *v = static_cast<T*>(a.exp_avg_sq);
   const T* g = static_cast<const T*>(a.grad);
   for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) {
-    T pi = p[i], mi = m[i], vi = v[i];
-    adamw_element(pi, g[i], mi, vi, h, a.weight_decay);
+    T pi = p[i], gi = g[i], mi = m[i], vi = v[i];
+    if constexpr (kClipped) gi = gi * scale;
+    adamw_element(pi, gi, mi, vi, h, a.weight_decay);
     p[i] = pi, m[i] = mi, v[i] = vi;
   }
 }
@@ -61,9 +65,7 @@ template <class T> __global__ void squares_kernel(SquaresBatch batch, double* pa
 
 __global__ void sum_partials_kernel(const double* partials, int64_t n, double* total) {
   __shared__ double scratch[32];
-  double sum = 0;
-  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) sum += partials[i];
-  sum = block_sum(sum, scratch);
+  double sum = block_sum_of(partials, n, scratch);
   if (threadIdx.x == 0) *total = sum;
 }
 
@@ -88,7 +90,10 @@ template <class T> void sum_of_squares(const SquaresTensor* tensors, int count, 
   DYT_CUDA_LAUNCHED();
 }
 
-template <class T> void adamw_step(const AdamWTensor* tensors, int count, const AdamWHyper& h) {
+namespace {
+
+template <class T, bool kClipped>
+void adamw_launches(const AdamWTensor* tensors, int count, const AdamWHyper& h, const GradClip& clip) {
   for (int start = 0; start < count; start += kTensorsPerLaunch) {
     AdamWBatch batch{};
     batch.count = std::min(kTensorsPerLaunch, count - start);
@@ -98,13 +103,26 @@ template <class T> void adamw_step(const AdamWTensor* tensors, int count, const 
     }
     int64_t chunks = batch.first_chunk[batch.count];
     if (chunks == 0) continue;
-    adamw_kernel<T><<<unsigned(chunks), kThreads>>>(batch, h);
+    adamw_kernel<T, kClipped><<<unsigned(chunks), kThreads>>>(batch, h, clip);
     DYT_CUDA_LAUNCHED();
   }
 }
 
+}  // namespace
+
+template <class T> void adamw_step(const AdamWTensor* tensors, int count, const AdamWHyper& h) {
+  adamw_launches<T, false>(tensors, count, h, GradClip{nullptr, 0});
+}
+
+template <class T>
+void adamw_step_clipped(const AdamWTensor* tensors, int count, const AdamWHyper& h, const GradClip& clip) {
+  adamw_launches<T, true>(tensors, count, h, clip);
+}
+
 template void adamw_step<float>(const AdamWTensor*, int, const AdamWHyper&);
 template void adamw_step<double>(const AdamWTensor*, int, const AdamWHyper&);
+template void adamw_step_clipped<float>(const AdamWTensor*, int, const AdamWHyper&, const GradClip&);
+template void adamw_step_clipped<double>(const AdamWTensor*, int, const AdamWHyper&, const GradClip&);
 template void sum_of_squares<float>(const SquaresTensor*, int, double*, double*);
 template void sum_of_squares<double>(const SquaresTensor*, int, double*, double*);
 

@@ -54,9 +54,7 @@ void ParallelOptimizer::start() {
 double ParallelOptimizer::step(double lr, double max_grad_norm) {
   if (sharded_) return sharded_->step(lr, max_grad_norm);
   parallel_.average_gradients();
-  double norm = nn::clip_grad_norm(params_, max_grad_norm);
-  adamw_->step(lr);
-  return norm;
+  return adamw_->step_clipped(lr, max_grad_norm).item();
 }
 
 void ParallelOptimizer::with_whole_state(const std::function<void(nn::AdamW&)>& use) {
