@@ -1,4 +1,6 @@
-// sum, mean and max over dims (keepdim or not): forward, gradients and second derivatives, CUDA parity.
+// sum, mean and max over dims (keepdim or not): forward, long rows (to one value), gradients and
+// second derivatives, CUDA parity.
+#include "kernels/cpu/threads.h"
 #include "op_tests.h"
 
 TEST_CASE("sum and mean forward over any dims", "[reduction]") {
@@ -9,6 +11,51 @@ TEST_CASE("sum and mean forward over any dims", "[reduction]") {
   REQUIRE(sum(x, {0, 2}).to_vector<double>() == std::vector<double>{60, 92, 124});
   REQUIRE(mean(x, {-1}).to_vector<double>()[0] == 1.5);
   REQUIRE(sum(x.transpose(0, 2), {0}).to_vector<double>() == sum(x, {2}).transpose(0, 1).contiguous().to_vector<double>());
+}
+
+namespace {
+
+// Each row's sum in long double: the reference for sums of a few long rows.
+std::vector<double> row_sums(const Tensor& x) {
+  int64_t rows = x.shape()[0], cols = x.numel() / rows;
+  std::vector<double> values = x.to(DType::Float64).to_vector<double>(), sums;
+  for (int64_t r = 0; r < rows; ++r) {
+    long double sum = 0;
+    for (int64_t c = 0; c < cols; ++c) sum += values[size_t(r * cols + c)];
+    sums.push_back(double(sum));
+  }
+  return sums;
+}
+
+}  // namespace
+
+TEST_CASE("sums of a few long rows (a whole tensor to one value) in chunks: as exact as one double sum", "[reduction]") {
+  // rows of 4 chunks of 16K or more take sum_long_rows: 1, 3 and 5 rows, lengths with a short last chunk
+  for (DType dtype : {DType::Float32, DType::Float64})
+    for (Shape shape : {Shape{1, 300001}, Shape{3, 70000}, Shape{5, 2, 40000}}) {
+      INFO(dtype_name(dtype) << " " << shape_str(shape));
+      Tensor x = add(Tensor::randn(shape, dtype), 0.25);  // not centred: a sum far from 0
+      std::vector<int64_t> last_dims;
+      for (int64_t d = 1; d < int64_t(shape.size()); ++d) last_dims.push_back(d);
+      std::vector<double> got = sum(x, last_dims).to(DType::Float64).to_vector<double>(), expected = row_sums(x);
+      double tol = dtype == DType::Float32 ? 1e-7 : 1e-14;  // one rounding of the double sum to float
+      for (size_t r = 0; r < expected.size(); ++r) REQUIRE(std::abs(got[r] - expected[r]) <= tol * std::abs(expected[r]));
+      REQUIRE(std::abs(mean(x, last_dims).to(DType::Float64).to_vector<double>()[0] -
+                       expected[0] / double(x.numel() / shape[0])) <= tol * std::abs(expected[0] / double(x.numel() / shape[0])));
+    }
+  Tensor whole = Tensor::randn({64, 256, 48});  // the embedding scale's gradient: everything to one value
+  REQUIRE(std::abs(sum(whole).item() - row_sums(whole.reshape({1, -1}))[0]) <= 1e-4);
+}
+
+TEST_CASE("sums of long rows give the same bits with 1 and 2 threads", "[reduction][threads]") {
+  Tensor x = Tensor::randn({3, 200003});
+  int before = kernels::cpu::threads();
+  kernels::cpu::set_threads(1);
+  std::vector<float> one = sum(x, {1}).to_vector<float>();
+  kernels::cpu::set_threads(2);
+  std::vector<float> two = sum(x, {1}).to_vector<float>();
+  kernels::cpu::set_threads(before);
+  REQUIRE(one == two);
 }
 
 TEST_CASE("max returns values and first indices", "[reduction]") {
@@ -56,4 +103,21 @@ TEST_CASE("cuda: reductions forward and backward, float32 and float64", "[cuda][
   check_parity("sum over leading dims", bias_sum, {cpu_input({3, 700, 97})}, 1e-5, 1e-5);
   Tensor x = Tensor::randn({33, 1024});
   REQUIRE(max(x.to(Device::cuda()), 1).indices.to_vector<int64_t>() == max(x, 1).indices.to_vector<int64_t>());
+}
+
+TEST_CASE("cuda: sums of a few long rows against the CPU's, the same bits every run", "[cuda][parity]") {
+  if (!test::gpu_visible()) return;
+  allow_unverified_cuda_kernels(true);
+  for (DType dtype : {DType::Float32, DType::Float64})
+    for (Shape shape : {Shape{1, 300001}, Shape{3, 70000}, Shape{64 * 256 * 48}}) {
+      INFO(dtype_name(dtype) << " " << shape_str(shape));
+      Tensor x = add(Tensor::randn(shape, dtype), 0.25), on_gpu = x.to(Device::cuda());
+      int64_t last = int64_t(shape.size()) - 1;
+      Tensor expected = sum(x, {last}), got = sum(on_gpu, {last});
+      // double sums in another order, each rounded once to the dtype
+      CHECK_CLOSE(got, expected, dtype == DType::Float32 ? 1e-7 : 1e-14);
+      REQUIRE(sum(on_gpu, {last}).to(Device::cpu()).to(DType::Float64).to_vector<double>() ==
+              got.to(Device::cpu()).to(DType::Float64).to_vector<double>());
+    }
+  allow_unverified_cuda_kernels(false);
 }

@@ -1,5 +1,6 @@
 // sum, mean and max over dims. The kernels reduce one dim of a contiguous tensor seen as
-// [outer, reduce, inner]; runs of adjacent reduced dims are merged into one such pass.
+// [outer, reduce, inner]; runs of adjacent reduced dims are merged into one such pass (a whole
+// tensor summed is one row: sum_long_rows cuts it into chunks that run in parallel).
 #include <algorithm>
 
 #include "core/autograd/node.h"
@@ -57,12 +58,20 @@ Tensor sum_kernel(const Tensor& x, const std::vector<int64_t>& dims, double scal
     for (int64_t d = first; d <= last; ++d) shape[d] = 1;
     Tensor next = make_tensor(shape, x.dtype(), x.device());
     double s = start == 0 ? scale : 1.0;  // apply the scale once, on the last pass
+    // a few long rows: cut into chunks summed in parallel (on CUDA once that kernel has run on a GPU)
+    bool long_rows = inner == 1 && kernels::splits_long_rows(outer, reduce) && unverified_kernels_run_on(x.device());
+    Tensor partials = long_rows ? make_tensor({outer * kernels::long_row_chunks(reduce)}, DType::Float64, x.device())
+                                : Tensor();
     if (next.numel() > 0) {
       dispatch_floating(x.dtype(), "sum", [&](auto tag) {
         using T = typename decltype(tag)::type;
         // read cur, write next
         profiler::note_work(double((cur.numel() + next.numel()) * sizeof(T)), 0, cur.shape());
-        DYT_CALL(x.device(), sum_dim<T>, cur.data<T>(), next.data<T>(), outer, reduce, inner, s);
+        if (long_rows)
+          DYT_CALL(x.device(), sum_long_rows<T>, cur.data<T>(), next.data<T>(), outer, reduce, s,
+                   partials.data<double>());
+        else
+          DYT_CALL(x.device(), sum_dim<T>, cur.data<T>(), next.data<T>(), outer, reduce, inner, s);
       });
     }
     cur = next;

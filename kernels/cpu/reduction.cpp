@@ -1,6 +1,7 @@
 // CPU reductions over the middle dim of [outer, reduce, inner]. Sums accumulate in double.
 #include "kernels/reduction.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "kernels/cpu/column_sums.h"
@@ -58,6 +59,21 @@ template <class T> void sum_dim(const T* x, T* y, int64_t outer, int64_t reduce,
   }
 }
 
+// Chunks of every row in parallel (sum_run each), then each row's partials in order.
+template <class T> void sum_long_rows(const T* x, T* y, int64_t outer, int64_t reduce, double scale, double* partials) {
+  int64_t chunks = long_row_chunks(reduce);
+  DYT_PARALLEL_FOR(outer * reduce)
+  for (int64_t k = 0; k < outer * chunks; ++k) {
+    int64_t o = k / chunks, begin = (k % chunks) * kLongRowChunk;
+    partials[k] = sum_run(x + o * reduce + begin, std::min(kLongRowChunk, reduce - begin));
+  }
+  for (int64_t o = 0; o < outer; ++o) {
+    double total = 0;
+    for (int64_t c = 0; c < chunks; ++c) total += partials[o * chunks + c];
+    y[o] = T(total * scale);
+  }
+}
+
 template <class T> void max_dim(const T* x, T* y, int64_t* index, int64_t outer, int64_t reduce, int64_t inner) {
   DYT_PARALLEL_FOR(outer * reduce * inner)
   for (int64_t o = 0; o < outer; ++o)
@@ -77,6 +93,8 @@ template <class T> void max_dim(const T* x, T* y, int64_t* index, int64_t outer,
 
 template void sum_dim<float>(const float*, float*, int64_t, int64_t, int64_t, double);
 template void sum_dim<double>(const double*, double*, int64_t, int64_t, int64_t, double);
+template void sum_long_rows<float>(const float*, float*, int64_t, int64_t, double, double*);
+template void sum_long_rows<double>(const double*, double*, int64_t, int64_t, double, double*);
 template void max_dim<float>(const float*, float*, int64_t*, int64_t, int64_t, int64_t);
 template void max_dim<double>(const double*, double*, int64_t*, int64_t, int64_t, int64_t);
 

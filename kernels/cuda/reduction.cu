@@ -5,6 +5,10 @@
 //    threads per (32 columns, o); thread (x, y) sums rows y, y + 32, ... of its column (coalesced
 //    across x), then row y = 0 adds the 32 partial sums in order. Reads each element once.
 //  inner > 1, short reduce: one thread per output (o, i) walks r (coalesced across i).
+//  sum_long_rows (a few rows, each of 4 chunks of 16K or more; a whole tensor summed to one value):
+//    block (c, o) sums chunk c of row o into a double partial, then one block per row adds its
+//    partials in order. Reads each element once, plus 8 bytes a chunk written and read back; two
+//    launches, where one block per row would keep one SM busy for the whole row.
 // Sums accumulate in double (as the CPU does), in a fixed order: deterministic, and as accurate as
 // the CPU reference on long, badly conditioned sums.
 #include "kernels/cuda/launch.cuh"
@@ -21,6 +25,24 @@ template <class T> __global__ void sum_rows_kernel(const T* x, T* y, int64_t red
   for (int64_t r = threadIdx.x; r < reduce; r += blockDim.x) acc += double(row[r]);
   acc = block_sum(acc, scratch);
   if (threadIdx.x == 0) y[blockIdx.x] = T(acc * scale);
+}
+
+// sum_long_rows, first pass: block (c, o) sums chunk c of row o in double.
+template <class T> __global__ void sum_chunks_kernel(const T* x, double* partials, int64_t reduce) {
+  __shared__ double scratch[32];
+  int64_t o = blockIdx.y, c = blockIdx.x, begin = c * kLongRowChunk, end = min(reduce, begin + kLongRowChunk);
+  const T* row = x + o * reduce;
+  double acc = 0;
+  for (int64_t r = begin + threadIdx.x; r < end; r += blockDim.x) acc += double(row[r]);
+  acc = block_sum(acc, scratch);
+  if (threadIdx.x == 0) partials[o * gridDim.x + c] = acc;
+}
+
+// Second pass: block o adds row o's partials in order.
+template <class T> __global__ void sum_row_partials_kernel(const double* partials, int64_t chunks, T* y, double scale) {
+  __shared__ double scratch[32];
+  double total = block_sum_of(partials + blockIdx.x * chunks, chunks, scratch);
+  if (threadIdx.x == 0) y[blockIdx.x] = T(total * scale);
 }
 
 template <class T> __global__ void sum_columns_kernel(const T* x, T* y, int64_t outer, int64_t reduce, int64_t inner, double scale) {
@@ -78,6 +100,15 @@ template <class T> void sum_dim(const T* x, T* y, int64_t outer, int64_t reduce,
   DYT_CUDA_LAUNCHED();
 }
 
+template <class T> void sum_long_rows(const T* x, T* y, int64_t outer, int64_t reduce, double scale, double* partials) {
+  if (outer == 0) return;
+  int64_t chunks = long_row_chunks(reduce);
+  sum_chunks_kernel<<<dim3(unsigned(chunks), unsigned(outer)), kThreads>>>(x, partials, reduce);
+  DYT_CUDA_LAUNCHED();
+  sum_row_partials_kernel<<<unsigned(outer), 1024>>>(partials, chunks, y, scale);
+  DYT_CUDA_LAUNCHED();
+}
+
 template <class T> void max_dim(const T* x, T* y, int64_t* index, int64_t outer, int64_t reduce, int64_t inner) {
   max_kernel<<<grid_for(outer * inner), kThreads>>>(x, y, index, outer, reduce, inner);
   DYT_CUDA_LAUNCHED();
@@ -85,6 +116,8 @@ template <class T> void max_dim(const T* x, T* y, int64_t* index, int64_t outer,
 
 template void sum_dim<float>(const float*, float*, int64_t, int64_t, int64_t, double);
 template void sum_dim<double>(const double*, double*, int64_t, int64_t, int64_t, double);
+template void sum_long_rows<float>(const float*, float*, int64_t, int64_t, double, double*);
+template void sum_long_rows<double>(const double*, double*, int64_t, int64_t, double, double*);
 template void max_dim<float>(const float*, float*, int64_t*, int64_t, int64_t, int64_t);
 template void max_dim<double>(const double*, double*, int64_t*, int64_t, int64_t, int64_t);
 
