@@ -3,6 +3,8 @@
 #pragma once
 #include <cstdint>
 
+#include "bfloat16.h"
+
 namespace dytgrad::kernels {
 
 #define DYT_DECLARE_LOSS_KERNELS                                                                 \
@@ -17,7 +19,14 @@ namespace dytgrad::kernels {
   template <class T> void cross_entropy_backward(const T* logits, const int64_t* targets,        \
                                                  const T* logsumexp, const T* grad_loss,         \
                                                  double inv_count, T* dlogits, int64_t rows,     \
-                                                 int64_t cols, int64_t ignore_index);
+                                                 int64_t cols, int64_t ignore_index);          \
+  /* Mixed precision: bfloat16 logits and dlogits, float32 math, losses, logsumexps and grad_loss; \
+     the float32 kernels' results on the logits widened, dlogits rounded once. */                 \
+  int64_t cross_entropy_forward(const bfloat16* logits, const int64_t* targets, float* row_loss,   \
+                                float* logsumexp, int64_t rows, int64_t cols, int64_t ignore_index); \
+  void cross_entropy_backward(const bfloat16* logits, const int64_t* targets, const float* logsumexp, \
+                              const float* grad_loss, double inv_count, bfloat16* dlogits,         \
+                              int64_t rows, int64_t cols, int64_t ignore_index);
 
 namespace cpu { DYT_DECLARE_LOSS_KERNELS }
 namespace cuda { DYT_DECLARE_LOSS_KERNELS }

@@ -104,10 +104,13 @@ Tensor rms_norm(const Tensor& x, const Tensor& gamma, double eps = 1e-6);
 // CUDA kernels written and compiled but not yet run on a GPU are kept off until this is called
 // with true or DYTGRAD_CUDA_UNVERIFIED=1 is set: an op that would run one raises an error saying
 // so (require_verified_cuda, core/ops/dispatch.h); code with a verified way round asks
-// unverified_cuda_kernels_allowed() and takes it. Unverified now: sum_of_squares, and the bfloat16
-// unary and binary kernels (bfloat16 elementwise ops run float32 kernels between casts meanwhile).
+// unverified_kernels_run_on(device) and takes it. Unverified now: sum over a few long rows (sum_dim's
+// one block a row meanwhile), sum_of_squares, AdamW with
+// clipping (adamw_step with a norm; nn::AdamW::step_clipped scales the gradients first meanwhile),
+// cross_entropy with bfloat16 logits, and the bfloat16 unary and binary kernels (bfloat16 ops run
+// float32 kernels between casts meanwhile).
 void allow_unverified_cuda_kernels(bool on);
-bool unverified_cuda_kernels_allowed();
+bool unverified_kernels_run_on(Device device);  // on the CPU: always; on CUDA: when allowed
 
 // ---- attention (core/ops/attention.cpp): q [..., tq, d], k and v [..., tk, d] ----
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, bool causal);

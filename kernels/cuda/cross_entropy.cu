@@ -6,6 +6,8 @@
 // float rows whose length is a multiple of 4 use 16-byte loads and stores.
 //   Traffic: read the logits once, write dlogits once. Probabilities are never stored.
 // Invalid targets are reported through a device flag (the first bad row), checked on the host.
+// bfloat16 logits (mixed precision) go through the generic kernels with float32 math: 2 bytes an
+// element read (and written by the backward), float32 losses and logsumexps.
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cross_entropy.h"
 #include "kernels/memory.h"
@@ -14,14 +16,15 @@ namespace dytgrad::kernels::cuda {
 
 namespace {
 
-template <class T>
-__global__ void cross_entropy_forward_kernel(const T* logits, const int64_t* targets, T* row_loss, T* logsumexp,
+// X: the logits' type (float, double, or bfloat16 with T float); T: the math and the statistics.
+template <class X, class T>
+__global__ void cross_entropy_forward_kernel(const X* logits, const int64_t* targets, T* row_loss, T* logsumexp,
                                              int64_t cols, int64_t ignore_index, unsigned long long* bad_row) {
   __shared__ T scratch[32];
   int64_t r = blockIdx.x;
-  const T* x = logits + r * cols;
+  const X* x = logits + r * cols;
   T m = -INFINITY, s = 0;
-  for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) online_add(m, s, x[c]);
+  for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) online_add(m, s, element_cast<T>(x[c]));
   online_merge(m, s, scratch);
   if (threadIdx.x == 0) {
     T lse = m + log(s);
@@ -29,21 +32,21 @@ __global__ void cross_entropy_forward_kernel(const T* logits, const int64_t* tar
     logsumexp[r] = lse;
     bool ignored = t == ignore_index, valid = t >= 0 && t < cols;
     if (!ignored && !valid) atomicMin(bad_row, static_cast<unsigned long long>(r));  // integer min: order-free
-    row_loss[r] = ignored || !valid ? T(0) : lse - x[t];
+    row_loss[r] = ignored || !valid ? T(0) : lse - element_cast<T>(x[t]);
   }
 }
 
-template <class T>
-__global__ void cross_entropy_backward_kernel(const T* logits, const int64_t* targets, const T* logsumexp,
-                                              const T* grad_loss, T inv_count, T* dlogits, int64_t cols,
+template <class X, class T>
+__global__ void cross_entropy_backward_kernel(const X* logits, const int64_t* targets, const T* logsumexp,
+                                              const T* grad_loss, T inv_count, X* dlogits, int64_t cols,
                                               int64_t ignore_index) {
   int64_t r = blockIdx.x, t = targets[r];
-  const T* x = logits + r * cols;
-  T* d = dlogits + r * cols;
+  const X* x = logits + r * cols;
+  X* d = dlogits + r * cols;
   T scale = *grad_loss * inv_count, lse = logsumexp[r];
   bool ignored = t == ignore_index;
   for (int64_t c = threadIdx.x; c < cols; c += blockDim.x)
-    d[c] = ignored ? T(0) : scale * (exp(x[c] - lse) - (c == t ? T(1) : T(0)));
+    d[c] = element_cast<X>(ignored ? T(0) : scale * (exp(element_cast<T>(x[c]) - lse) - (c == t ? T(1) : T(0))));
 }
 
 // float rows with cols % 4 == 0: the same recurrences over 16-byte chunks.
@@ -123,6 +126,26 @@ void cross_entropy_backward(const T* logits, const int64_t* targets, const T* lo
     }
   }
   cross_entropy_backward_kernel<<<unsigned(rows), kThreads>>>(logits, targets, logsumexp, grad_loss, T(inv_count),
+                                                              dlogits, cols, ignore_index);
+  DYT_CUDA_LAUNCHED();
+}
+
+// bfloat16 logits: the generic kernels with float math (2-byte loads, one rounding per dlogit).
+int64_t cross_entropy_forward(const bfloat16* logits, const int64_t* targets, float* row_loss, float* logsumexp,
+                              int64_t rows, int64_t cols, int64_t ignore_index) {
+  if (rows == 0) return -1;
+  FirstBadPosition first_bad;
+  cross_entropy_forward_kernel<<<unsigned(rows), kThreads>>>(logits, targets, row_loss, logsumexp, cols, ignore_index,
+                                                             first_bad.device());
+  DYT_CUDA_LAUNCHED();
+  return first_bad.read();
+}
+
+void cross_entropy_backward(const bfloat16* logits, const int64_t* targets, const float* logsumexp,
+                            const float* grad_loss, double inv_count, bfloat16* dlogits, int64_t rows, int64_t cols,
+                            int64_t ignore_index) {
+  if (rows == 0) return;
+  cross_entropy_backward_kernel<<<unsigned(rows), kThreads>>>(logits, targets, logsumexp, grad_loss, float(inv_count),
                                                               dlogits, cols, ignore_index);
   DYT_CUDA_LAUNCHED();
 }
