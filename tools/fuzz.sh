@@ -21,7 +21,8 @@ harnesses=("$@")
 # not oneDNN, which is built against GCC's OpenMP: two OpenMP runtimes in one process do not mix).
 bash tools/install_missing.sh clang libclang-rt-dev libomp-dev cmake ninja-build libfmt-dev libopenblas-dev libsleef-dev \
   libcli11-dev nlohmann-json3-dev zlib1g-dev
-flags="-g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
+# -O0, but the readers under fuzz and the harnesses at -O1 (CMakeLists.txt, DYTGRAD_FUZZ)
+flags="-g -O0 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 echo "== configuring and building the fuzz harnesses in $build"
 CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DDYTGRAD_CUDA=OFF -DDYTGRAD_MPI=OFF -DDYTGRAD_ONEDNN=OFF -DDYTGRAD_FUZZ=ON \
   -DDYTGRAD_BUILD_TESTS=OFF -DCMAKE_CXX_FLAGS="$flags" >/dev/null
