@@ -33,6 +33,9 @@ AllocatorStats allocator_stats();
 void empty_cache();
 void set_tf32(bool enabled);      // matmul precision: TF32 (default) or strict fp32
 bool tf32_enabled();
+// Kernels not yet run on a GPU, chosen inside a launcher (core/ops/ops.h's switch, handed down).
+void allow_unverified_kernels(bool on);
+bool unverified_kernels_allowed();
 }  // namespace cuda
 
 }  // namespace dytgrad::kernels

@@ -172,6 +172,26 @@ TEST_CASE("cuda: elementwise ops forward and backward, float32 and float64", "[c
   check_parity("masked_fill", mf, {cpu_input({37, 19})}, 0, 0);
 }
 
+TEST_CASE("cuda: binary ops with one operand broadcast over leading dims (bias adds) against the CPU", "[cuda][parity]") {
+  if (!test::gpu_visible()) return;
+  allow_unverified_cuda_kernels(true);  // the periodic kernels
+  std::vector<std::pair<const char*, Fn>> binary = {
+      {"add", [](auto& in) { return add(in[0], in[1]); }},
+      {"sub", [](auto& in) { return sub(in[0], in[1]); }},
+      {"div", [](auto& in) { return div(in[0], add(mul(in[1], in[1]), 0.5)); }},
+  };
+  for (auto& [name, f] : binary) {
+    check_parity(name, f, {cpu_input({64, 256}), cpu_input({256})}, 2e-6, 1e-5);          // a bias: float4s
+    check_parity(name, f, {cpu_input({37, 19}), cpu_input({19})}, 2e-6, 1e-5);            // odd period
+    check_parity(name, f, {cpu_input({19}), cpu_input({37, 19})}, 2e-6, 1e-5);            // the first operand repeats
+    check_parity(name, f, {cpu_input({4, 6, 32}), cpu_input({6, 32})}, 2e-6, 1e-5);       // positions over a batch
+    check_parity(name, f, {cpu_input({4, 1, 6, 5}), cpu_input({1, 6, 5})}, 2e-6, 1e-5);   // dims of size 1
+    auto f64 = [](const Shape& s) { return cpu_input(s, true, 1.0, DType::Float64); };
+    check_parity(name, f, {f64({37, 19}), f64({19})}, 1e-12, 1e-12);
+  }
+  allow_unverified_cuda_kernels(false);
+}
+
 namespace {
 using UnaryFn = std::function<Tensor(const Tensor&)>;
 using BinaryFn = std::function<Tensor(const Tensor&, const Tensor&)>;

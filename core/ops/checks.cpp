@@ -3,6 +3,7 @@
 #include <string>
 
 #include "core/ops/dispatch.h"
+#include "kernels/memory.h"
 
 namespace dytgrad {
 
@@ -20,13 +21,24 @@ void check_same_dtype(const char* op, const std::vector<Tensor>& tensors) {
 }
 
 namespace {
+
+// The switch lives here; a CUDA build also hands it to the kernels' launchers, for the choices they
+// make inside (a faster layout of a verified op).
+bool set_unverified_cuda(bool on) {
+#ifdef DYTGRAD_CUDA
+  kernels::cuda::allow_unverified_kernels(on);
+#endif
+  return on;
+}
+
 bool unverified_cuda_allowed = [] {
   const char* v = std::getenv("DYTGRAD_CUDA_UNVERIFIED");
-  return v && std::string(v) == "1";
+  return set_unverified_cuda(v && std::string(v) == "1");
 }();
+
 }  // namespace
 
-void allow_unverified_cuda_kernels(bool on) { unverified_cuda_allowed = on; }
+void allow_unverified_cuda_kernels(bool on) { unverified_cuda_allowed = set_unverified_cuda(on); }
 bool unverified_kernels_run_on(Device device) { return !device.is_cuda() || unverified_cuda_allowed; }
 
 void require_verified_cuda(const char* op, Device device) {

@@ -1,6 +1,7 @@
 // CUDA elementwise kernels. Each thread handles 4 consecutive elements with 16-byte loads and
 // stores when all operands are float32, contiguous and 16-byte aligned (the common case); any
-// other layout takes the strided path, which computes each operand's offset from the layout.
+// other layout takes the strided path, which computes each operand's offset from the layout, but
+// for one operand broadcast over leading dims (bias adds): the periodic kernels (i % period).
 // bfloat16 unary and binary ops compute each element in float32 and round it once when stored (what
 // the float32 kernel and a cast give, in one pass: 2 bytes read per operand, 2 written).
 // Memory traffic: every input element read once, every output written once.
@@ -38,6 +39,32 @@ __global__ void binary_contiguous(BinaryOp op, T* __restrict__ out, const T* __r
 __global__ void binary_vec4(BinaryOp op, float4* __restrict__ out, const float4* __restrict__ a, const float4* __restrict__ b, int64_t n4) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n4; i += int64_t(gridDim.x) * blockDim.x) {
     float4 u = a[i], v = b[i];
+    out[i] = make_float4(binary_value(op, u.x, v.x), binary_value(op, u.y, v.y), binary_value(op, u.z, v.z),
+                         binary_value(op, u.w, v.w));
+  }
+}
+
+// out = a op b where out and one operand (`full`) are contiguous and the other repeats with a
+// period: contiguous over the trailing dims and broadcast over the leading ones (a bias [cols] over
+// [rows, cols], positions [T, C] over [B, T, C]). Its element is periodic[i % period], one modulo
+// where the strided path divides the index by every dim for every operand. Traffic: out written
+// and full read once; the periodic operand read from cache.
+template <class T, bool kPeriodicB>
+__global__ void binary_periodic(BinaryOp op, T* __restrict__ out, const T* __restrict__ full,
+                                const T* __restrict__ periodic, int64_t n, int64_t period) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+    T f = full[i], p = periodic[i % period];
+    out[i] = kPeriodicB ? binary_value(op, f, p) : binary_value(op, p, f);
+  }
+}
+
+// The same on float4s (float, period a multiple of 4, 16-byte aligned).
+template <bool kPeriodicB>
+__global__ void binary_periodic_vec4(BinaryOp op, float4* __restrict__ out, const float4* __restrict__ full,
+                                     const float4* __restrict__ periodic, int64_t n4, int64_t period4) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n4; i += int64_t(gridDim.x) * blockDim.x) {
+    float4 f = full[i], p = periodic[i % period4];
+    float4 u = kPeriodicB ? f : p, v = kPeriodicB ? p : f;  // a and b
     out[i] = make_float4(binary_value(op, u.x, v.x), binary_value(op, u.y, v.y), binary_value(op, u.z, v.z),
                          binary_value(op, u.w, v.w));
   }
@@ -108,7 +135,48 @@ template <class T> void unary(UnaryOp op, const T* x, T* y, int64_t n, double sc
   DYT_CUDA_LAUNCHED();
 }
 
+namespace {
+
+// If operand k is laid out as a contiguous tensor over dims [d, ndim) broadcast over [0, d) (strides
+// 0), the number of elements it holds: its period in the output's order. 0 if not.
+int64_t period_of(const ElementwiseLayout& L, int k) {
+  int64_t period = 1;
+  int d = L.ndim - 1;
+  for (; d >= 0 && (L.shape[d] == 1 || L.strides[k][d] == period); --d) period *= L.shape[d];
+  for (; d >= 0; --d)
+    if (L.shape[d] != 1 && L.strides[k][d] != 0) return 0;
+  return period;
+}
+
+// out, a, b: the operand that repeats (b when periodic_b, else a) has this period; the others are
+// contiguous.
+template <class T>
+void launch_periodic(BinaryOp op, const ElementwiseLayout& L, T* out, const T* a, const T* b, bool periodic_b, int64_t period) {
+  const T *full = periodic_b ? a : b, *periodic = periodic_b ? b : a;
+  if constexpr (std::is_same_v<T, float>) {
+    if (period % 4 == 0 && aligned16(out) && aligned16(full) && aligned16(periodic)) {
+      auto launch = periodic_b ? binary_periodic_vec4<true> : binary_periodic_vec4<false>;
+      launch<<<grid_for(L.numel / 4), kThreads>>>(op, reinterpret_cast<float4*>(out), reinterpret_cast<const float4*>(full),
+                                                  reinterpret_cast<const float4*>(periodic), L.numel / 4, period / 4);
+      DYT_CUDA_LAUNCHED();
+      return;
+    }
+  }
+  auto launch = periodic_b ? binary_periodic<T, true> : binary_periodic<T, false>;
+  launch<<<grid_for(L.numel), kThreads>>>(op, out, full, periodic, L.numel, period);
+  DYT_CUDA_LAUNCHED();
+}
+
+}  // namespace
+
 template <class T> void binary(BinaryOp op, const ElementwiseLayout& L, T* out, const T* a, const T* b) {
+  // One operand broadcast over leading dims (bias adds): the periodic kernels, once they have run on
+  // a GPU (until then the strided path, as before).
+  if (!L.all_contiguous && L.numel > 0 && unverified_kernels_allowed() && period_of(L, 0) == L.numel) {
+    int64_t period_a = period_of(L, 1), period_b = period_of(L, 2);
+    if (period_a == L.numel && period_b > 0) return launch_periodic(op, L, out, a, b, true, period_b);
+    if (period_b == L.numel && period_a > 0) return launch_periodic(op, L, out, a, b, false, period_a);
+  }
   if (L.all_contiguous) {
     if constexpr (std::is_same_v<T, float>) {
       if (L.numel % 4 == 0 && aligned16(out) && aligned16(a) && aligned16(b)) {
