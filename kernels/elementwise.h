@@ -45,7 +45,10 @@ enum class CompareOp { Eq, Ne, Lt, Le, Gt, Ge };
   template <class T> void fill(T* y, int64_t n, T value);                                        \
   template <class T> void arange(T* y, int64_t n, double start, double step);                    \
   /* true if any of the n values is NaN or +-Inf */                                              \
-  template <class T> bool any_nonfinite(const T* x, int64_t n);
+  template <class T> bool any_nonfinite(const T* x, int64_t n);                                  \
+  /* gelu's backward in one pass: dx = dy * gelu'(x) (x, dy and dx of n elements, contiguous;     \
+     read x and dy, write dx, where a GeluGrad unary and a mul move 5 tensors) */                 \
+  template <class T> void gelu_backward(const T* x, const T* dy, T* dx, int64_t n);
 
 template <class S, class D> struct CopyTypes {
   using Source = S;
@@ -62,10 +65,5 @@ template <class S, class D> struct CopyTypes {
 
 namespace cpu { DYT_DECLARE_ELEMENTWISE_KERNELS DYT_DECLARE_BFLOAT16_ELEMENTWISE_KERNELS }
 namespace cuda { DYT_DECLARE_ELEMENTWISE_KERNELS DYT_DECLARE_BFLOAT16_ELEMENTWISE_KERNELS }
-
-namespace cpu {
-// dx = dy * gelu'(x) in one pass (on CUDA, gelu's backward is a GeluGrad unary and a mul).
-template <class T> void gelu_backward(const T* x, const T* dy, T* dx, int64_t n);
-}  // namespace cpu
 
 }  // namespace dytgrad::kernels

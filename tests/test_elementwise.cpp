@@ -172,9 +172,16 @@ TEST_CASE("cuda: elementwise ops forward and backward, float32 and float64", "[c
   check_parity("masked_fill", mf, {cpu_input({37, 19})}, 0, 0);
 }
 
-TEST_CASE("cuda: binary ops with one operand broadcast over leading dims (bias adds) against the CPU", "[cuda][parity]") {
+TEST_CASE("cuda: binary ops with one operand broadcast over leading dims (bias adds), gelu's one-pass backward",
+          "[cuda][parity]") {
   if (!test::gpu_visible()) return;
-  allow_unverified_cuda_kernels(true);  // the periodic kernels
+  allow_unverified_cuda_kernels(true);  // the periodic kernels and gelu_backward
+  Fn gelu_fn = [](auto& in) { return gelu(in[0]); };
+  for (DType dt : {DType::Float32, DType::Float64})
+    for (const Shape& s : test::kAwkwardShapes) {
+      double tol = test::parity_tolerance(dt, 2e-6);
+      check_parity("gelu", gelu_fn, {cpu_input(s, true, 1.0, dt)}, tol, tol);
+    }
   std::vector<std::pair<const char*, Fn>> binary = {
       {"add", [](auto& in) { return add(in[0], in[1]); }},
       {"sub", [](auto& in) { return sub(in[0], in[1]); }},

@@ -66,8 +66,9 @@ step "mixed precision on the GPU: train-gpt --dtype bf16 against float32"
 timeout 120 "$BIN/train-gpt" "${gpt[@]}" --dtype bf16 --out "$OUT/gpt-bf16" > "$OUT/gpt-bf16.log" 2>&1 || status=1
 # *-unverified: the same with the CUDA kernels that have not yet run on a GPU switched on
 # (DYTGRAD_CUDA_UNVERIFIED=1; now the one-pass gradient norm, sum_of_squares, read by AdamW on the
-# device, sums of a few long rows in chunks, cross_entropy on bfloat16 logits, and the bfloat16
-# elementwise kernels), to compare the step.
+# device, sums of a few long rows in chunks, cross_entropy on bfloat16 logits, the bfloat16
+# elementwise kernels, bias adds without the strided path, gelu's one-pass backward), to compare
+# the step.
 for run in float32 bf16 float32-unverified bf16-unverified; do
   unverified=0
   [[ $run == *-unverified ]] && unverified=1

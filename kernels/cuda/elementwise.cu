@@ -2,6 +2,7 @@
 // stores when all operands are float32, contiguous and 16-byte aligned (the common case); any
 // other layout takes the strided path, which computes each operand's offset from the layout, but
 // for one operand broadcast over leading dims (bias adds): the periodic kernels (i % period).
+// gelu's backward is one kernel, dx = dy * gelu'(x): reads x and dy, writes dx.
 // bfloat16 unary and binary ops compute each element in float32 and round it once when stored (what
 // the float32 kernel and a cast give, in one pass: 2 bytes read per operand, 2 written).
 // Memory traffic: every input element read once, every output written once.
@@ -113,6 +114,13 @@ template <class T> __global__ void arange_kernel(T* y, int64_t n, double start, 
     y[i] = static_cast<T>(start + double(i) * step);
 }
 
+// dx = dy * gelu'(x), contiguous.
+template <class T>
+__global__ void gelu_backward_kernel(const T* __restrict__ x, const T* __restrict__ dy, T* __restrict__ dx, int64_t n) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+    dx[i] = dy[i] * gelu_grad_value(x[i]);
+}
+
 // Sets *found to 1 if any element is not finite (several threads may store 1: same value, no race
 // on the result).
 template <class T> __global__ void nonfinite_kernel(const T* x, int64_t n, int* found) {
@@ -193,6 +201,12 @@ template <class T> void binary(BinaryOp op, const ElementwiseLayout& L, T* out, 
   DYT_CUDA_LAUNCHED();
 }
 
+template <class T> void gelu_backward(const T* x, const T* dy, T* dx, int64_t n) {
+  if (n == 0) return;
+  gelu_backward_kernel<<<grid_for(n), kThreads>>>(x, dy, dx, n);
+  DYT_CUDA_LAUNCHED();
+}
+
 template <> void unary<bfloat16>(UnaryOp op, const bfloat16* x, bfloat16* y, int64_t n, double scalar) {
   unary_bfloat16<<<grid_for(n), kThreads>>>(op, x, y, n, float(scalar));
   DYT_CUDA_LAUNCHED();
@@ -249,6 +263,7 @@ template <class T> bool any_nonfinite(const T* x, int64_t n) {
 #define DYT_INSTANTIATE_FLOAT(T)                                                           \
   template void unary<T>(UnaryOp, const T*, T*, int64_t, double);                          \
   template void binary<T>(BinaryOp, const ElementwiseLayout&, T*, const T*, const T*);     \
+  template void gelu_backward<T>(const T*, const T*, T*, int64_t);                          \
   template bool any_nonfinite<T>(const T*, int64_t);
 DYT_INSTANTIATE_FLOAT(float)
 DYT_INSTANTIATE_FLOAT(double)
