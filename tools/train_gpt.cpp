@@ -18,6 +18,7 @@
 #include "nn/checkpoint.h"
 #include "nn/norms.h"
 #include "nn/optim.h"
+#include "tools/common/cli_checks.h"
 #include "tools/common/gpt_checkpoint.h"
 #include "tools/common/interrupt.h"
 #include "tools/common/parallel_training.h"
@@ -132,7 +133,8 @@ int main(int argc, char** argv) {
   app.add_option("--min-lr", t.min_lr, "final learning rate")->capture_default_str();
   app.add_option("--warmup", t.warmup, "warm-up steps")->capture_default_str()->check(CLI::Range(int64_t(0), tools::kMaxCount));
   app.add_option("--weight-decay", t.weight_decay, "AdamW decoupled weight decay (matrices only)")->capture_default_str();
-  app.add_option("--clip", t.clip, "global gradient-norm clipping")->capture_default_str();
+  app.add_option("--clip", t.clip, "global gradient-norm clipping: the largest norm the gradients keep")
+      ->capture_default_str()->check(tools::above_zero());
   app.add_option("--seed", t.seed, "seed of the initialisation, batches and dropout")->capture_default_str();
   app.add_option("--dtype", t.dtype, tools::kDtypeHelp)->capture_default_str()->check(CLI::IsMember({"float32", "bf16"}));
   app.add_option("--eval-every", t.eval_every, "steps between validation evaluations")->capture_default_str()

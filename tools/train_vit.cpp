@@ -13,6 +13,7 @@
 #include "models/config_json.h"
 #include "nn/checkpoint.h"
 #include "nn/optim.h"
+#include "tools/common/cli_checks.h"
 #include "tools/common/interrupt.h"
 #include "tools/common/parallel_training.h"
 #include "tools/common/profile_window.h"
@@ -166,7 +167,8 @@ int main(int argc, char** argv) {
   auto* warmup_option = app.add_option("--warmup", t.warmup, "warm-up steps")->capture_default_str()
       ->check(CLI::Range(int64_t(0), tools::kMaxCount));
   app.add_option("--weight-decay", t.weight_decay, "AdamW decoupled weight decay (matrices only)")->capture_default_str();
-  app.add_option("--clip", t.clip, "global gradient-norm clipping")->capture_default_str();
+  app.add_option("--clip", t.clip, "global gradient-norm clipping: the largest norm the gradients keep")
+      ->capture_default_str()->check(tools::above_zero());
   app.add_option("--seed", t.seed, "seed of the initialisation, batch order, dropout and augmentation")->capture_default_str();
   app.add_option("--dtype", t.dtype, tools::kDtypeHelp)->capture_default_str()->check(CLI::IsMember({"float32", "bf16"}));
   app.add_option("--shift", t.shift, "augmentation: move each training image by up to this many pixels along each axis")
