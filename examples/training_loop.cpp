@@ -40,6 +40,7 @@ int main() {
     Tensor loss = mean(pow(model(x) - target, 2.0));
     model.zero_grad();
     loss.backward();
+    // (optimizer.step_clipped(lr, 1.0) does these two in one pass, the norm read on the device)
     nn::clip_grad_norm(model.named_parameters(), 1.0);
     optimizer.step(nn::cosine_lr(step, steps, warmup, /*lr_max=*/1e-2, /*lr_min=*/1e-4));
 
