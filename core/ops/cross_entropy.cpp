@@ -12,6 +12,9 @@ namespace dytgrad {
 
 namespace {
 
+// The type of the losses, logsumexps and math for logits of type X (bfloat16 logits: float).
+template <class X> using StatsOf = std::conditional_t<std::is_same_v<X, bfloat16>, float, X>;
+
 // The same gradient written with ops, for create_graph.
 Tensor cross_entropy_grad_composite(const Tensor& logits, const Tensor& targets, const Tensor& scale,
                                     int64_t ignore_index) {
@@ -49,7 +52,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore
   int64_t bad = -1;
   dispatch_floating_or_bfloat16(logits.dtype(), "cross_entropy", [&](auto tag) {
     using X = typename decltype(tag)::type;
-    using T = std::conditional_t<std::is_same_v<X, bfloat16>, float, X>;
+    using T = StatsOf<X>;
     // read the logits and targets, write each row's loss and logsumexp
     profiler::note_work(double(x.numel() * int64_t(sizeof(X)) + 2 * rows * int64_t(sizeof(T)) + rows * 8), 0,
                         logits.shape(), targets.shape());
@@ -82,7 +85,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore
     Tensor dx = make_tensor(logits.shape(), logits.dtype(), logits.device());
     dispatch_floating_or_bfloat16(logits.dtype(), "cross_entropy", [&](auto tag) {
       using X = typename decltype(tag)::type;
-      using T = std::conditional_t<std::is_same_v<X, bfloat16>, float, X>;
+      using T = StatsOf<X>;
       // read the logits, targets and logsumexps, write dlogits
       profiler::note_work(double(2 * x.numel() * int64_t(sizeof(X)) + rows * int64_t(sizeof(T)) + rows * 8), 0,
                           logits.shape(), t.shape());
