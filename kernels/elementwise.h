@@ -17,6 +17,7 @@ enum class UnaryOp {
   Gelu,       // tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
   GeluGrad,   // d gelu / dx
   GeluGrad2,  // d^2 gelu / dx^2
+  Silu,       // x * sigmoid(x) = x / (1 + exp(-x)), also called swish
   AddScalar, MulScalar, PowScalar,
 };
 

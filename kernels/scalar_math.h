@@ -61,6 +61,7 @@ template <class T> DYT_HOST_DEVICE inline T unary_value(UnaryOp op, T x, T scala
     case UnaryOp::Gelu: return gelu_value(x);
     case UnaryOp::GeluGrad: return gelu_grad_value(x);
     case UnaryOp::GeluGrad2: return gelu_grad2_value(x);
+    case UnaryOp::Silu: return x / (T(1) + exp(-x));
     case UnaryOp::AddScalar: return x + scalar;
     case UnaryOp::MulScalar: return x * scalar;
     case UnaryOp::PowScalar: return pow(x, scalar);

@@ -18,6 +18,7 @@ void check_unary_forward(Tensor (*op)(const Tensor&), double (*ref)(double), con
 double gelu_ref(double x) { return 0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x))); }
 double relu_ref(double x) { return x > 0 ? x : 0; }
 double neg_ref(double x) { return -x; }
+double silu_ref(double x) { return x / (1 + std::exp(-x)); }
 }  // namespace
 
 TEST_CASE("unary forward matches the float64 formulas", "[elementwise]") {
@@ -30,6 +31,7 @@ TEST_CASE("unary forward matches the float64 formulas", "[elementwise]") {
   check_unary_forward(relu, relu_ref, x);
   check_unary_forward(gelu, gelu_ref, x);
   check_unary_forward(neg, neg_ref, x);
+  check_unary_forward(silu, silu_ref, x);
   auto pv = p.to_vector<double>(), yv = pow(p, 1.7).to_vector<double>();
   for (size_t i = 0; i < pv.size(); ++i) REQUIRE(yv[i] == Approx(std::pow(pv[i], 1.7)));
   auto qv = (2.5 / p).to_vector<double>();  // a number divided by a tensor
@@ -39,7 +41,7 @@ TEST_CASE("unary forward matches the float64 formulas", "[elementwise]") {
 TEST_CASE("float32 forward is within 1e-6 of float64", "[elementwise]") {
   Tensor x = Tensor::randn({64, 33}, DType::Float64), p = add(Tensor::rand({64, 33}, DType::Float64), 0.5);
   using Op = Tensor (*)(const Tensor&);
-  for (Op op : {Op(dytgrad::exp), Op(dytgrad::tanh), Op(dytgrad::erf), Op(gelu), Op(relu), Op(neg)})
+  for (Op op : {Op(dytgrad::exp), Op(dytgrad::tanh), Op(dytgrad::erf), Op(gelu), Op(relu), Op(neg), Op(silu)})
     REQUIRE_CLOSE(op(x.to(DType::Float32)), op(x), 1e-6);
   for (Op op : {Op(dytgrad::log), Op(dytgrad::sqrt)}) REQUIRE_CLOSE(op(p.to(DType::Float32)), op(p), 1e-6);
   Tensor y = Tensor::randn({33}, DType::Float64);
@@ -55,7 +57,7 @@ TEST_CASE("unary gradients and second derivatives", "[elementwise][gradcheck]") 
   std::vector<std::pair<const char*, Fn>> ops = {
       {"exp", [](auto& in) { return exp(in[0]); }},   {"tanh", [](auto& in) { return tanh(in[0]); }},
       {"gelu", [](auto& in) { return gelu(in[0]); }}, {"neg", [](auto& in) { return neg(in[0]); }},
-      {"erf", [](auto& in) { return erf(in[0]); }},
+      {"erf", [](auto& in) { return erf(in[0]); }},   {"silu", [](auto& in) { return silu(in[0]); }},
   };
   for (auto& [name, f] : ops) {
     INFO(name);
@@ -77,6 +79,18 @@ TEST_CASE("unary gradients and second derivatives", "[elementwise][gradcheck]") 
   Fn relu_fn = [](auto& in) { return relu(in[0]); };
   REQUIRE_GRADCHECK(relu_fn, r);
   REQUIRE_GRADGRADCHECK(relu_fn, r);
+}
+
+TEST_CASE("silu far from 0: x or 0, gradient 1 or 0, never NaN (float32)", "[elementwise]") {
+  Tensor x = Tensor::from_vector<float>({-200, -90, -20, 20, 90, 200}, {6}).requires_grad_();
+  Tensor y = silu(x);
+  auto dx = grad({sum(y)}, {x})[0].to_vector<float>(), yv = y.to_vector<float>();
+  for (size_t i = 0; i < yv.size(); ++i) {
+    float xi = x.to_vector<float>()[i];
+    INFO(xi);
+    REQUIRE(yv[i] == Approx(xi > 0 ? xi : 0.0f).margin(1e-6));  // exp(-x) overflows to inf at x < -88
+    REQUIRE(dx[i] == Approx(xi > 0 ? 1.0f : 0.0f).margin(1e-6));
+  }
 }
 
 TEST_CASE("binary ops with broadcasting: gradients and second derivatives", "[elementwise][gradcheck]") {
@@ -172,16 +186,19 @@ TEST_CASE("cuda: elementwise ops forward and backward, float32 and float64", "[c
   check_parity("masked_fill", mf, {cpu_input({37, 19})}, 0, 0);
 }
 
-TEST_CASE("cuda: binary ops with one operand broadcast over leading dims (bias adds), gelu's one-pass backward",
+TEST_CASE("cuda: binary ops with one operand broadcast over leading dims (bias adds), gelu's one-pass backward, silu",
           "[cuda][parity]") {
   if (!test::gpu_visible()) return;
-  allow_unverified_cuda_kernels(true);  // the periodic kernels and gelu_backward
-  Fn gelu_fn = [](auto& in) { return gelu(in[0]); };
+  allow_unverified_cuda_kernels(true);  // the periodic kernels, gelu_backward and silu
+  std::vector<std::pair<const char*, Fn>> unary = {
+      {"gelu", [](auto& in) { return gelu(in[0]); }}, {"silu", [](auto& in) { return silu(in[0]); }},
+  };
   for (DType dt : {DType::Float32, DType::Float64})
-    for (const Shape& s : test::kAwkwardShapes) {
-      double tol = test::parity_tolerance(dt, 2e-6);
-      check_parity("gelu", gelu_fn, {cpu_input(s, true, 1.0, dt)}, tol, tol);
-    }
+    for (auto& [name, f] : unary)
+      for (const Shape& s : test::kAwkwardShapes) {
+        double tol = test::parity_tolerance(dt, 2e-6);
+        check_parity(name, f, {cpu_input(s, true, 1.0, dt)}, tol, tol);
+      }
   std::vector<std::pair<const char*, Fn>> binary = {
       {"add", [](auto& in) { return add(in[0], in[1]); }},
       {"sub", [](auto& in) { return sub(in[0], in[1]); }},
@@ -210,6 +227,7 @@ const std::vector<std::pair<const char*, UnaryFn>> kBfloat16Unary = {
     {"neg", [](const Tensor& x) { return neg(x); }},          {"add 0.5", [](const Tensor& x) { return add(x, 0.5); }},
     {"mul 3", [](const Tensor& x) { return mul(x, 3.0); }},   {"log", [](const Tensor& x) { return log(x); }},
     {"sqrt", [](const Tensor& x) { return sqrt(x); }},        {"pow 1.5", [](const Tensor& x) { return pow(x, 1.5); }},
+    {"silu", [](const Tensor& x) { return silu(x); }},
 };
 const std::vector<std::pair<const char*, BinaryFn>> kBfloat16Binary = {
     {"add", [](const Tensor& a, const Tensor& b) { return add(a, b); }},
@@ -252,7 +270,7 @@ TEST_CASE("cuda: bfloat16 unary and binary kernels against the CPU's", "[cuda][p
   if (!test::gpu_visible()) return;
   allow_unverified_cuda_kernels(true);  // the bfloat16 kernels have not run on a GPU yet
   // add, sub, mul, div, neg, relu and the scalar ops round the same float32 value: the same bits.
-  // exp, tanh, gelu, log, sqrt, pow: CUDA's float32 functions against SLEEF's differ by a few float32
+  // exp, tanh, gelu, log, sqrt, pow, silu: CUDA's float32 functions against SLEEF's differ by a few float32
   // ulps, so the rounded results by at most one bfloat16 step (2^-7 relative to the larger).
   for (auto& [name, f] : kBfloat16Unary) {
     INFO(name);

@@ -243,6 +243,18 @@ Tensor gelu(const Tensor& x) {
   });
 }
 
+// silu(x) = x s, s = sigmoid(x) = 1 / (1 + exp(-x)); silu'(x) = s (1 + x (1 - s)). The forward is
+// one kernel pass; the backward is written with ops (five passes), so it is differentiable again.
+Tensor silu(const Tensor& x) {
+  require_verified_cuda("silu", x.device());
+  Tensor y = unary_kernel("silu", UnaryOp::Silu, x);
+  return record_op("silu", {x}, y, {x}, [](const Tensor& g, const Saved& s) {
+    const Tensor& x = s[0];
+    Tensor sigmoid = 1.0 / (exp(neg(x)) + 1.0);
+    return Grads{mul(g, mul(sigmoid, add(mul(x, 1.0 - sigmoid), 1.0)))};
+  });
+}
+
 // ---- comparisons, where ----
 
 Tensor eq(const Tensor& a, const Tensor& b) { return compare_kernel("eq", CompareOp::Eq, a, b); }

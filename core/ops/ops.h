@@ -26,6 +26,7 @@ Tensor tanh(const Tensor& x);
 Tensor erf(const Tensor& x);
 Tensor relu(const Tensor& x);
 Tensor gelu(const Tensor& x);  // tanh approximation
+Tensor silu(const Tensor& x);  // x * sigmoid(x), also called swish
 
 inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
 inline Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
@@ -109,7 +110,7 @@ Tensor rms_norm(const Tensor& x, const Tensor& gamma, double eps = 1e-6);
 // clipping (adamw_step with a norm; nn::AdamW::step_clipped scales the gradients first meanwhile),
 // cross_entropy with bfloat16 logits, the bfloat16 unary and binary kernels (bfloat16 ops run
 // float32 kernels between casts meanwhile), and on CUDA binary ops with one operand broadcast over
-// leading dims (a bias add: the strided kernel meanwhile) and gelu's one-pass backward.
+// leading dims (a bias add: the strided kernel meanwhile), gelu's one-pass backward and silu.
 void allow_unverified_cuda_kernels(bool on);
 bool unverified_kernels_run_on(Device device);  // on the CPU: always; on CUDA: when allowed
 

@@ -83,7 +83,8 @@ template <class T> void unary(UnaryOp op, const T* x, T* y, int64_t n, double sc
     case UnaryOp::Step: return map_each(x, y, n, [](T v) { return v > T(0) ? T(1) : T(0); });
     case UnaryOp::AddScalar: return map_each(x, y, n, [s](T v) { return v + s; });
     case UnaryOp::MulScalar: return map_each(x, y, n, [s](T v) { return v * s; });
-    case UnaryOp::PowScalar: return map_each(x, y, n, [s](T v) { return unary_value(UnaryOp::PowScalar, v, s); });
+    // every other op (pow, silu): its formula in kernels/scalar_math.h, an element at a time
+    default: return map_each(x, y, n, [op, s](T v) { return unary_value(op, v, s); });
   }
 }
 
