@@ -20,18 +20,16 @@ struct GemmShape {
   int64_t batch = 1;
 };
 
-#define DYT_DECLARE_MATMUL_KERNELS \
-  template <class T> void gemm_batched(const GemmShape& s, const T* a, const T* b, T* c);
+// linear_forward: y = x W^T + bias for x [rows, in], W [out, in], bias [out], all contiguous, float
+// or double, with no pass of the bias's own: on the CPU each row of y starts as the bias and the
+// GEMM adds onto it (beta = 1); on CUDA float32 adds it in cuBLASLt's epilogue (y written once)
+// and float64 as the CPU.
+#define DYT_DECLARE_MATMUL_KERNELS                                                                \
+  template <class T> void gemm_batched(const GemmShape& s, const T* a, const T* b, T* c);         \
+  template <class T> void linear_forward(const T* x, const T* weight, const T* bias, T* y,        \
+                                         int64_t rows, int64_t in, int64_t out);
 
 namespace cpu { DYT_DECLARE_MATMUL_KERNELS }
 namespace cuda { DYT_DECLARE_MATMUL_KERNELS }
-
-namespace cpu {
-// y = x W^T + bias for x [rows, in], W [out, in], bias [out], all contiguous: each row of y starts
-// as the bias and the GEMM adds onto it (beta = 1), so the bias costs no pass of its own (on CUDA,
-// linear is a matmul and an add).
-template <class T> void linear_forward(const T* x, const T* weight, const T* bias, T* y, int64_t rows, int64_t in,
-                                       int64_t out);
-}  // namespace cpu
 
 }  // namespace dytgrad::kernels

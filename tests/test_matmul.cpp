@@ -106,6 +106,28 @@ TEST_CASE("cuda: matmul through cuBLAS, TF32, strict fp32 and float64", "[cuda][
   check_parity("float64, transposed", mtm, {f64({1, 64, 33}), f64({1, 64, 31})}, 1e-12, 1e-12);
 }
 
+TEST_CASE("cuda: linear with the bias in cuBLASLt's epilogue (float32, TF32 and strict) and float64", "[cuda][parity]") {
+  if (!test::gpu_visible()) return;
+  allow_unverified_cuda_kernels(true);  // linear_forward has not run on a GPU yet
+  Fn f = [](auto& in) { return linear(in[0], in[1], in[2]); };
+  // x starting one row into its storage: 76 bytes past an aligned address (the heuristic is told)
+  Fn offset = [](auto& in) { return linear(in[0].narrow(0, 1, in[0].size(0) - 1), in[1], in[2]); };
+  for (bool tf32 : {true, false}) {
+    kernels::cuda::set_tf32(tf32);
+    double tol = tf32 ? 2e-3 : 1e-5;
+    INFO((tf32 ? "TF32" : "strict fp32"));
+    check_parity("linear", f, {cpu_input({37, 19}), cpu_input({23, 19}), cpu_input({23})}, tol, tol);
+    check_parity("linear, batch of sequences", f, {cpu_input({2, 5, 19}), cpu_input({23, 19}), cpu_input({23})}, tol, tol);
+    check_parity("linear, a GPT's qkv", f, {cpu_input({4, 64, 384}), cpu_input({1152, 384}), cpu_input({1152})}, tol, tol);
+    check_parity("linear, x at an offset", offset, {cpu_input({38, 19}), cpu_input({23, 19}), cpu_input({23})}, tol, tol);
+  }
+  kernels::cuda::set_tf32(true);
+  auto f64 = [](const Shape& s) { return cpu_input(s, true, 1.0, DType::Float64); };
+  check_parity("linear, float64", f, {f64({37, 19}), f64({23, 19}), f64({23})}, 1e-12, 1e-12);
+  check_parity("linear, float64, x at an offset", offset, {f64({38, 19}), f64({23, 19}), f64({23})}, 1e-12, 1e-12);
+  allow_unverified_cuda_kernels(false);
+}
+
 TEST_CASE("cuda: bfloat16 matmul through cuBLAS's bfloat16 GEMM against the CPU's",
           "[cuda][parity][bfloat16]") {
   if (!test::gpu_visible()) return;

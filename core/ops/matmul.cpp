@@ -130,8 +130,9 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
             weight.size(0), shape_str(bias.shape()));
   check_same_device("linear", {x, weight, bias});
   check_same_dtype("linear", {x, weight, bias});
-  // CUDA and bfloat16: the matmul and the add (bfloat16: two roundings, of the product and of the sum)
-  if (!x.device().is_cpu() || x.dtype() == DType::BFloat16 || x2.size(0) == 0 || x2.size(1) == 0)
+  // bfloat16, and CUDA until its linear_forward has run on a GPU: the matmul and the add (bfloat16:
+  // two roundings, of the product and of the sum)
+  if (!unverified_kernels_run_on(x.device()) || x.dtype() == DType::BFloat16 || x2.size(0) == 0 || x2.size(1) == 0)
     return add(matmul(x2, weight.transpose(0, 1)), bias).reshape(out_shape);
   Tensor xc = x2.contiguous(), wc = weight.contiguous(), bc = bias.contiguous();
   int64_t rows = xc.size(0), in = xc.size(1), out = wc.size(0);
@@ -139,7 +140,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   dispatch_floating(x.dtype(), "linear", [&](auto tag) {
     using T = typename decltype(tag)::type;
     profiler::note_work(0, 2.0 * double(rows) * double(in) * double(out), x.shape(), weight.shape(), bias.shape());
-    DYT_CPU_CALL(linear_forward<T>, xc.data<T>(), wc.data<T>(), bc.data<T>(), y.data<T>(), rows, in, out);
+    DYT_CALL(x.device(), linear_forward<T>, xc.data<T>(), wc.data<T>(), bc.data<T>(), y.data<T>(), rows, in, out);
   });
   // Backward with ops (so it is differentiable again): dx = g W, dW = g^T x, dbias = the rows of g summed.
   Tensor out2 = record_op("linear", {x2, weight, bias}, y, {xc, wc}, [](const Tensor& g, const std::vector<Tensor>& s) {

@@ -110,7 +110,8 @@ Tensor rms_norm(const Tensor& x, const Tensor& gamma, double eps = 1e-6);
 // clipping (adamw_step with a norm; nn::AdamW::step_clipped scales the gradients first meanwhile),
 // cross_entropy with bfloat16 logits, the bfloat16 unary and binary kernels (bfloat16 ops run
 // float32 kernels between casts meanwhile), and on CUDA binary ops with one operand broadcast over
-// leading dims (a bias add: the strided kernel meanwhile), gelu's one-pass backward and silu.
+// leading dims (a bias add: the strided kernel meanwhile), gelu's one-pass backward, silu, and
+// linear_forward (the bias in cuBLASLt's GEMM epilogue; a matmul and an add meanwhile).
 void allow_unverified_cuda_kernels(bool on);
 bool unverified_kernels_run_on(Device device);  // on the CPU: always; on CUDA: when allowed
 

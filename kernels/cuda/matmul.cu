@@ -3,7 +3,13 @@
 // column-major product C^T = op(B)^T op(A)^T, i.e. with A and B swapped.
 // float32 uses TF32 tensor cores unless set_tf32(false) asks for strict fp32; bfloat16 uses
 // bfloat16 tensor cores with float32 accumulation (CUBLAS_COMPUTE_32F), bfloat16 C.
+#include <cublasLt.h>
+
+#include <cstdint>
+#include <memory>
+
 #include "kernels/cuda/check.cuh"
+#include "kernels/cuda/launch.cuh"
 #include "kernels/matmul.h"
 #include "kernels/memory.h"
 
@@ -13,12 +19,27 @@ namespace {
 
 bool g_tf32 = true;
 
+// One workspace for cuBLAS and cuBLASLt: every call runs on the same stream, so they never overlap.
+constexpr size_t kWorkspaceBytes = size_t(32) << 20;
+void* workspace() {
+  static void* w = allocate(kWorkspaceBytes);
+  return w;
+}
+
 cublasHandle_t handle() {
   static cublasHandle_t h = [] {
     cublasHandle_t created;
     DYT_CUBLAS_CHECK(cublasCreate(&created));
-    constexpr size_t kWorkspace = size_t(32) << 20;
-    DYT_CUBLAS_CHECK(cublasSetWorkspace(created, allocate(kWorkspace), kWorkspace));
+    DYT_CUBLAS_CHECK(cublasSetWorkspace(created, workspace(), kWorkspaceBytes));
+    return created;
+  }();
+  return h;
+}
+
+cublasLtHandle_t lt_handle() {
+  static cublasLtHandle_t h = [] {
+    cublasLtHandle_t created;
+    DYT_CUBLAS_CHECK(cublasLtCreate(&created));
     return created;
   }();
   return h;
@@ -55,6 +76,95 @@ template <> void gemm_batched<bfloat16>(const GemmShape& s, const bfloat16* a, c
       handle(), op(s.transpose_b), op(s.transpose_a), int(s.n), int(s.m), int(s.k), &one, b, CUDA_R_16BF,
       int(s.ldb), s.stride_b, a, CUDA_R_16BF, int(s.lda), s.stride_a, &zero, c, CUDA_R_16BF, int(s.ldc), s.stride_c,
       int(s.batch), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+}
+
+namespace {
+
+// cuBLASLt's descriptors, destroyed when they go out of scope (also when a call throws).
+struct LtDeleter {
+  void operator()(cublasLtMatmulDescOpaque_t* d) const { cublasLtMatmulDescDestroy(d); }
+  void operator()(cublasLtMatrixLayoutOpaque_t* l) const { cublasLtMatrixLayoutDestroy(l); }
+  void operator()(cublasLtMatmulPreferenceOpaque_t* p) const { cublasLtMatmulPreferenceDestroy(p); }
+};
+template <class T> using LtPtr = std::unique_ptr<std::remove_pointer_t<T>, LtDeleter>;
+
+LtPtr<cublasLtMatrixLayout_t> layout(uint64_t rows, uint64_t cols, int64_t ld) {
+  cublasLtMatrixLayout_t l;
+  DYT_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&l, CUDA_R_32F, rows, cols, ld));
+  return LtPtr<cublasLtMatrixLayout_t>(l);
+}
+
+// The largest power of two (at most 256) that divides the address: the alignment the heuristic may
+// assume (it assumes 256 unless told).
+uint32_t alignment_of(const void* p) {
+  uint32_t a = 256;
+  while (a > 4 && reinterpret_cast<uintptr_t>(p) % a != 0) a /= 2;
+  return a;
+}
+
+template <class T> void set(cublasLtMatmulDesc_t d, cublasLtMatmulDescAttributes_t what, const T& value) {
+  DYT_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(d, what, &value, sizeof(value)));
+}
+template <class T> void set(cublasLtMatmulPreference_t p, cublasLtMatmulPreferenceAttributes_t what, const T& value) {
+  DYT_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(p, what, &value, sizeof(value)));
+}
+
+// y[r][c] = bias[c] for every row r of y [rows, out]. Traffic: write y, read bias (cached).
+template <class T> __global__ void fill_rows_kernel(T* y, const T* bias, int64_t n, int64_t out) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+    y[i] = bias[i % out];
+}
+
+}  // namespace
+
+// y = x W^T + bias, float32: one cuBLASLt GEMM whose epilogue adds the bias before y is stored, so
+// y is written once (a GEMM then a bias add write it, read it and write it again: 8 bytes an
+// element more). Column-major, as gemm_batched: y^T [out, rows] = op_T(W^T [in, out]) x^T [in, rows],
+// the bias one value per row of y^T. TF32 under the same switch as gemm_batched. Traffic: read x
+// and W (from L2 as the tiles need them), write y.
+template <> void linear_forward<float>(const float* x, const float* weight, const float* bias, float* y,
+                                       int64_t rows, int64_t in, int64_t out) {
+  cublasLtMatmulDesc_t raw_desc;
+  DYT_CUBLAS_CHECK(
+      cublasLtMatmulDescCreate(&raw_desc, g_tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F, CUDA_R_32F));
+  LtPtr<cublasLtMatmulDesc_t> desc(raw_desc);
+  set(raw_desc, CUBLASLT_MATMUL_DESC_TRANSA, CUBLAS_OP_T);
+  set(raw_desc, CUBLASLT_MATMUL_DESC_TRANSB, CUBLAS_OP_N);
+  set(raw_desc, CUBLASLT_MATMUL_DESC_EPILOGUE, CUBLASLT_EPILOGUE_BIAS);
+  set(raw_desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, static_cast<const void*>(bias));
+  auto a = layout(uint64_t(in), uint64_t(out), in);    // W^T, column-major
+  auto b = layout(uint64_t(in), uint64_t(rows), in);   // x^T
+  auto d = layout(uint64_t(out), uint64_t(rows), out); // y^T
+  cublasLtMatmulPreference_t raw_pref;
+  DYT_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&raw_pref));
+  LtPtr<cublasLtMatmulPreference_t> pref(raw_pref);
+  set(raw_pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, uint64_t(kWorkspaceBytes));
+  set(raw_pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, alignment_of(weight));
+  set(raw_pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, alignment_of(x));
+  set(raw_pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, alignment_of(y));
+  set(raw_pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, alignment_of(y));
+  cublasLtMatmulHeuristicResult_t found;
+  int count = 0;
+  DYT_CUBLAS_CHECK(cublasLtMatmulAlgoGetHeuristic(lt_handle(), raw_desc, a.get(), b.get(), d.get(), d.get(), raw_pref,
+                                                  1, &found, &count));
+  if (count == 0)
+    fail("no cuBLASLt algorithm for linear with a bias epilogue, " + std::to_string(rows) + " x " +
+             std::to_string(in) + " by " + std::to_string(out),
+         "cublasLtMatmulAlgoGetHeuristic", __FILE__, __LINE__);
+  const float one = 1.f, zero = 0.f;
+  DYT_CUBLAS_CHECK(cublasLtMatmul(lt_handle(), raw_desc, &one, weight, a.get(), x, b.get(), &zero, y, d.get(), y,
+                                  d.get(), &found.algo, workspace(), kWorkspaceBytes, 0));
+}
+
+// float64 (cuBLASLt's epilogues are for the tensor-core types): each row of y starts as the bias and
+// a GEMM with beta = 1 adds x W^T, as on the CPU. Traffic: write y, then the GEMM reads and writes it.
+template <> void linear_forward<double>(const double* x, const double* weight, const double* bias, double* y,
+                                        int64_t rows, int64_t in, int64_t out) {
+  fill_rows_kernel<<<grid_for(rows * out), kThreads>>>(y, bias, rows * out, out);
+  DYT_CUDA_LAUNCHED();
+  const double one = 1.0;
+  DYT_CUBLAS_CHECK(cublasDgemm(handle(), CUBLAS_OP_T, CUBLAS_OP_N, int(out), int(rows), int(in), &one, weight,
+                               int(in), x, int(in), &one, y, int(out)));
 }
 
 }  // namespace dytgrad::kernels::cuda
