@@ -2,6 +2,7 @@
 // formula, gradients and second derivatives, tiles past the CPU kernel's, CUDA parity, bad shapes.
 #include <limits>
 
+#include "kernels/memory.h"
 #include "op_tests.h"
 
 namespace {
@@ -123,4 +124,33 @@ TEST_CASE("cuda: attention, causal and not, head dims 32, 64, 128, float32 and f
   check_parity("attention, more keys than queries", cross, {cpu_input({3, 70, 64}), cpu_input({3, 150, 64}), cpu_input({3, 150, 64})}, 1e-5, 1e-5);
   Fn odd = [](auto& in) { return scaled_dot_product_attention(in[0], in[1], in[2], true); };
   check_parity("attention, head dim 48 (fallback kernel)", odd, {cpu_input({2, 33, 48}), cpu_input({2, 33, 48}), cpu_input({2, 33, 48})}, 1e-5, 1e-5);
+}
+
+TEST_CASE("cuda: attention as batched GEMMs on tensor cores, TF32 and strict fp32", "[cuda][parity]") {
+  if (!test::gpu_visible()) return;
+  allow_unverified_cuda_kernels(true);  // the GEMM attention has not run on a GPU yet
+  // TF32 rounds every GEMM operand to a 10-bit mantissa: simulated in double over these shapes (every
+  // GEMM's operands rounded to nearest), out, dq, dk and dv stay within 1.1e-3 of the exact values
+  // relative to their largest; hardware that truncates instead doubles that: 3e-3.
+  for (bool tf32 : {true, false}) {
+    kernels::cuda::set_tf32(tf32);
+    double tol = tf32 ? 3e-3 : 1e-5;
+    INFO((tf32 ? "TF32" : "strict fp32"));
+    for (bool causal : {false, true})
+      for (int64_t d : {32, 48, 64})
+        for (int64_t t : {1, 17, 129, 256}) {
+          INFO("causal " << causal << " d " << d << " t " << t);
+          Fn f = [causal](auto& in) { return scaled_dot_product_attention(in[0], in[1], in[2], causal); };
+          double floor = t == 1 ? 1.0 : 1e-30;  // one key: dq and dk are zero up to rounding
+          check_parity("attention", f, {cpu_input({2, 3, t, d}), cpu_input({2, 3, t, d}), cpu_input({2, 3, t, d})},
+                       tol, tol, {floor, floor, floor});
+        }
+    Fn cross = [](auto& in) { return scaled_dot_product_attention(in[0], in[1], in[2], false); };
+    check_parity("attention, more keys than queries", cross,
+                 {cpu_input({3, 70, 64}), cpu_input({3, 150, 64}), cpu_input({3, 150, 64})}, tol, tol);
+    Fn packed = [](auto& in) { return self_attention(in[0], 4, true); };
+    check_parity("self_attention, packed qkv", packed, {cpu_input({2, 100, 3 * 128})}, tol, tol);
+  }
+  kernels::cuda::set_tf32(true);
+  allow_unverified_cuda_kernels(false);
 }

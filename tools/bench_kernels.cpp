@@ -238,6 +238,38 @@ int main(int argc, char** argv) {
               [&] { fwd_bwd([&] { return dyt(hg, alpha, gamma, beta); }, {hg, alpha, gamma, beta}, dh); });
   }
 
+  {
+    // Kernels that have not run on a GPU yet, switched on for these rows only (last, so that an
+    // error in one costs no other row; it is reported and the row left out):
+    // attention as batched GEMMs on tensor cores (TF32; its FLOPs count the causal mask's zeros,
+    // which the GEMMs multiply, against cuBLAS's TF32 rate), and linear with the bias added in
+    // cuBLASLt's epilogue (x W^T + b at the GPT-2-size MLP's first GEMM, against the TF32 rate).
+    allow_unverified_cuda_kernels(true);
+    auto unverified = [&](const char* what, const std::function<void()>& rows_of) {
+      try {
+        rows_of();
+      } catch (const std::exception& e) {
+        std::cout << "  " << what << ": " << e.what() << "\n";
+      }
+    };
+    unverified("attention on tensor cores", [&] {
+      int64_t b = 8, h = 12, t = 1024, d = 64;
+      Tensor q = randn_gpu({b, h, t, d}), k = randn_gpu({b, h, t, d}), v = randn_gpu({b, h, t, d}), dout = randn_gpu({b, h, t, d});
+      Tensor qg = q.detach().requires_grad_(), kg = k.detach().requires_grad_(), vg = v.detach().requires_grad_();
+      double flops = 4.0 * b * h * t * t * d;  // the whole score matrix
+      flops_row("attention forward, GEMMs TF32", "B8 H12 T1024 D64", "causal, mask's zeros counted", flops, tf32_tflops,
+                [&] { scaled_dot_product_attention(q, k, v, true); });
+      flops_row("attention forward+backward, GEMMs TF32", "B8 H12 T1024 D64", "3.5x fwd flops", 3.5 * flops, tf32_tflops,
+                [&] { fwd_bwd([&] { return scaled_dot_product_attention(qg, kg, vg, true); }, {qg, kg, vg}, dout); });
+    });
+    unverified("linear with the bias in the epilogue", [&] {
+      Tensor x = randn_gpu({8192, 768}), w = randn_gpu({3072, 768}), bias = randn_gpu({3072});
+      flops_row("linear forward tf32, bias epilogue", "8192x768 @ 768x3072", "x W^T + b", 2.0 * 8192 * 768 * 3072,
+                tf32_tflops, [&] { linear(x, w, bias); });
+    });
+    allow_unverified_cuda_kernels(false);
+  }
+
   std::cout << fmt::format("\n{:<30} {:<18} {:>10} {:>14} {:>10} {:>8}\n", "kernel", "shape", "ms", "rate", "floor ms",
                            "floor/ms");
   nlohmann::json out = {{"device", prop.name}, {"copy_GBps", copy_gbps}, {"tf32_TFLOPs", tf32_tflops},

@@ -82,6 +82,9 @@ with torch.no_grad():
     rows[("attention forward", "B8 H12 T1024 D64")] = median_ms(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True))
 rows[("attention forward+backward", "B8 H12 T1024 D64")] = median_ms(
     lambda: F.scaled_dot_product_attention(qg, kg, vg, is_causal=True).backward(do))
+# dytgrad's attention on tensor cores (batched GEMMs in TF32) against the same SDPA calls (float32)
+for name in ("attention forward", "attention forward+backward"):
+    rows[(name + ", GEMMs TF32", "B8 H12 T1024 D64")] = rows[(name, "B8 H12 T1024 D64")]
 
 x = torch.randn(8192, 768, device=dev); w = torch.randn(3072, 768, device=dev); dy = torch.randn(8192, 3072, device=dev)
 shape = "8192x768 @ 768x3072"
@@ -89,9 +92,11 @@ x16, w16, dy16 = x.bfloat16(), w.bfloat16(), dy.bfloat16()
 x16g, w16g = x16.clone().requires_grad_(), w16.clone().requires_grad_()
 with torch.no_grad():
     rows[("matmul forward tf32", shape)] = median_ms(lambda: x @ w.t())
+    bias = torch.randn(3072, device=dev)
+    rows[("linear forward tf32, bias epilogue", shape)] = median_ms(lambda: F.linear(x, w, bias))
     rows[("matmul forward bf16", shape)] = median_ms(lambda: x16 @ w16.t())
 rows[("matmul forward+backward bf16", shape)] = median_ms(lambda: (x16g @ w16g.t()).backward(dy16))
-del x, w, dy, x16, w16, dy16, x16g, w16g
+del x, w, bias, dy, x16, w16, dy16, x16g, w16g
 for n, c in ((8192, 4096), (16384, 768)):
     h = torch.randn(n, c, device=dev).bfloat16()
     a16 = torch.full((1,), 0.5, device=dev).bfloat16()

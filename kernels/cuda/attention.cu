@@ -1,7 +1,9 @@
 // Scaled dot-product attention, flash style: the tq x tk score matrix is never written to device
 // memory. q, k, v, out are [heads, t, d] contiguous; scale = 1 / sqrt(d).
 //
-// float32 with head dim 32, 64 or 128 goes to the tiled kernels of attention_tiled.cu.
+// float32 goes to batched GEMMs on tensor cores (attention_gemm.cu) while unverified kernels are
+// allowed (they have not run on a GPU yet); else, with head dim 32, 64 or 128, to the tiled kernels
+// of attention_tiled.cu.
 // Everything else (float64, other head dims) runs version 1, here: one warp per row, d split
 // across the lanes (up to 256).
 //  forward, warp per query i: for each visible key j, s = scale q.k_j (a warp sum), then the
@@ -16,6 +18,7 @@
 //    with (q, dO, lse for every key row; k, v for every query row), served mostly by L2.
 //  Causal rows stop at the diagonal, so masked pairs cost nothing.
 #include "kernels/attention.h"
+#include "kernels/cuda/attention_gemm.cuh"
 #include "kernels/cuda/attention_tiled.cuh"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/memory.h"
@@ -155,6 +158,7 @@ template <class T>
 void attention_forward(const AttentionShape& s, const T* q, const T* k, const T* v, T* out, T* logsumexp) {
   if (s.heads * s.tq == 0) return;
   if constexpr (std::is_same_v<T, float>) {
+    if (unverified_kernels_allowed() && gemm_attention_forward(s, q, k, v, out, logsumexp)) return;
     if (tiled_attention_forward(s, q, k, v, out, logsumexp)) return;
   }
   check_head_dim(s);
@@ -167,6 +171,7 @@ void attention_backward(const AttentionShape& s, const T* q, const T* k, const T
                         const T* dout, T* dq, T* dk, T* dv) {
   if (s.heads * s.tq == 0) return;
   if constexpr (std::is_same_v<T, float>) {
+    if (unverified_kernels_allowed() && gemm_attention_backward(s, q, k, v, out, logsumexp, dout, dq, dk, dv)) return;
     if (tiled_attention_backward(s, q, k, v, out, logsumexp, dout, dq, dk, dv)) return;
   }
   check_head_dim(s);
