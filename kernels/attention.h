@@ -4,6 +4,8 @@
 #pragma once
 #include <cstdint>
 
+#include "bfloat16.h"
+
 namespace dytgrad::kernels {
 
 struct AttentionShape {
@@ -26,7 +28,15 @@ inline double attention_flops(const AttentionShape& s, bool backward) {
   /* dq, dk, dv are overwritten */                                                               \
   template <class T> void attention_backward(const AttentionShape& s, const T* q, const T* k,    \
                                              const T* v, const T* out, const T* logsumexp,       \
-                                             const T* dout, T* dq, T* dk, T* dv);
+                                             const T* dout, T* dq, T* dk, T* dv);                \
+  /* Mixed precision: bfloat16 q, k, v, out and gradients, float32 math and logsumexp (CPU: the    \
+     float32 kernels on the rows widened, each result rounded once; CUDA: bfloat16 GEMMs with     \
+     float32 scores, attention_gemm.cu) */                                                      \
+  void attention_forward(const AttentionShape& s, const bfloat16* q, const bfloat16* k,           \
+                         const bfloat16* v, bfloat16* out, float* logsumexp);                     \
+  void attention_backward(const AttentionShape& s, const bfloat16* q, const bfloat16* k,          \
+                          const bfloat16* v, const bfloat16* out, const float* logsumexp,         \
+                          const bfloat16* dout, bfloat16* dq, bfloat16* dk, bfloat16* dv);
 
 namespace cpu { DYT_DECLARE_ATTENTION_KERNELS }
 namespace cuda { DYT_DECLARE_ATTENTION_KERNELS }

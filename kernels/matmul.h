@@ -30,6 +30,10 @@ struct GemmShape {
                                          int64_t rows, int64_t in, int64_t out);
 
 namespace cpu { DYT_DECLARE_MATMUL_KERNELS }
-namespace cuda { DYT_DECLARE_MATMUL_KERNELS }
+namespace cuda {
+DYT_DECLARE_MATMUL_KERNELS
+// bfloat16 operands, a float32 result (float32 accumulation): attention's scores on tensor cores.
+void gemm_batched_float_result(const GemmShape& s, const bfloat16* a, const bfloat16* b, float* c);
+}  // namespace cuda
 
 }  // namespace dytgrad::kernels

@@ -105,6 +105,31 @@ TEST_CASE("attention: bad shapes are named", "[attention][errors]") {
                       Catch::Contains("scaled_dot_product_attention"));
 }
 
+TEST_CASE("attention on bfloat16: the float32 kernel's result rounded once, gradients within 1e-2 of float64",
+          "[attention][bfloat16]") {
+  for (bool causal : {false, true})
+    for (int64_t tk : {int64_t(37), int64_t(90)}) {
+      INFO("causal " << causal << " tk " << tk);
+      auto bf16 = [](const Shape& s) { return Tensor::randn(s).to(DType::BFloat16).requires_grad_(); };
+      Tensor q = bf16({2, 3, 37, 64}), k = bf16({2, 3, tk, 64}), v = bf16({2, 3, tk, 64});
+      Tensor y = scaled_dot_product_attention(q, k, v, causal);
+      REQUIRE(y.dtype() == DType::BFloat16);
+      auto f32 = [](const Tensor& t) { return t.detach().to(DType::Float32); };
+      REQUIRE(test::bits_of(y) == test::bits_of(scaled_dot_product_attention(f32(q), f32(k), f32(v), causal)
+                                                    .to(DType::BFloat16)));
+      // gradients against the float64 formula on the same (bfloat16) values and upstream gradient
+      Tensor up = Tensor::randn(y.shape()).to(DType::BFloat16);
+      auto got = grad({y}, {q, k, v}, {up});
+      auto f64 = [](const Tensor& t) { return t.detach().to(DType::Float64).requires_grad_(); };
+      Tensor q64 = f64(q), k64 = f64(k), v64 = f64(v);
+      auto want = grad({attention_reference(q64, k64, v64, causal)}, {q64, k64, v64}, {up.to(DType::Float64)});
+      for (int i = 0; i < 3; ++i) {
+        REQUIRE(got[size_t(i)].dtype() == DType::BFloat16);
+        REQUIRE_CLOSE(got[size_t(i)], want[size_t(i)], 1e-2);
+      }
+    }
+}
+
 TEST_CASE("cuda: attention, causal and not, head dims 32, 64, 128, float32 and float64", "[cuda][parity][shared_memory]") {
   if (!test::gpu_visible()) return;
   for (DType dt : {DType::Float32, DType::Float64})
@@ -152,5 +177,23 @@ TEST_CASE("cuda: attention as batched GEMMs on tensor cores, TF32 and strict fp3
     check_parity("self_attention, packed qkv", packed, {cpu_input({2, 100, 3 * 128})}, tol, tol);
   }
   kernels::cuda::set_tf32(true);
+  allow_unverified_cuda_kernels(false);
+}
+
+TEST_CASE("cuda: bfloat16 attention as GEMMs on tensor cores against the CPU's", "[cuda][parity][bfloat16]") {
+  if (!test::gpu_visible()) return;
+  allow_unverified_cuda_kernels(true);  // the GEMM attention has not run on a GPU yet
+  // Both sides compute in float32 from the same bfloat16 values; the GPU rounds P and dS to bfloat16
+  // for the GEMMs that read them (2^-9 relative each), the CPU does not: 1e-2.
+  auto bf16 = [](const Shape& s) { return cpu_input(s, false).to(DType::BFloat16).requires_grad_(); };
+  for (bool causal : {false, true})
+    for (int64_t t : {17, 129, 256}) {
+      INFO("causal " << causal << " t " << t);
+      Fn f = [causal](auto& in) { return scaled_dot_product_attention(in[0], in[1], in[2], causal); };
+      check_parity("attention, bfloat16", f, {bf16({2, 3, t, 64}), bf16({2, 3, t, 64}), bf16({2, 3, t, 64})}, 1e-2, 1e-2);
+    }
+  Fn cross = [](auto& in) { return scaled_dot_product_attention(in[0], in[1], in[2], false); };
+  check_parity("attention, bfloat16, more keys than queries", cross, {bf16({3, 70, 64}), bf16({3, 150, 64}), bf16({3, 150, 64})},
+               1e-2, 1e-2);
   allow_unverified_cuda_kernels(false);
 }

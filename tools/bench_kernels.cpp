@@ -261,6 +261,14 @@ int main(int argc, char** argv) {
                 [&] { scaled_dot_product_attention(q, k, v, true); });
       flops_row("attention forward+backward, GEMMs TF32", "B8 H12 T1024 D64", "3.5x fwd flops", 3.5 * flops, tf32_tflops,
                 [&] { fwd_bwd([&] { return scaled_dot_product_attention(qg, kg, vg, true); }, {qg, kg, vg}, dout); });
+      // bfloat16 q, k, v (float32 scores and softmax), against cuBLAS's bfloat16 rate
+      Tensor q16 = q.to(DType::BFloat16), k16 = k.to(DType::BFloat16), v16 = v.to(DType::BFloat16);
+      Tensor q16g = q16.detach().requires_grad_(), k16g = k16.detach().requires_grad_(), v16g = v16.detach().requires_grad_();
+      Tensor dout16 = dout.to(DType::BFloat16);
+      flops_row("attention forward bf16, GEMMs", "B8 H12 T1024 D64", "causal, mask's zeros counted", flops, bf16_tflops,
+                [&] { scaled_dot_product_attention(q16, k16, v16, true); });
+      flops_row("attention forward+backward bf16, GEMMs", "B8 H12 T1024 D64", "3.5x fwd flops", 3.5 * flops, bf16_tflops,
+                [&] { fwd_bwd([&] { return scaled_dot_product_attention(q16g, k16g, v16g, true); }, {q16g, k16g, v16g}, dout16); });
     });
     unverified("linear with the bias in the epilogue", [&] {
       Tensor x = randn_gpu({8192, 768}), w = randn_gpu({3072, 768}), bias = randn_gpu({3072});

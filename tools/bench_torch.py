@@ -85,6 +85,14 @@ rows[("attention forward+backward", "B8 H12 T1024 D64")] = median_ms(
 # dytgrad's attention on tensor cores (batched GEMMs in TF32) against the same SDPA calls (float32)
 for name in ("attention forward", "attention forward+backward"):
     rows[(name + ", GEMMs TF32", "B8 H12 T1024 D64")] = rows[(name, "B8 H12 T1024 D64")]
+q16, k16, v16, do16 = (z.bfloat16() for z in (q, k, v, do))
+q16g, k16g, v16g = (z.clone().requires_grad_() for z in (q16, k16, v16))
+with torch.no_grad():
+    rows[("attention forward bf16, GEMMs", "B8 H12 T1024 D64")] = median_ms(
+        lambda: F.scaled_dot_product_attention(q16, k16, v16, is_causal=True))
+rows[("attention forward+backward bf16, GEMMs", "B8 H12 T1024 D64")] = median_ms(
+    lambda: F.scaled_dot_product_attention(q16g, k16g, v16g, is_causal=True).backward(do16))
+del q16, k16, v16, do16, q16g, k16g, v16g
 
 x = torch.randn(8192, 768, device=dev); w = torch.randn(3072, 768, device=dev); dy = torch.randn(8192, 3072, device=dev)
 shape = "8192x768 @ 768x3072"

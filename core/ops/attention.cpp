@@ -31,7 +31,10 @@ Tensor attention_composite(const std::vector<Tensor>& in, bool causal, double sc
 
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, bool causal) {
   auto redo = [causal](const Tensors& in) { return scaled_dot_product_attention(in[0], in[1], in[2], causal); };
-  if (auto y = in_precision(Precision::BFloat16, {q, k, v}, redo)) return *y;
+  // bfloat16 kernels where they run (on CUDA once they have run on a GPU), else float32 between casts
+  bool bfloat16_kernels = unverified_kernels_run_on(q.device());
+  if (auto y = in_precision(bfloat16_kernels ? Precision::BFloat16Kernel : Precision::BFloat16, {q, k, v}, redo))
+    return *y;
   const char* op = "scaled_dot_product_attention";
   check_same_device(op, {q, k, v});
   check_same_dtype(op, {q, k, v});
@@ -52,13 +55,15 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
   Tensor out = make_tensor(q.shape(), q.dtype(), q.device());
   Shape lse_shape = batch;
   lse_shape.push_back(tq);
-  Tensor lse = make_tensor(lse_shape, q.dtype(), q.device());
+  // bfloat16 q, k, v: float32 logsumexps
+  Tensor lse = make_tensor(lse_shape, q.dtype() == DType::BFloat16 ? DType::Float32 : q.dtype(), q.device());
   if (out.numel() > 0) {
-    dispatch_floating(q.dtype(), op, [&](auto tag) {
-      using T = typename decltype(tag)::type;
+    dispatch_floating_or_bfloat16(q.dtype(), op, [&](auto tag) {
+      using X = typename decltype(tag)::type;
+      using T = StatsOf<X>;
       profiler::note_work(0, kernels::attention_flops(s, false), q.shape(), k.shape(), v.shape());
-      DYT_CALL(q.device(), attention_forward<T>, s, qc.data<T>(), kc.data<T>(), vc.data<T>(), out.data<T>(),
-                                                   lse.data<T>());
+      DYT_CALL(q.device(), attention_forward, s, qc.data<X>(), kc.data<X>(), vc.data<X>(), out.data<X>(),
+               lse.data<T>());
     });
   }
   Tensor out_data = out.detach();  // saved as data; the output itself carries the node
@@ -68,16 +73,16 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
           [s](const std::vector<Tensor>& in) { return attention_composite(in, s.causal, s.scale); },
           {saved[0], saved[1], saved[2]}, g);
     const Tensor &q = saved[0], &k = saved[1], &v = saved[2], &out = saved[3], &lse = saved[4];
-    Tensor gc = g.contiguous();
+    Tensor gc = g.to(q.dtype()).contiguous();  // (a float32 gradient of a bfloat16 output is rounded)
     Tensor dq = make_tensor(q.shape(), q.dtype(), q.device());
     Tensor dk = make_tensor(k.shape(), k.dtype(), k.device());
     Tensor dv = make_tensor(v.shape(), v.dtype(), v.device());
-    dispatch_floating(q.dtype(), "scaled_dot_product_attention", [&](auto tag) {
-      using T = typename decltype(tag)::type;
+    dispatch_floating_or_bfloat16(q.dtype(), "scaled_dot_product_attention", [&](auto tag) {
+      using X = typename decltype(tag)::type;
+      using T = StatsOf<X>;
       profiler::note_work(0, kernels::attention_flops(s, true), q.shape(), k.shape(), v.shape(), g.shape());
-      DYT_CALL(q.device(), attention_backward<T>, s, q.data<T>(), k.data<T>(), v.data<T>(), out.data<T>(),
-                                                    lse.data<T>(), gc.data<T>(), dq.data<T>(), dk.data<T>(),
-                                                    dv.data<T>());
+      DYT_CALL(q.device(), attention_backward, s, q.data<X>(), k.data<X>(), v.data<X>(), out.data<X>(),
+               lse.data<T>(), gc.data<X>(), dq.data<X>(), dk.data<X>(), dv.data<X>());
     });
     return std::vector<Tensor>{dq, dk, dv};
   });

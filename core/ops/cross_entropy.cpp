@@ -13,7 +13,6 @@ namespace dytgrad {
 namespace {
 
 // The type of the losses, logsumexps and math for logits of type X (bfloat16 logits: float).
-template <class X> using StatsOf = std::conditional_t<std::is_same_v<X, bfloat16>, float, X>;
 
 // The same gradient written with ops, for create_graph.
 Tensor cross_entropy_grad_composite(const Tensor& logits, const Tensor& targets, const Tensor& scale,

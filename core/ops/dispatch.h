@@ -82,6 +82,9 @@ template <class Fn> void dispatch_floating_or_bfloat16(DType dtype, const char* 
   fn(TypeTag<bfloat16>{});
 }
 
+// The dtype a kernel on X keeps its statistics in (logsumexps, losses): float32 for bfloat16.
+template <class X> using StatsOf = std::conditional_t<std::is_same_v<X, bfloat16>, float, X>;
+
 // Same, for every dtype ops compute in (all but bfloat16).
 template <class Fn> void dispatch_all(DType dtype, const char* op, Fn&& fn) {
   switch (dtype) {

@@ -24,7 +24,8 @@ using Tensors = std::vector<Tensor>;
 
 enum class Precision {
   BFloat16Kernel,  // matmul, linear: inputs rounded to bfloat16, the op's bfloat16 kernels (float32 accumulation)
-  BFloat16,        // attention: inputs rounded to bfloat16, float32 math, bfloat16 result
+  BFloat16,        // attention without bfloat16 kernels: inputs rounded to bfloat16, float32 math,
+                   // bfloat16 result
   BFloat16Result,  // DyT, Derf: float32 math on the inputs as they are, the result rounded to bfloat16
                    // (DyT in one kernel: wants_bfloat16_result)
   Float32,         // softmax, losses, LayerNorm, RMSNorm, sums: float32 inputs and result

@@ -111,8 +111,9 @@ Tensor rms_norm(const Tensor& x, const Tensor& gamma, double eps = 1e-6);
 // cross_entropy with bfloat16 logits, the bfloat16 unary and binary kernels (bfloat16 ops run
 // float32 kernels between casts meanwhile), and on CUDA binary ops with one operand broadcast over
 // leading dims (a bias add: the strided kernel meanwhile), gelu's one-pass backward, silu, and
-// linear_forward (the bias in cuBLASLt's GEMM epilogue; a matmul and an add meanwhile), and float32
-// attention as batched GEMMs on tensor cores (the SIMT flash kernels meanwhile).
+// linear_forward (the bias in cuBLASLt's GEMM epilogue; a matmul and an add meanwhile), and attention
+// as batched GEMMs on tensor cores (float32: the SIMT flash kernels meanwhile; bfloat16: float32
+// attention between casts meanwhile).
 void allow_unverified_cuda_kernels(bool on);
 bool unverified_kernels_run_on(Device device);  // on the CPU: always; on CUDA: when allowed
 

@@ -156,6 +156,40 @@ void attention_backward(const AttentionShape& s, const T* q, const T* k, const T
   attention_backward_strided(s, contiguous_layouts(s), q, k, v, out, logsumexp, dout, dq, dk, dv);
 }
 
+namespace {
+std::vector<float> widened(const bfloat16* x, int64_t n) {
+  std::vector<float> w(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) w[size_t(i)] = x[i].to_float();
+  return w;
+}
+void rounded(const std::vector<float>& x, bfloat16* y) {
+  for (size_t i = 0; i < x.size(); ++i) y[i] = bfloat16::from_float(x[i]);
+}
+}  // namespace
+
+// bfloat16: the float32 kernels on widened copies, each result rounded once (a reference: the
+// copies are the casts a float32 op between casts would make). Traffic: q, k, v (and out, dout)
+// read, widened and written as float32, the results rounded from float32.
+void attention_forward(const AttentionShape& s, const bfloat16* q, const bfloat16* k, const bfloat16* v, bfloat16* out,
+                       float* logsumexp) {
+  int64_t nq = s.heads * s.tq * s.d, nk = s.heads * s.tk * s.d;
+  std::vector<float> o(static_cast<size_t>(nq));
+  attention_forward(s, widened(q, nq).data(), widened(k, nk).data(), widened(v, nk).data(), o.data(), logsumexp);
+  rounded(o, out);
+}
+
+void attention_backward(const AttentionShape& s, const bfloat16* q, const bfloat16* k, const bfloat16* v,
+                        const bfloat16* out, const float* logsumexp, const bfloat16* dout, bfloat16* dq, bfloat16* dk,
+                        bfloat16* dv) {
+  int64_t nq = s.heads * s.tq * s.d, nk = s.heads * s.tk * s.d;
+  std::vector<float> gq(static_cast<size_t>(nq)), gk(static_cast<size_t>(nk)), gv(static_cast<size_t>(nk));
+  attention_backward(s, widened(q, nq).data(), widened(k, nk).data(), widened(v, nk).data(), widened(out, nq).data(),
+                     logsumexp, widened(dout, nq).data(), gq.data(), gk.data(), gv.data());
+  rounded(gq, dq);
+  rounded(gk, dk);
+  rounded(gv, dv);
+}
+
 template void attention_forward<float>(const AttentionShape&, const float*, const float*, const float*, float*, float*);
 template void attention_forward<double>(const AttentionShape&, const double*, const double*, const double*, double*,
                                         double*);

@@ -150,6 +150,12 @@ void check_head_dim(const AttentionShape& s) {
                              std::to_string(32 * kMaxPerLane) + ", got " + std::to_string(s.d));
 }
 
+[[noreturn]] void bfloat16_unsupported(const AttentionShape& s) {
+  throw std::runtime_error("scaled_dot_product_attention: bfloat16 on CUDA needs one head's " + std::to_string(s.tq) +
+                           " x " + std::to_string(s.tk) + " scores within the 1 GiB scratch (and at least one key); "
+                           "convert to float32 for this shape");
+}
+
 unsigned blocks_for_rows(int64_t rows) { return unsigned((rows + kWarpsPerBlock - 1) / kWarpsPerBlock); }
 
 }  // namespace
@@ -181,6 +187,21 @@ void attention_backward(const AttentionShape& s, const T* q, const T* k, const T
   backward_key_rows<<<blocks_for_rows(s.heads * s.tk), 32 * kWarpsPerBlock>>>(s, q, k, v, logsumexp, delta, dout, dk, dv);
   DYT_CUDA_LAUNCHED();
   release(delta);
+}
+
+// bfloat16: only as GEMMs on tensor cores (the front-end runs float32 between casts until they have
+// run on a GPU).
+void attention_forward(const AttentionShape& s, const bfloat16* q, const bfloat16* k, const bfloat16* v, bfloat16* out,
+                       float* logsumexp) {
+  if (s.heads * s.tq == 0) return;
+  if (!gemm_attention_forward(s, q, k, v, out, logsumexp)) bfloat16_unsupported(s);
+}
+
+void attention_backward(const AttentionShape& s, const bfloat16* q, const bfloat16* k, const bfloat16* v,
+                        const bfloat16* out, const float* logsumexp, const bfloat16* dout, bfloat16* dq, bfloat16* dk,
+                        bfloat16* dv) {
+  if (s.heads * s.tq == 0) return;
+  if (!gemm_attention_backward(s, q, k, v, out, logsumexp, dout, dq, dk, dv)) bfloat16_unsupported(s);
 }
 
 template void attention_forward<float>(const AttentionShape&, const float*, const float*, const float*, float*, float*);

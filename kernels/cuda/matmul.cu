@@ -52,12 +52,20 @@ cublasOperation_t op(bool transpose) { return transpose ? CUBLAS_OP_T : CUBLAS_O
 void set_tf32(bool enabled) { g_tf32 = enabled; }
 bool tf32_enabled() { return g_tf32; }
 
-template <> void gemm_batched<float>(const GemmShape& s, const float* a, const float* b, float* c) {
+namespace {
+// The strided-batched GEMM with operands of type ab and a result of type c, float32 scaling.
+void gemm_ex(const GemmShape& s, const void* a, const void* b, void* c, cudaDataType_t ab, cudaDataType_t c_type,
+             cublasComputeType_t compute) {
   const float one = 1.f, zero = 0.f;
-  DYT_CUBLAS_CHECK(cublasGemmStridedBatchedEx(
-      handle(), op(s.transpose_b), op(s.transpose_a), int(s.n), int(s.m), int(s.k), &one, b, CUDA_R_32F, int(s.ldb),
-      s.stride_b, a, CUDA_R_32F, int(s.lda), s.stride_a, &zero, c, CUDA_R_32F, int(s.ldc), s.stride_c, int(s.batch),
-      g_tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+  DYT_CUBLAS_CHECK(cublasGemmStridedBatchedEx(handle(), op(s.transpose_b), op(s.transpose_a), int(s.n), int(s.m),
+                                              int(s.k), &one, b, ab, int(s.ldb), s.stride_b, a, ab, int(s.lda),
+                                              s.stride_a, &zero, c, c_type, int(s.ldc), s.stride_c, int(s.batch),
+                                              compute, CUBLAS_GEMM_DEFAULT));
+}
+}  // namespace
+
+template <> void gemm_batched<float>(const GemmShape& s, const float* a, const float* b, float* c) {
+  gemm_ex(s, a, b, c, CUDA_R_32F, CUDA_R_32F, g_tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F);
 }
 
 template <> void gemm_batched<double>(const GemmShape& s, const double* a, const double* b, double* c) {
@@ -71,11 +79,11 @@ template <> void gemm_batched<double>(const GemmShape& s, const double* a, const
 // reads as CUDA_R_16BF.
 template <> void gemm_batched<bfloat16>(const GemmShape& s, const bfloat16* a, const bfloat16* b, bfloat16* c) {
   static_assert(sizeof(bfloat16) == 2);
-  const float one = 1.f, zero = 0.f;
-  DYT_CUBLAS_CHECK(cublasGemmStridedBatchedEx(
-      handle(), op(s.transpose_b), op(s.transpose_a), int(s.n), int(s.m), int(s.k), &one, b, CUDA_R_16BF,
-      int(s.ldb), s.stride_b, a, CUDA_R_16BF, int(s.lda), s.stride_a, &zero, c, CUDA_R_16BF, int(s.ldc), s.stride_c,
-      int(s.batch), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+  gemm_ex(s, a, b, c, CUDA_R_16BF, CUDA_R_16BF, CUBLAS_COMPUTE_32F);
+}
+
+void gemm_batched_float_result(const GemmShape& s, const bfloat16* a, const bfloat16* b, float* c) {
+  gemm_ex(s, a, b, c, CUDA_R_16BF, CUDA_R_32F, CUBLAS_COMPUTE_32F);
 }
 
 namespace {
