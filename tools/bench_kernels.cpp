@@ -11,9 +11,12 @@
 
 #include "core/autograd/engine.h"
 #include "core/autograd/grad_mode.h"
+#include "core/ops/autocast.h"
 #include "core/ops/ops.h"
 #include "kernels/memory.h"
 #include "kernels/norms.h"
+#include "models/gpt.h"
+#include "nn/optim.h"
 
 #ifdef DYTGRAD_CUDA
 #include <cuda_runtime.h>
@@ -236,6 +239,43 @@ int main(int argc, char** argv) {
     });
     bytes_row("dyt forward+backward bf16", shape, "fwd 2, bwd 3 passes (2 bytes each)", 5 * pass,
               [&] { fwd_bwd([&] { return dyt(hg, alpha, gamma, beta); }, {hg, alpha, gamma, beta}, dh); });
+  }
+
+  {
+    // The GPT-2-size training step as train-gpt takes one (vocabulary 50304, context 1024, width 768,
+    // 12 layers and heads, batch 8, DyT with its recipe): forward, backward, AdamW clipping at 1
+    // (step_clipped), in float32 (TF32 matmuls) and in bf16 autocast. Floor: the matmuls' FLOPs (6
+    // a weight a token, and the causal attention's 6 T C a layer a token) over cuBLAS's TF32 or
+    // bfloat16 rate. With DYTGRAD_CUDA_UNVERIFIED=1 the kernels not yet run on a GPU take part.
+    const int64_t vocab = 50304, t = 1024, c = 768, layers = 12, batch = 8;
+    double matmul_weights = double(layers) * 12 * c * c + double(vocab) * c;
+    double flops = double(batch) * t * (6 * matmul_weights + 6.0 * layers * t * c);
+    std::string shape = "V50304 T1024 C768 L12 H12 B8";
+    for (bool bf16 : {false, true}) {
+      std::string name = bf16 ? "GPT-2-size step bf16" : "GPT-2-size step float32";
+      if (!want(name)) continue;
+      models::GPTConfig config;
+      config.vocab = vocab, config.block_size = t;
+      config.block.width = c, config.block.layers = layers, config.block.heads = 12, config.block.norm = "dyt";
+      models::use_dyt_recipe(config);
+      models::GPT model(config, 1);
+      model.to(Device::cuda());
+      auto params = model.named_parameters();
+      nn::AdamW optimizer(params, {1e-3, 0.9, 0.95, 1e-8}, 0.1);
+      Tensor tokens = Tensor::randint(0, vocab, {batch, t + 1}, Device::cuda());
+      Tensor x = tokens.narrow(1, 0, t).contiguous(), y = tokens.narrow(1, 1, t).contiguous();
+      flops_row(name, shape, "forward, backward, AdamW", flops, bf16 ? bf16_tflops : tf32_tflops, [&] {
+        GradModeGuard on(true);
+        model.zero_grad();
+        Tensor loss;
+        {
+          AutocastGuard mixed_precision(bf16);
+          loss = model.loss(x, y);
+        }
+        loss.backward();
+        optimizer.step_clipped(1e-3, 1.0);
+      });
+    }
   }
 
   {
