@@ -24,10 +24,16 @@ struct GemmShape {
 // or double, with no pass of the bias's own: on the CPU each row of y starts as the bias and the
 // GEMM adds onto it (beta = 1); on CUDA float32 adds it in cuBLASLt's epilogue (y written once)
 // and float64 as the CPU.
+// linear_gelu_forward: pre = x W^T + bias (kept for the backward) and y = gelu(pre), tanh
+// approximation: on the CPU the gelu of each block of rows right after its GEMM (the block still in
+// cache); on CUDA float32 both from cuBLASLt's GELU_AUX_BIAS epilogue (pre and y written once, no
+// pass of their own), float64 as linear_forward and a gelu pass.
 #define DYT_DECLARE_MATMUL_KERNELS                                                                \
   template <class T> void gemm_batched(const GemmShape& s, const T* a, const T* b, T* c);         \
   template <class T> void linear_forward(const T* x, const T* weight, const T* bias, T* y,        \
-                                         int64_t rows, int64_t in, int64_t out);
+                                         int64_t rows, int64_t in, int64_t out);                  \
+  template <class T> void linear_gelu_forward(const T* x, const T* weight, const T* bias, T* pre, \
+                                              T* y, int64_t rows, int64_t in, int64_t out);
 
 namespace cpu { DYT_DECLARE_MATMUL_KERNELS }
 namespace cuda {

@@ -51,7 +51,9 @@ MLP::MLP(const BlockConfig& c, Generator* gen) {
   dropout_ = register_module("dropout", std::make_shared<Dropout>(c.dropout, gen));
 }
 
-Tensor MLP::forward(const Tensor& x) { return dropout_->forward(down_->forward(gelu(up_->forward(x)))); }
+Tensor MLP::forward(const Tensor& x) {
+  return dropout_->forward(down_->forward(linear_gelu(x, up_->weight, up_->bias)));  // gelu(up(x)) as one op
+}
 
 Block::Block(const BlockConfig& c, Generator* gen) {
   norm_attention = register_module("norm_attention", make_norm(c.norm, c.width, dyt_init(c, c.alpha0_attention)));

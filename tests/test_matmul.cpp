@@ -83,6 +83,29 @@ TEST_CASE("linear equals matmul with the weight transposed plus the bias, gradie
   REQUIRE_THROWS_WITH(linear(leaf({4, 3}), leaf({5, 3}), leaf({4})), Catch::Contains("linear: bias must have shape [5]"));
 }
 
+TEST_CASE("linear_gelu equals gelu(linear(...)): values, gradients, second derivatives", "[matmul]") {
+  for (Shape xs : {Shape{37, 19}, Shape{2, 5, 19}, Shape{300, 19}}) {  // 300 rows: row blocks on both threads
+    INFO("x " << shape_str(xs));
+    Tensor x = leaf(xs), w = leaf({23, 19}), b = leaf({23});
+    Tensor got = linear_gelu(x, w, b), expected = gelu(linear(x, w, b));
+    REQUIRE(got.shape() == expected.shape());
+    REQUIRE_CLOSE(got, expected, 1e-14);
+    Tensor up = Tensor::randn(got.shape(), DType::Float64);
+    auto g1 = grad({got}, {x, w, b}, {up}), g2 = grad({expected}, {x, w, b}, {up});
+    for (int i = 0; i < 3; ++i) REQUIRE_CLOSE(g1[size_t(i)], g2[size_t(i)], 1e-13);
+    auto f32 = [](const Tensor& t) { return t.detach().to(DType::Float32); };
+    REQUIRE_CLOSE(linear_gelu(f32(x), f32(w), f32(b)), expected, 2e-6);
+  }
+  Fn f = [](auto& in) { return linear_gelu(in[0], in[1], in[2]); };
+  REQUIRE_GRADCHECK(f, leaf({4, 3}), leaf({5, 3}), leaf({5}));
+  REQUIRE_GRADCHECK(f, strided_leaf({3, 4}).transpose(0, 1), leaf({5, 3}), leaf({5}));
+  REQUIRE_GRADGRADCHECK(f, leaf({2, 3}), leaf({4, 3}), leaf({4}));
+  Tensor x = leaf({4, 3}), w = leaf({5, 3});
+  REQUIRE_CLOSE(linear_gelu(x, w, Tensor()), gelu(matmul(x, w.transpose(0, 1))), 1e-14);
+  REQUIRE_THROWS_WITH(linear_gelu(leaf({4, 3}), leaf({5, 4}), leaf({5})), Catch::Contains("linear_gelu: expected x [..., in]"));
+  REQUIRE_THROWS_WITH(linear_gelu(leaf({4, 3}), leaf({5, 3}), leaf({4})), Catch::Contains("linear_gelu: bias must have shape [5]"));
+}
+
 TEST_CASE("matmul: bad shapes are named", "[matmul][errors]") {
   Tensor a = Tensor::randn({2, 3});
   REQUIRE_THROWS_WITH(matmul(a, Tensor::randn({2, 5})),
@@ -125,6 +148,26 @@ TEST_CASE("cuda: linear with the bias in cuBLASLt's epilogue (float32, TF32 and 
   auto f64 = [](const Shape& s) { return cpu_input(s, true, 1.0, DType::Float64); };
   check_parity("linear, float64", f, {f64({37, 19}), f64({23, 19}), f64({23})}, 1e-12, 1e-12);
   check_parity("linear, float64, x at an offset", offset, {f64({38, 19}), f64({23, 19}), f64({23})}, 1e-12, 1e-12);
+  allow_unverified_cuda_kernels(false);
+}
+
+TEST_CASE("cuda: linear_gelu with the bias and the gelu in cuBLASLt's epilogue (float32) and float64", "[cuda][parity]") {
+  if (!test::gpu_visible()) return;
+  allow_unverified_cuda_kernels(true);  // linear_gelu_forward has not run on a GPU yet
+  // The erf GELU differs from the tanh approximation by up to 4e-4 (near |x| = 2): 2e-5 or more of
+  // the largest output of the 19-input cases, above the strict fp32 tolerance (1e-5).
+  Fn f = [](auto& in) { return linear_gelu(in[0], in[1], in[2]); };
+  for (bool tf32 : {true, false}) {
+    kernels::cuda::set_tf32(tf32);
+    double tol = tf32 ? 2e-3 : 1e-5;
+    INFO((tf32 ? "TF32" : "strict fp32"));
+    check_parity("linear_gelu, 24 outputs", f, {cpu_input({37, 19}), cpu_input({24, 19}), cpu_input({24})}, tol, tol);
+    check_parity("linear_gelu, 23 outputs", f, {cpu_input({37, 19}), cpu_input({23, 19}), cpu_input({23})}, tol, tol);
+    check_parity("linear_gelu, a GPT's MLP", f, {cpu_input({4, 64, 384}), cpu_input({1536, 384}), cpu_input({1536})}, tol, tol);
+  }
+  kernels::cuda::set_tf32(true);
+  auto f64 = [](const Shape& s) { return cpu_input(s, true, 1.0, DType::Float64); };
+  check_parity("linear_gelu, float64", f, {f64({37, 19}), f64({23, 19}), f64({23})}, 1e-12, 1e-12);
   allow_unverified_cuda_kernels(false);
 }
 

@@ -282,8 +282,8 @@ int main(int argc, char** argv) {
     // Kernels that have not run on a GPU yet, switched on for these rows only (last, so that an
     // error in one costs no other row; it is reported and the row left out):
     // attention as batched GEMMs on tensor cores (TF32; its FLOPs count the causal mask's zeros,
-    // which the GEMMs multiply, against cuBLAS's TF32 rate), and linear with the bias added in
-    // cuBLASLt's epilogue (x W^T + b at the GPT-2-size MLP's first GEMM, against the TF32 rate).
+    // which the GEMMs multiply, against cuBLAS's TF32 rate), and linear and linear_gelu with the bias
+    // (and the gelu) in cuBLASLt's epilogue (the GPT-2-size MLP's first GEMM, against the TF32 rate).
     allow_unverified_cuda_kernels(true);
     auto unverified = [&](const char* what, const std::function<void()>& rows_of) {
       try {
@@ -314,6 +314,8 @@ int main(int argc, char** argv) {
       Tensor x = randn_gpu({8192, 768}), w = randn_gpu({3072, 768}), bias = randn_gpu({3072});
       flops_row("linear forward tf32, bias epilogue", "8192x768 @ 768x3072", "x W^T + b", 2.0 * 8192 * 768 * 3072,
                 tf32_tflops, [&] { linear(x, w, bias); });
+      flops_row("linear_gelu forward tf32, epilogue", "8192x768 @ 768x3072", "gelu(x W^T + b), its input kept",
+                2.0 * 8192 * 768 * 3072, tf32_tflops, [&] { linear_gelu(x, w, bias); });
     });
     allow_unverified_cuda_kernels(false);
   }

@@ -102,6 +102,7 @@ with torch.no_grad():
     rows[("matmul forward tf32", shape)] = median_ms(lambda: x @ w.t())
     bias = torch.randn(3072, device=dev)
     rows[("linear forward tf32, bias epilogue", shape)] = median_ms(lambda: F.linear(x, w, bias))
+    rows[("linear_gelu forward tf32, epilogue", shape)] = median_ms(lambda: F.gelu(F.linear(x, w, bias), approximate="tanh"))
     rows[("matmul forward bf16", shape)] = median_ms(lambda: x16 @ w16.t())
 rows[("matmul forward+backward bf16", shape)] = median_ms(lambda: (x16g @ w16g.t()).backward(dy16))
 del x, w, bias, dy, x16, w16, dy16, x16g, w16g

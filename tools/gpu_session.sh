@@ -68,8 +68,8 @@ timeout 120 "$BIN/train-gpt" "${gpt[@]}" --dtype bf16 --out "$OUT/gpt-bf16" > "$
 # *-unverified: the same with the CUDA kernels that have not yet run on a GPU switched on
 # (DYTGRAD_CUDA_UNVERIFIED=1; now the one-pass gradient norm, sum_of_squares, read by AdamW on the
 # device, sums of a few long rows in chunks, cross_entropy on bfloat16 logits, the bfloat16
-# elementwise kernels, bias adds without the strided path, gelu's one-pass backward, linear's bias in
-# cuBLASLt's epilogue, attention as batched GEMMs on tensor cores in float32 and bfloat16), to compare
+# elementwise kernels, bias adds without the strided path, gelu's one-pass backward, linear's bias and
+# linear_gelu's gelu in cuBLASLt's epilogue, attention as batched GEMMs on tensor cores in float32 and bfloat16), to compare
 # the step.
 for run in float32 bf16 float32-unverified bf16-unverified; do
   unverified=0

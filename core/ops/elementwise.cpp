@@ -224,23 +224,24 @@ Tensor relu(const Tensor& x) {
   });
 }
 
+Tensor gelu_backward(const Tensor& x, const Tensor& g) {
+  // The ops where create_graph wants them; else one pass computes dx = g gelu'(x) (a gelu_grad
+  // and a mul apart: two passes and a temporary; on CUDA once that kernel has run on a GPU).
+  if (gradient_needs_graph() || !unverified_kernels_run_on(x.device()) || g.shape() != x.shape() ||
+      x.dtype() == DType::BFloat16 || g.dtype() != x.dtype())
+    return mul(g, gelu_grad(x));
+  Tensor xc = x.contiguous(), gc = g.contiguous(), dx = make_tensor(x.shape(), x.dtype(), x.device());
+  dispatch_floating(x.dtype(), "gelu", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    profiler::note_work(3.0 * double(dx.numel() * sizeof(T)), 0, x.shape(), g.shape());  // read x and g, write dx
+    DYT_CALL(x.device(), gelu_backward<T>, xc.data<T>(), gc.data<T>(), dx.data<T>(), x.numel());
+  });
+  return dx;
+}
+
 Tensor gelu(const Tensor& x) {
   Tensor y = unary_kernel("gelu", UnaryOp::Gelu, x);
-  return record_op("gelu", {x}, y, {x}, [](const Tensor& g, const Saved& s) {
-    const Tensor& x = s[0];
-    // The ops where create_graph wants them; else one pass computes dx = g gelu'(x) (a gelu_grad
-    // and a mul apart: two passes and a temporary; on CUDA once that kernel has run on a GPU).
-    if (gradient_needs_graph() || !unverified_kernels_run_on(x.device()) || g.shape() != x.shape() ||
-        x.dtype() == DType::BFloat16)
-      return Grads{mul(g, gelu_grad(x))};
-    Tensor xc = x.contiguous(), gc = g.contiguous(), dx = make_tensor(x.shape(), x.dtype(), x.device());
-    dispatch_floating(x.dtype(), "gelu", [&](auto tag) {
-      using T = typename decltype(tag)::type;
-      profiler::note_work(3.0 * double(dx.numel() * sizeof(T)), 0, x.shape(), g.shape());  // read x and g, write dx
-      DYT_CALL(x.device(), gelu_backward<T>, xc.data<T>(), gc.data<T>(), dx.data<T>(), x.numel());
-    });
-    return Grads{dx};
-  });
+  return record_op("gelu", {x}, y, {x}, [](const Tensor& g, const Saved& s) { return Grads{gelu_backward(s[0], g)}; });
 }
 
 // silu(x) = x s, s = sigmoid(x) = 1 / (1 + exp(-x)); silu'(x) = s (1 + x (1 - s)). The forward is

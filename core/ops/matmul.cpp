@@ -1,7 +1,9 @@
 // matmul: 2-D or batched, batch dims broadcast. Operands are handed to the GEMM kernel as they lie
 // in memory when their last two dims are row- or column-major (a transposed view costs no copy,
 // only a transpose flag); any other layout is copied once.
+#include "core/autograd/composite.h"
 #include "core/autograd/node.h"
+#include "core/ops/autocast.h"
 #include "core/ops/dispatch.h"
 #include "core/ops/mixed_precision.h"
 #include "core/ops/ops.h"
@@ -116,20 +118,29 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   });
 }
 
-Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+namespace {
+void check_linear_shapes(const char* op, const Tensor& x, const Tensor& weight) {
   DYT_CHECK(x.dim() >= 1 && weight.dim() == 2 && x.size(-1) == weight.size(1),
-            "linear: expected x [..., in] and weight [out, in], got shapes {} and {}", shape_str(x.shape()),
+            "{}: expected x [..., in] and weight [out, in], got shapes {} and {}", op, shape_str(x.shape()),
             shape_str(weight.shape()));
+}
+void check_linear_bias(const char* op, const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  DYT_CHECK(bias.shape() == Shape{weight.size(0)}, "{}: bias must have shape [{}] (the rows of weight), got {}", op,
+            weight.size(0), shape_str(bias.shape()));
+  check_same_device(op, {x, weight, bias});
+  check_same_dtype(op, {x, weight, bias});
+}
+}  // namespace
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  check_linear_shapes("linear", x, weight);
   auto redo = [](const Tensors& in) { return linear(in[0], in[1], in[2]); };
   if (auto y = in_precision(Precision::BFloat16Kernel, {x, weight, bias}, redo)) return *y;
   Shape out_shape = x.shape();
   out_shape.back() = weight.size(0);
   Tensor x2 = x.reshape({-1, x.size(-1)});
   if (!bias.defined()) return matmul(x2, weight.transpose(0, 1)).reshape(out_shape);
-  DYT_CHECK(bias.shape() == Shape{weight.size(0)}, "linear: bias must have shape [{}] (the rows of weight), got {}",
-            weight.size(0), shape_str(bias.shape()));
-  check_same_device("linear", {x, weight, bias});
-  check_same_dtype("linear", {x, weight, bias});
+  check_linear_bias("linear", x, weight, bias);
   // bfloat16, and CUDA until its linear_forward has run on a GPU: the matmul and the add (bfloat16:
   // two roundings, of the product and of the sum)
   if (!unverified_kernels_run_on(x.device()) || x.dtype() == DType::BFloat16 || x2.size(0) == 0 || x2.size(1) == 0)
@@ -149,6 +160,41 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
                                w.requires_grad() ? matmul(g.transpose(0, 1), x2) : Tensor(), sum(g, {0})};
   });
   return out2.reshape(out_shape);
+}
+
+Tensor linear_gelu(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  check_linear_shapes("linear_gelu", x, weight);
+  // The composite where the fused kernels do not run: no bias, autocast and bfloat16 (linear's
+  // bfloat16 GEMM, then gelu in bfloat16), empty tensors, and CUDA until they have run on a GPU.
+  if (!bias.defined() || Autocast::is_enabled() || x.dtype() == DType::BFloat16 ||
+      !unverified_kernels_run_on(x.device()) || x.numel() == 0 || weight.numel() == 0)
+    return gelu(linear(x, weight, bias));
+  check_linear_bias("linear_gelu", x, weight, bias);
+  Shape out_shape = x.shape();
+  out_shape.back() = weight.size(0);
+  Tensor x2 = x.reshape({-1, x.size(-1)});
+  Tensor xc = x2.contiguous(), wc = weight.contiguous(), bc = bias.contiguous();
+  int64_t rows = xc.size(0), in = xc.size(1), out = wc.size(0);
+  Tensor pre = make_tensor({rows, out}, x.dtype(), x.device()), y = make_tensor({rows, out}, x.dtype(), x.device());
+  dispatch_floating(x.dtype(), "linear_gelu", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    profiler::note_work(0, 2.0 * double(rows) * double(in) * double(out), x.shape(), weight.shape(), bias.shape());
+    DYT_CALL(x.device(), linear_gelu_forward<T>, xc.data<T>(), wc.data<T>(), bc.data<T>(), pre.data<T>(), y.data<T>(),
+             rows, in, out);
+  });
+  // Backward: dpre = g gelu'(pre) (gelu's backward), then linear's: dx = dpre W, dW = dpre^T x,
+  // dbias = the rows of dpre summed. create_graph differentiates the composite.
+  Tensor fused = record_op("linear_gelu", {x2, weight, bias}, y, {xc, wc, bc, pre},
+                           [](const Tensor& g, const std::vector<Tensor>& s) {
+    const Tensor &x2 = s[0], &w = s[1], &pre = s[3];
+    if (gradient_needs_graph())
+      return differentiate_composite(
+          [](const std::vector<Tensor>& in) { return gelu(linear(in[0], in[1], in[2])); }, {s[0], s[1], s[2]}, g);
+    Tensor dpre = gelu_backward(pre, g);
+    return std::vector<Tensor>{x2.requires_grad() ? matmul(dpre, w) : Tensor(),
+                               w.requires_grad() ? matmul(dpre.transpose(0, 1), x2) : Tensor(), sum(dpre, {0})};
+  });
+  return fused.reshape(out_shape);
 }
 
 }  // namespace dytgrad

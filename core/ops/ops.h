@@ -26,6 +26,8 @@ Tensor tanh(const Tensor& x);
 Tensor erf(const Tensor& x);
 Tensor relu(const Tensor& x);
 Tensor gelu(const Tensor& x);  // tanh approximation
+// g * gelu'(x): gelu's backward (one pass where its kernel runs; ops, so differentiable, under create_graph)
+Tensor gelu_backward(const Tensor& x, const Tensor& g);
 Tensor silu(const Tensor& x);  // x * sigmoid(x), also called swish
 
 inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
@@ -65,6 +67,10 @@ Tensor matmul(const Tensor& a, const Tensor& b);
 // y = x W^T + bias for x [..., in], weight [out, in], bias [out] (or undefined: none). Equal to
 // add(matmul(x, weight^T), bias); on the CPU the bias is the GEMM's starting value, not a pass.
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias);
+// gelu(linear(x, weight, bias)) as one op (the MLP's first half): the bias and the gelu in the GEMM's
+// epilogue on CUDA (once it has run on a GPU), the gelu of each block of rows right after its GEMM on
+// the CPU; pre-activations kept for the backward as gelu keeps its input.
+Tensor linear_gelu(const Tensor& x, const Tensor& weight, const Tensor& bias);
 
 // ---- shape ops (core/ops/shape_ops.cpp); views are Tensor methods ----
 Tensor concat(const std::vector<Tensor>& tensors, int64_t dim);
@@ -111,7 +117,8 @@ Tensor rms_norm(const Tensor& x, const Tensor& gamma, double eps = 1e-6);
 // cross_entropy with bfloat16 logits, the bfloat16 unary and binary kernels (bfloat16 ops run
 // float32 kernels between casts meanwhile), and on CUDA binary ops with one operand broadcast over
 // leading dims (a bias add: the strided kernel meanwhile), gelu's one-pass backward, silu, and
-// linear_forward (the bias in cuBLASLt's GEMM epilogue; a matmul and an add meanwhile), and attention
+// linear_forward and linear_gelu_forward (the bias, and the gelu, in cuBLASLt's GEMM epilogue; a
+// matmul, an add and a gelu meanwhile), and attention
 // as batched GEMMs on tensor cores (float32: the SIMT flash kernels meanwhile; bfloat16: float32
 // attention between casts meanwhile).
 void allow_unverified_cuda_kernels(bool on);

@@ -9,6 +9,7 @@
 #include <algorithm>
 
 #include "kernels/cpu/blas.h"
+#include "kernels/elementwise.h"
 #include "kernels/cpu/threads.h"
 
 namespace dytgrad::kernels::cpu {
@@ -41,11 +42,14 @@ template <class T> void gemm_batched(const GemmShape& s, const T* a, const T* b,
   }
 }
 
+namespace {
 // Row blocks of y in parallel (the rows of y need only the rows of x): each block is filled with
-// the bias, then one GEMM with beta = 1 adds x W^T. Reads x and W, writes y once (plus the GEMM's
-// read of y): an add of the bias afterwards would read y and write it again.
-template <class T> void linear_forward(const T* x, const T* weight, const T* bias, T* y, int64_t rows, int64_t in,
-                                       int64_t out) {
+// the bias, then one GEMM with beta = 1 adds x W^T, then after_block(first row, rows) runs on it
+// while it is in cache. Reads x and W, writes y once (plus the GEMM's read of y): an add of the
+// bias afterwards would read y and write it again.
+template <class T, class AfterBlock>
+void linear_blocks(const T* x, const T* weight, const T* bias, T* y, int64_t rows, int64_t in, int64_t out,
+                   AfterBlock after_block) {
   int64_t threads = cpu::threads();
   bool parallel = threads > 1 && 2 * rows * in * out >= (int64_t(1) << 20);
   int64_t rows_per_block = rows_per_gemm_block(rows, out), blocks = (rows + rows_per_block - 1) / rows_per_block;
@@ -55,7 +59,22 @@ template <class T> void linear_forward(const T* x, const T* weight, const T* bia
     if (count <= 0) continue;
     for (int64_t r = first; r < first + count; ++r) std::copy(bias, bias + out, y + r * out);
     blas::gemm(false, true, count, out, in, T(1), x + first * in, in, weight, in, T(1), y + first * out, out);
+    after_block(first, count);
   }
+}
+}  // namespace
+
+template <class T> void linear_forward(const T* x, const T* weight, const T* bias, T* y, int64_t rows, int64_t in,
+                                       int64_t out) {
+  linear_blocks(x, weight, bias, y, rows, in, out, [](int64_t, int64_t) {});
+}
+
+// The block's gelu inside the block's thread (the unary kernel's own threads stay idle there: nested).
+template <class T> void linear_gelu_forward(const T* x, const T* weight, const T* bias, T* pre, T* y, int64_t rows,
+                                            int64_t in, int64_t out) {
+  linear_blocks(x, weight, bias, pre, rows, in, out, [&](int64_t first, int64_t count) {
+    unary<T>(UnaryOp::Gelu, pre + first * out, y + first * out, count * out, 0);
+  });
 }
 
 template void gemm_batched<float>(const GemmShape&, const float*, const float*, float*);
@@ -63,5 +82,9 @@ template void gemm_batched<double>(const GemmShape&, const double*, const double
 template void gemm_batched<bfloat16>(const GemmShape&, const bfloat16*, const bfloat16*, bfloat16*);
 template void linear_forward<float>(const float*, const float*, const float*, float*, int64_t, int64_t, int64_t);
 template void linear_forward<double>(const double*, const double*, const double*, double*, int64_t, int64_t, int64_t);
+template void linear_gelu_forward<float>(const float*, const float*, const float*, float*, float*, int64_t, int64_t,
+                                         int64_t);
+template void linear_gelu_forward<double>(const double*, const double*, const double*, double*, double*, int64_t,
+                                          int64_t, int64_t);
 
 }  // namespace dytgrad::kernels::cpu

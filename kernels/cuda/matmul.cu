@@ -10,6 +10,7 @@
 
 #include "kernels/cuda/check.cuh"
 #include "kernels/cuda/launch.cuh"
+#include "kernels/elementwise.h"
 #include "kernels/matmul.h"
 #include "kernels/memory.h"
 
@@ -125,21 +126,26 @@ template <class T> __global__ void fill_rows_kernel(T* y, const T* bias, int64_t
 
 }  // namespace
 
-// y = x W^T + bias, float32: one cuBLASLt GEMM whose epilogue adds the bias before y is stored, so
-// y is written once (a GEMM then a bias add write it, read it and write it again: 8 bytes an
-// element more). Column-major, as gemm_batched: y^T [out, rows] = op_T(W^T [in, out]) x^T [in, rows],
-// the bias one value per row of y^T. TF32 under the same switch as gemm_batched. Traffic: read x
-// and W (from L2 as the tiles need them), write y.
-template <> void linear_forward<float>(const float* x, const float* weight, const float* bias, float* y,
-                                       int64_t rows, int64_t in, int64_t out) {
+namespace {
+
+// y = epilogue(x W^T + bias) in one cuBLASLt GEMM, float32 (TF32 under the same switch as
+// gemm_batched). Column-major, as gemm_batched: y^T [out, rows] = op_T(W^T [in, out]) x^T [in, rows],
+// the bias one value per row of y^T. With GELU_AUX_BIAS, pre (x W^T + bias, laid out as y) is stored
+// beside y = gelu(pre). Returns false when cuBLASLt has no algorithm for it (nothing done).
+bool lt_linear(const float* x, const float* weight, const float* bias, float* y, int64_t rows, int64_t in,
+               int64_t out, cublasLtEpilogue_t epilogue, float* pre = nullptr) {
   cublasLtMatmulDesc_t raw_desc;
   DYT_CUBLAS_CHECK(
       cublasLtMatmulDescCreate(&raw_desc, g_tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F, CUDA_R_32F));
   LtPtr<cublasLtMatmulDesc_t> desc(raw_desc);
   set(raw_desc, CUBLASLT_MATMUL_DESC_TRANSA, CUBLAS_OP_T);
   set(raw_desc, CUBLASLT_MATMUL_DESC_TRANSB, CUBLAS_OP_N);
-  set(raw_desc, CUBLASLT_MATMUL_DESC_EPILOGUE, CUBLASLT_EPILOGUE_BIAS);
+  set(raw_desc, CUBLASLT_MATMUL_DESC_EPILOGUE, epilogue);
   set(raw_desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, static_cast<const void*>(bias));
+  if (pre) {
+    set(raw_desc, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, static_cast<void*>(pre));
+    set(raw_desc, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD, out);
+  }
   auto a = layout(uint64_t(in), uint64_t(out), in);    // W^T, column-major
   auto b = layout(uint64_t(in), uint64_t(rows), in);   // x^T
   auto d = layout(uint64_t(out), uint64_t(rows), out); // y^T
@@ -155,13 +161,34 @@ template <> void linear_forward<float>(const float* x, const float* weight, cons
   int count = 0;
   DYT_CUBLAS_CHECK(cublasLtMatmulAlgoGetHeuristic(lt_handle(), raw_desc, a.get(), b.get(), d.get(), d.get(), raw_pref,
                                                   1, &found, &count));
-  if (count == 0)
-    fail("no cuBLASLt algorithm for linear with a bias epilogue, " + std::to_string(rows) + " x " +
-             std::to_string(in) + " by " + std::to_string(out),
-         "cublasLtMatmulAlgoGetHeuristic", __FILE__, __LINE__);
+  if (count == 0) return false;
   const float one = 1.f, zero = 0.f;
   DYT_CUBLAS_CHECK(cublasLtMatmul(lt_handle(), raw_desc, &one, weight, a.get(), x, b.get(), &zero, y, d.get(), y,
                                   d.get(), &found.algo, workspace(), kWorkspaceBytes, 0));
+  return true;
+}
+
+}  // namespace
+
+// float32: the bias added in the GEMM's epilogue before y is stored, so y is written once (a GEMM
+// then a bias add write it, read it and write it again: 8 bytes an element more). Traffic: read x
+// and W (from L2 as the tiles need them), write y.
+template <> void linear_forward<float>(const float* x, const float* weight, const float* bias, float* y,
+                                       int64_t rows, int64_t in, int64_t out) {
+  if (!lt_linear(x, weight, bias, y, rows, in, out, CUBLASLT_EPILOGUE_BIAS))
+    fail("no cuBLASLt algorithm for linear with a bias epilogue, " + std::to_string(rows) + " x " +
+             std::to_string(in) + " by " + std::to_string(out),
+         "cublasLtMatmulAlgoGetHeuristic", __FILE__, __LINE__);
+}
+
+// float32: pre and y = gelu(pre) stored by the GEMM's GELU_AUX_BIAS epilogue (that cuBLASLt's GELU is
+// the tanh approximation, as dytgrad's, is what the [cuda] parity test checks), or, where it has no
+// algorithm for the shape, the bias epilogue and a gelu pass. Traffic: read x and W, write pre and y.
+template <> void linear_gelu_forward<float>(const float* x, const float* weight, const float* bias, float* pre,
+                                            float* y, int64_t rows, int64_t in, int64_t out) {
+  if (lt_linear(x, weight, bias, y, rows, in, out, CUBLASLT_EPILOGUE_GELU_AUX_BIAS, pre)) return;
+  linear_forward<float>(x, weight, bias, pre, rows, in, out);
+  unary<float>(UnaryOp::Gelu, pre, y, rows * out, 0);
 }
 
 // float64 (cuBLASLt's epilogues are for the tensor-core types): each row of y starts as the bias and
@@ -173,6 +200,13 @@ template <> void linear_forward<double>(const double* x, const double* weight, c
   const double one = 1.0;
   DYT_CUBLAS_CHECK(cublasDgemm(handle(), CUBLAS_OP_T, CUBLAS_OP_N, int(out), int(rows), int(in), &one, weight,
                                int(in), x, int(in), &one, y, int(out)));
+}
+
+// float64: linear_forward<double> and a gelu pass.
+template <> void linear_gelu_forward<double>(const double* x, const double* weight, const double* bias, double* pre,
+                                             double* y, int64_t rows, int64_t in, int64_t out) {
+  linear_forward<double>(x, weight, bias, pre, rows, in, out);
+  unary<double>(UnaryOp::Gelu, pre, y, rows * out, 0);
 }
 
 }  // namespace dytgrad::kernels::cuda
