@@ -111,16 +111,18 @@ Tensor rms_norm(const Tensor& x, const Tensor& gamma, double eps = 1e-6);
 // CUDA kernels written and compiled but not yet run on a GPU are kept off until this is called
 // with true or DYTGRAD_CUDA_UNVERIFIED=1 is set: an op that would run one raises an error saying
 // so (require_verified_cuda, core/ops/dispatch.h); code with a verified way round asks
-// unverified_kernels_run_on(device) and takes it. Unverified now: sum over a few long rows (sum_dim's
-// one block a row meanwhile), sum_of_squares, AdamW with
-// clipping (adamw_step with a norm; nn::AdamW::step_clipped scales the gradients first meanwhile),
-// cross_entropy with bfloat16 logits, the bfloat16 unary and binary kernels (bfloat16 ops run
-// float32 kernels between casts meanwhile), and on CUDA binary ops with one operand broadcast over
-// leading dims (a bias add: the strided kernel meanwhile), gelu's one-pass backward, silu, and
-// linear_forward and linear_gelu_forward (the bias, and the gelu, in cuBLASLt's GEMM epilogue; a
-// matmul, an add and a gelu meanwhile), and attention
-// as batched GEMMs on tensor cores (float32: the SIMT flash kernels meanwhile; bfloat16: float32
-// attention between casts meanwhile).
+// unverified_kernels_run_on(device) and takes it. Unverified now, with what runs meanwhile:
+// - sum over a few long rows (sum_dim's one block a row);
+// - sum_of_squares, and AdamW with clipping (adamw_step with a norm; nn::AdamW::step_clipped scales
+//   the gradients first);
+// - cross_entropy with bfloat16 logits, the bfloat16 unary and binary kernels (float32 kernels
+//   between casts);
+// - binary ops with one operand broadcast over leading dims (a bias add: the strided kernel);
+// - gelu's one-pass backward (a gelu_grad and a mul); silu (none: it raises);
+// - linear_forward and linear_gelu_forward, the bias and the gelu in cuBLASLt's GEMM epilogue (a
+//   matmul, an add and a gelu);
+// - attention as batched GEMMs on tensor cores (float32: the SIMT flash kernels; bfloat16: float32
+//   attention between casts).
 void allow_unverified_cuda_kernels(bool on);
 bool unverified_kernels_run_on(Device device);  // on the CPU: always; on CUDA: when allowed
 

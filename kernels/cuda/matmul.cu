@@ -3,6 +3,8 @@
 // column-major product C^T = op(B)^T op(A)^T, i.e. with A and B swapped.
 // float32 uses TF32 tensor cores unless set_tf32(false) asks for strict fp32; bfloat16 uses
 // bfloat16 tensor cores with float32 accumulation (CUBLAS_COMPUTE_32F), bfloat16 C.
+// linear and linear_gelu go through cuBLASLt, whose epilogues add the bias (and apply the gelu)
+// before the result is stored; the workspace is shared.
 #include <cublasLt.h>
 
 #include <cstdint>
@@ -123,10 +125,6 @@ template <class T> __global__ void fill_rows_kernel(T* y, const T* bias, int64_t
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
     y[i] = bias[i % out];
 }
-
-}  // namespace
-
-namespace {
 
 // y = epilogue(x W^T + bias) in one cuBLASLt GEMM, float32 (TF32 under the same switch as
 // gemm_batched). Column-major, as gemm_batched: y^T [out, rows] = op_T(W^T [in, out]) x^T [in, rows],
