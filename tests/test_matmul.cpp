@@ -1,6 +1,8 @@
-// matmul (2-D, batched, broadcast batch dims, transposed views) and linear: forward against float64
-// loops, gradients and second derivatives, CUDA parity (TF32, strict fp32, float64), bad shapes.
+// matmul (2-D, batched, broadcast batch dims, transposed views), linear and linear_gelu: forward
+// against float64 loops or the composite, gradients and second derivatives, autocast, CUDA parity
+// (TF32, strict fp32, float64, bfloat16), bad shapes.
 #include "op_tests.h"
+#include "core/ops/autocast.h"
 #include "kernels/memory.h"
 
 TEST_CASE("matmul forward matches a float64 triple loop", "[matmul]") {
@@ -104,6 +106,12 @@ TEST_CASE("linear_gelu equals gelu(linear(...)): values, gradients, second deriv
   REQUIRE_CLOSE(linear_gelu(x, w, Tensor()), gelu(matmul(x, w.transpose(0, 1))), 1e-14);
   REQUIRE_THROWS_WITH(linear_gelu(leaf({4, 3}), leaf({5, 4}), leaf({5})), Catch::Contains("linear_gelu: expected x [..., in]"));
   REQUIRE_THROWS_WITH(linear_gelu(leaf({4, 3}), leaf({5, 3}), leaf({4})), Catch::Contains("linear_gelu: bias must have shape [5]"));
+  // under autocast: linear's bfloat16 GEMM, then gelu in bfloat16 (the table of docs/ARCHITECTURE.md)
+  Tensor x32 = Tensor::randn({6, 19}), w32 = Tensor::randn({23, 19}), b32 = Tensor::randn({23});
+  AutocastGuard autocast;
+  Tensor y = linear_gelu(x32, w32, b32);
+  REQUIRE(y.dtype() == DType::BFloat16);
+  REQUIRE(test::bits_of(y) == test::bits_of(gelu(linear(x32, w32, b32))));
 }
 
 TEST_CASE("matmul: bad shapes are named", "[matmul][errors]") {
