@@ -62,19 +62,30 @@ TEST_CASE("matmul gradients: 2-D, batched, broadcast batch, transposed, second o
   REQUIRE_GRADGRADCHECK(quad, leaf({3, 4}));
 }
 
-TEST_CASE("linear equals matmul with the weight transposed plus the bias, gradients included", "[matmul]") {
-  for (Shape xs : {Shape{37, 19}, Shape{2, 5, 19}, Shape{300, 19}}) {  // 300 rows: split across threads
+namespace {
+using LinearOp = Tensor (*)(const Tensor&, const Tensor&, const Tensor&);
+// A fused linear op against the ops it fuses: values and gradients in float64 (300 rows: row blocks
+// on both threads), float32 within 2e-6 of float64.
+void check_against_composite(LinearOp fused, LinearOp composite) {
+  for (Shape xs : {Shape{37, 19}, Shape{2, 5, 19}, Shape{300, 19}}) {
     INFO("x " << shape_str(xs));
     Tensor x = leaf(xs), w = leaf({23, 19}), b = leaf({23});
-    Tensor got = linear(x, w, b), expected = add(matmul(x, w.transpose(0, 1)), b);
+    Tensor got = fused(x, w, b), expected = composite(x, w, b);
     REQUIRE(got.shape() == expected.shape());
     REQUIRE_CLOSE(got, expected, 1e-14);
     Tensor up = Tensor::randn(got.shape(), DType::Float64);
     auto g1 = grad({got}, {x, w, b}, {up}), g2 = grad({expected}, {x, w, b}, {up});
     for (int i = 0; i < 3; ++i) REQUIRE_CLOSE(g1[size_t(i)], g2[size_t(i)], 1e-13);
     auto f32 = [](const Tensor& t) { return t.detach().to(DType::Float32); };
-    REQUIRE_CLOSE(linear(f32(x), f32(w), f32(b)), expected, 2e-6);
+    REQUIRE_CLOSE(fused(f32(x), f32(w), f32(b)), expected, 2e-6);
   }
+}
+}  // namespace
+
+TEST_CASE("linear equals matmul with the weight transposed plus the bias, gradients included", "[matmul]") {
+  check_against_composite(linear, [](const Tensor& x, const Tensor& w, const Tensor& b) {
+    return add(matmul(x, w.transpose(0, 1)), b);
+  });
   Fn f = [](auto& in) { return linear(in[0], in[1], in[2]); };
   REQUIRE_GRADCHECK(f, leaf({4, 3}), leaf({5, 3}), leaf({5}));
   REQUIRE_GRADCHECK(f, strided_leaf({3, 4}).transpose(0, 1), leaf({5, 3}), leaf({5}));
@@ -86,18 +97,9 @@ TEST_CASE("linear equals matmul with the weight transposed plus the bias, gradie
 }
 
 TEST_CASE("linear_gelu equals gelu(linear(...)): values, gradients, second derivatives", "[matmul]") {
-  for (Shape xs : {Shape{37, 19}, Shape{2, 5, 19}, Shape{300, 19}}) {  // 300 rows: row blocks on both threads
-    INFO("x " << shape_str(xs));
-    Tensor x = leaf(xs), w = leaf({23, 19}), b = leaf({23});
-    Tensor got = linear_gelu(x, w, b), expected = gelu(linear(x, w, b));
-    REQUIRE(got.shape() == expected.shape());
-    REQUIRE_CLOSE(got, expected, 1e-14);
-    Tensor up = Tensor::randn(got.shape(), DType::Float64);
-    auto g1 = grad({got}, {x, w, b}, {up}), g2 = grad({expected}, {x, w, b}, {up});
-    for (int i = 0; i < 3; ++i) REQUIRE_CLOSE(g1[size_t(i)], g2[size_t(i)], 1e-13);
-    auto f32 = [](const Tensor& t) { return t.detach().to(DType::Float32); };
-    REQUIRE_CLOSE(linear_gelu(f32(x), f32(w), f32(b)), expected, 2e-6);
-  }
+  check_against_composite(linear_gelu, [](const Tensor& x, const Tensor& w, const Tensor& b) {
+    return gelu(linear(x, w, b));
+  });
   Fn f = [](auto& in) { return linear_gelu(in[0], in[1], in[2]); };
   REQUIRE_GRADCHECK(f, leaf({4, 3}), leaf({5, 3}), leaf({5}));
   REQUIRE_GRADCHECK(f, strided_leaf({3, 4}).transpose(0, 1), leaf({5, 3}), leaf({5}));
