@@ -13,6 +13,13 @@ double initial_residual_std(const GPTConfig& c) {
   return std::sqrt(tokens * tokens + positions * positions);
 }
 
+double training_step_flops(const GPTConfig& c, int64_t batch) {
+  double width = double(c.block.width), layers = double(c.block.layers);
+  double matmul_weights = layers * 12 * width * width + double(c.vocab) * width;
+  double tokens = double(batch) * double(c.block_size);
+  return tokens * (6 * matmul_weights + 6.0 * layers * double(c.block_size) * width);
+}
+
 void use_dyt_recipe(GPTConfig& c) {
   if (c.block.norm != "dyt" && c.block.norm != "derf") return;
   nn::start_at_layer_norm_scale(c.block);

@@ -26,6 +26,11 @@ struct GPTConfig {
 // embedding scalar's sqrt(width).
 double initial_residual_std(const GPTConfig& c);
 
+// FLOPs of one training step on `batch` sequences of block_size tokens: 6 per weight of the
+// matmuls per token (forward 2, backward 4), the tied head included, and the causal attention's
+// 6 T C per layer per token (Q K^T and P V, half the score matrix). The benchmarks' floors.
+double training_step_flops(const GPTConfig& c, int64_t batch);
+
 // DyT's recipe for the GPT (docs/RESULTS.md, section 0), set on a config whose norm is "dyt" or
 // "derf" (others are left alone): every DyT starts with alpha0 nn::kDyTAlpha0 and with gamma at
 // LayerNorm's output scale (dyt_gamma0 0: the DyT's output has RMS 1 on the initial residual stream,

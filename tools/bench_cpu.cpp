@@ -59,14 +59,6 @@ void forward_backward(const std::function<Tensor()>& forward, const std::vector<
   grad({y}, inputs, {dy}, false, false);
 }
 
-// FLOPs of one GPT training step: 6 per weight of the matmuls per token (forward 2, backward 4),
-// and the causal attention's 6 T C per layer per token (Q K^T and P V, half the score matrix).
-double gpt_step_flops(const Options& o) {
-  double matmul_weights = double(o.layers) * 12 * o.width * o.width + double(o.vocab) * o.width;
-  double tokens = double(o.batch) * o.block_size;
-  return tokens * (6 * matmul_weights + 6.0 * o.layers * o.block_size * o.width);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -236,7 +228,7 @@ int main(int argc, char** argv) {
       nn::clip_grad_norm(params, 1.0);
       optimizer.step(1e-3);
     });
-    double flops = gpt_step_flops(o), tokens_per_s = double(o.batch * o.block_size) / ms * 1e3;
+    double flops = models::training_step_flops(config, o.batch), tokens_per_s = double(o.batch * o.block_size) / ms * 1e3;
     double utilisation = flops / ms / 1e6 / sgemm_gflops;
     std::string shape = fmt::format("V{} T{} C{} L{} H{} B{}", o.vocab, o.block_size, o.width, o.layers, o.heads, o.batch);
     std::cout << fmt::format("\nGPT training step ({}, DyT, AdamW, clipping): {:.1f} ms, {:.0f} tokens/s, "

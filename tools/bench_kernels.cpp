@@ -247,22 +247,22 @@ int main(int argc, char** argv) {
     // (step_clipped), in float32 (TF32 matmuls) and in bf16 autocast. Floor: the matmuls' FLOPs (6
     // a weight a token, and the causal attention's 6 T C a layer a token) over cuBLAS's TF32 or
     // bfloat16 rate. With DYTGRAD_CUDA_UNVERIFIED=1 the kernels not yet run on a GPU take part.
-    const int64_t vocab = 50304, t = 1024, c = 768, layers = 12, batch = 8;
-    double matmul_weights = double(layers) * 12 * c * c + double(vocab) * c;
-    double flops = double(batch) * t * (6 * matmul_weights + 6.0 * layers * t * c);
+    const int64_t batch = 8;
+    models::GPTConfig config;
+    config.vocab = 50304, config.block_size = 1024;
+    config.block.width = 768, config.block.layers = 12, config.block.heads = 12, config.block.norm = "dyt";
+    models::use_dyt_recipe(config);
+    double flops = models::training_step_flops(config, batch);
     std::string shape = "V50304 T1024 C768 L12 H12 B8";
     for (bool bf16 : {false, true}) {
       std::string name = bf16 ? "GPT-2-size step bf16" : "GPT-2-size step float32";
       if (!want(name)) continue;
-      models::GPTConfig config;
-      config.vocab = vocab, config.block_size = t;
-      config.block.width = c, config.block.layers = layers, config.block.heads = 12, config.block.norm = "dyt";
-      models::use_dyt_recipe(config);
       models::GPT model(config, 1);
       model.to(Device::cuda());
       auto params = model.named_parameters();
       nn::AdamW optimizer(params, {1e-3, 0.9, 0.95, 1e-8}, 0.1);
-      Tensor tokens = Tensor::randint(0, vocab, {batch, t + 1}, Device::cuda());
+      int64_t t = config.block_size;
+      Tensor tokens = Tensor::randint(0, config.vocab, {batch, t + 1}, Device::cuda());
       Tensor x = tokens.narrow(1, 0, t).contiguous(), y = tokens.narrow(1, 1, t).contiguous();
       flops_row(name, shape, "forward, backward, AdamW", flops, bf16 ? bf16_tflops : tf32_tflops, [&] {
         GradModeGuard on(true);
