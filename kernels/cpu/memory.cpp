@@ -6,6 +6,7 @@
 // faults were about a tenth of a GPT step on one thread). At most kMaxCachedBytes wait in the
 // cache; empty_cache() frees them all. In builds without CUDA, the CUDA memory functions are
 // defined here too, reporting that no GPU backend exists.
+#include "kernels/graph.h"
 #include "kernels/memory.h"
 #include "kernels/profiling.h"
 
@@ -116,6 +117,17 @@ bool tf32_enabled() { return false; }
 int record_event() { no_cuda(); }
 float elapsed_ms(int, int) { no_cuda(); }
 void reset_events() {}
+bool capturing() { return false; }
+int begin_capture() { no_cuda(); }
+void end_capture(int) { no_cuda(); }
+void abandon_capture(int) {}
+void replay(int) { no_cuda(); }
+int64_t graph_nodes(int) { no_cuda(); }
+void destroy_graph(int) {}
+void defer_index_check(unsigned long long*) { no_cuda(); }
+int64_t first_bad_index(int) { no_cuda(); }
+void use_pool(int) {}
+void release_pool(int) {}
 }  // namespace cuda
 #endif
 

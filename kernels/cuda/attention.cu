@@ -168,7 +168,7 @@ void attention_forward(const AttentionShape& s, const T* q, const T* k, const T*
     if (tiled_attention_forward(s, q, k, v, out, logsumexp)) return;
   }
   check_head_dim(s);
-  forward_rows<<<blocks_for_rows(s.heads * s.tq), 32 * kWarpsPerBlock>>>(s, q, k, v, out, logsumexp);
+  forward_rows<<<blocks_for_rows(s.heads * s.tq), 32 * kWarpsPerBlock, 0, stream()>>>(s, q, k, v, out, logsumexp);
   DYT_CUDA_LAUNCHED();
 }
 
@@ -182,9 +182,11 @@ void attention_backward(const AttentionShape& s, const T* q, const T* k, const T
   }
   check_head_dim(s);
   T* delta = static_cast<T*>(allocate(sizeof(T) * size_t(s.heads * s.tq)));
-  backward_query_rows<<<blocks_for_rows(s.heads * s.tq), 32 * kWarpsPerBlock>>>(s, q, k, v, out, logsumexp, dout, dq, delta);
+  backward_query_rows<<<blocks_for_rows(s.heads * s.tq), 32 * kWarpsPerBlock, 0, stream()>>>(
+      s, q, k, v, out, logsumexp, dout, dq, delta);
   DYT_CUDA_LAUNCHED();
-  backward_key_rows<<<blocks_for_rows(s.heads * s.tk), 32 * kWarpsPerBlock>>>(s, q, k, v, logsumexp, delta, dout, dk, dv);
+  backward_key_rows<<<blocks_for_rows(s.heads * s.tk), 32 * kWarpsPerBlock, 0, stream()>>>(
+      s, q, k, v, logsumexp, delta, dout, dk, dv);
   DYT_CUDA_LAUNCHED();
   release(delta);
 }

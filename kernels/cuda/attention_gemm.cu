@@ -133,7 +133,7 @@ bool gemm_attention_forward(const AttentionShape& s, const E* q, const E* k, con
     int64_t heads = std::min(block, s.heads - h0);
     const E *qh = q + h0 * tq * d, *kh = k + h0 * tk * d, *vh = v + h0 * tk * d;
     per_head(false, true, tq, tk, d, qh, d, tq * d, kh, d, tk * d, scores, tk, tq * tk, heads);  // S = Q K^T
-    softmax_rows<<<unsigned(heads * tq), row_threads(tk)>>>(s, scores, p, logsumexp + h0 * tq);
+    softmax_rows<<<unsigned(heads * tq), row_threads(tk), 0, stream()>>>(s, scores, p, logsumexp + h0 * tq);
     DYT_CUDA_LAUNCHED();
     per_head(false, false, tq, d, tk, p, tk, tq * tk, vh, d, tk * d, out + h0 * tq * d, d, tq * d, heads);  // O = P V
   }
@@ -148,7 +148,7 @@ bool gemm_attention_backward(const AttentionShape& s, const E* q, const E* k, co
   if (block == 0) return false;
   const int64_t tq = s.tq, tk = s.tk, d = s.d, rows = s.heads * tq, size = block * tq * tk;
   float* delta = static_cast<float*>(allocate(sizeof(float) * size_t(rows)));
-  row_dots<<<unsigned((rows + 7) / 8), 256>>>(out, dout, delta, rows, d);
+  row_dots<<<unsigned((rows + 7) / 8), 256, 0, stream()>>>(out, dout, delta, rows, d);
   DYT_CUDA_LAUNCHED();
   float *scores = allocate_scores<E>(size), *dp = allocate_scores<E>(size);  // S and P; dP and dS
   E *p = beside<E>(scores, size), *ds = beside<E>(dp, size);
@@ -156,11 +156,11 @@ bool gemm_attention_backward(const AttentionShape& s, const E* q, const E* k, co
     int64_t heads = std::min(block, s.heads - h0), n = heads * tq * tk;
     const E *qh = q + h0 * tq * d, *kh = k + h0 * tk * d, *vh = v + h0 * tk * d, *gh = dout + h0 * tq * d;
     per_head(false, true, tq, tk, d, qh, d, tq * d, kh, d, tk * d, scores, tk, tq * tk, heads);  // S = Q K^T
-    probabilities<<<grid_for(n), kThreads>>>(s, scores, p, logsumexp + h0 * tq, n);
+    probabilities<<<grid_for(n), kThreads, 0, stream()>>>(s, scores, p, logsumexp + h0 * tq, n);
     DYT_CUDA_LAUNCHED();
     per_head(true, false, tk, d, tq, p, tk, tq * tk, gh, d, tq * d, dv + h0 * tk * d, d, tk * d, heads);  // dV = P^T dO
     per_head(false, true, tq, tk, d, gh, d, tq * d, vh, d, tk * d, dp, tk, tq * tk, heads);  // dP = dO V^T
-    score_gradients<<<grid_for(n), kThreads>>>(s, p, dp, ds, delta + h0 * tq, n);
+    score_gradients<<<grid_for(n), kThreads, 0, stream()>>>(s, p, dp, ds, delta + h0 * tq, n);
     DYT_CUDA_LAUNCHED();
     per_head(false, false, tq, d, tk, ds, tk, tq * tk, kh, d, tk * d, dq + h0 * tq * d, d, tq * d, heads);  // dQ = dS K
     per_head(true, false, tk, d, tq, ds, tk, tq * tk, qh, d, tq * d, dk + h0 * tk * d, d, tk * d, heads);  // dK = dS^T Q

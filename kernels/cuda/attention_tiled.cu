@@ -334,7 +334,7 @@ template <int D> void launch_forward(const AttentionShape& s, const float* q, co
   size_t bytes = sizeof(float) * (3 * D * B + B * PS);
   allow_shared(forward_kernel<D>, bytes);
   dim3 grid(unsigned((s.tq + B - 1) / B), unsigned(s.heads));
-  forward_kernel<D><<<grid, kTiledThreads, bytes>>>(s, q, k, v, out, lse);
+  forward_kernel<D><<<grid, kTiledThreads, bytes, stream()>>>(s, q, k, v, out, lse);
   DYT_CUDA_LAUNCHED();
 }
 
@@ -344,16 +344,16 @@ void launch_backward(const AttentionShape& s, const float* q, const float* k, co
   int64_t rows = s.heads * s.tq;
   float* scratch = static_cast<float*>(allocate(sizeof(float) * size_t(2 * rows)));
   float *delta = scratch, *lse2 = scratch + rows;
-  delta_kernel<D><<<unsigned((rows + 7) / 8), 256>>>(rows, out, dout, lse, delta, lse2);
+  delta_kernel<D><<<unsigned((rows + 7) / 8), 256, 0, stream()>>>(rows, out, dout, lse, delta, lse2);
   DYT_CUDA_LAUNCHED();
   size_t key_bytes = sizeof(float) * (6 * D * B + B * B + 2 * B);
   allow_shared(backward_key_kernel<D>, key_bytes);
-  backward_key_kernel<D><<<dim3(unsigned((s.tk + B - 1) / B), unsigned(s.heads)), kTiledThreads, key_bytes>>>(
+  backward_key_kernel<D><<<dim3(unsigned((s.tk + B - 1) / B), unsigned(s.heads)), kTiledThreads, key_bytes, stream()>>>(
       s, q, k, v, dout, lse2, delta, dk, dv);
   DYT_CUDA_LAUNCHED();
   size_t query_bytes = sizeof(float) * (5 * D * B + B * PS);
   allow_shared(backward_query_kernel<D>, query_bytes);
-  backward_query_kernel<D><<<dim3(unsigned((s.tq + B - 1) / B), unsigned(s.heads)), kTiledThreads, query_bytes>>>(
+  backward_query_kernel<D><<<dim3(unsigned((s.tq + B - 1) / B), unsigned(s.heads)), kTiledThreads, query_bytes, stream()>>>(
       s, q, k, v, dout, lse2, delta, dq);
   DYT_CUDA_LAUNCHED();
   release(scratch);

@@ -40,7 +40,7 @@ template <class T> __global__ void column_partials_sum(PartialSums<T> sums_in) {
 template <class T> void sum_column_partials(const PartialSums<T>& sums, int count) {
   int64_t widest = 1;
   for (int i = 0; i < count; ++i) widest = std::max(widest, sums.cols[i]);
-  column_partials_sum<<<dim3(unsigned((widest + 31) / 32), unsigned(count)), dim3(32, 32)>>>(sums);
+  column_partials_sum<<<dim3(unsigned((widest + 31) / 32), unsigned(count)), dim3(32, 32), 0, stream()>>>(sums);
   DYT_CUDA_LAUNCHED();
 }
 

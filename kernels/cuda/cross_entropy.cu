@@ -105,10 +105,12 @@ int64_t cross_entropy_forward(const T* logits, const int64_t* targets, T* row_lo
   bool vec4 = false;
   if constexpr (std::is_same_v<T, float>) {
     if ((vec4 = vectorizable(cols, logits, logits)))
-      cross_entropy_forward_vec4<<<unsigned(rows), kThreads>>>(logits, targets, row_loss, logsumexp, cols, ignore_index, bad);
+      cross_entropy_forward_vec4<<<unsigned(rows), kThreads, 0, stream()>>>(
+          logits, targets, row_loss, logsumexp, cols, ignore_index, bad);
   }
   if (!vec4)
-    cross_entropy_forward_kernel<<<unsigned(rows), kThreads>>>(logits, targets, row_loss, logsumexp, cols, ignore_index, bad);
+    cross_entropy_forward_kernel<<<unsigned(rows), kThreads, 0, stream()>>>(
+        logits, targets, row_loss, logsumexp, cols, ignore_index, bad);
   DYT_CUDA_LAUNCHED();
   return first_bad.read();
 }
@@ -119,13 +121,13 @@ void cross_entropy_backward(const T* logits, const int64_t* targets, const T* lo
   if (rows == 0) return;
   if constexpr (std::is_same_v<T, float>) {
     if (vectorizable(cols, logits, dlogits)) {
-      cross_entropy_backward_vec4<<<unsigned(rows), kThreads>>>(logits, targets, logsumexp, grad_loss, float(inv_count),
+      cross_entropy_backward_vec4<<<unsigned(rows), kThreads, 0, stream()>>>(logits, targets, logsumexp, grad_loss, float(inv_count),
                                                                 dlogits, cols, ignore_index);
       DYT_CUDA_LAUNCHED();
       return;
     }
   }
-  cross_entropy_backward_kernel<<<unsigned(rows), kThreads>>>(logits, targets, logsumexp, grad_loss, T(inv_count),
+  cross_entropy_backward_kernel<<<unsigned(rows), kThreads, 0, stream()>>>(logits, targets, logsumexp, grad_loss, T(inv_count),
                                                               dlogits, cols, ignore_index);
   DYT_CUDA_LAUNCHED();
 }
@@ -135,7 +137,7 @@ int64_t cross_entropy_forward(const bfloat16* logits, const int64_t* targets, fl
                               int64_t rows, int64_t cols, int64_t ignore_index) {
   if (rows == 0) return -1;
   FirstBadPosition first_bad;
-  cross_entropy_forward_kernel<<<unsigned(rows), kThreads>>>(logits, targets, row_loss, logsumexp, cols, ignore_index,
+  cross_entropy_forward_kernel<<<unsigned(rows), kThreads, 0, stream()>>>(logits, targets, row_loss, logsumexp, cols, ignore_index,
                                                              first_bad.device());
   DYT_CUDA_LAUNCHED();
   return first_bad.read();
@@ -145,7 +147,7 @@ void cross_entropy_backward(const bfloat16* logits, const int64_t* targets, cons
                             const float* grad_loss, double inv_count, bfloat16* dlogits, int64_t rows, int64_t cols,
                             int64_t ignore_index) {
   if (rows == 0) return;
-  cross_entropy_backward_kernel<<<unsigned(rows), kThreads>>>(logits, targets, logsumexp, grad_loss, float(inv_count),
+  cross_entropy_backward_kernel<<<unsigned(rows), kThreads, 0, stream()>>>(logits, targets, logsumexp, grad_loss, float(inv_count),
                                                               dlogits, cols, ignore_index);
   DYT_CUDA_LAUNCHED();
 }

@@ -69,7 +69,7 @@ void derf_forward(const T* x, const T* alpha, const T* shift, const T* gamma, co
                   int64_t cols) {
   int64_t n = rows * cols;
   if (n == 0) return;
-  derf_forward_any<<<grid_for(n), kThreads>>>(x, alpha, shift, gamma, beta, y, n, cols);
+  derf_forward_any<<<grid_for(n), kThreads, 0, stream()>>>(x, alpha, shift, gamma, beta, y, n, cols);
   DYT_CUDA_LAUNCHED();
 }
 
@@ -84,7 +84,7 @@ void derf_backward(const T* x, const T* alpha, const T* shift, const T* gamma, c
   T* partials = static_cast<T*>(allocate(sizeof(T) * size_t(2 * blocks * cols + 2 * blocks * tiles)));
   T *partial_gamma = partials, *partial_beta = partials + blocks * cols;
   T *partial_alpha = partials + 2 * blocks * cols, *partial_shift = partial_alpha + blocks * tiles;
-  derf_backward_any<<<dim3(unsigned(blocks), tiles), threads>>>(x, alpha, shift, gamma, dy, dx, partial_gamma,
+  derf_backward_any<<<dim3(unsigned(blocks), tiles), threads, 0, stream()>>>(x, alpha, shift, gamma, dy, dx, partial_gamma,
                                                                  partial_beta, partial_alpha, partial_shift, rows, cols,
                                                                  rows_per_block);
   DYT_CUDA_LAUNCHED();

@@ -156,13 +156,13 @@ void launch_dyt_forward(const X* x, const P* alpha, const P* gamma, const P* bet
   if (n == 0) return;
   if constexpr (std::is_same_v<P, float>) {
     if (fits_vec4(cols, x, y, gamma, beta)) {
-      dyt_forward_vec4<<<grid_for(n / 4), kThreads>>>(x, alpha, reinterpret_cast<const float4*>(gamma),
+      dyt_forward_vec4<<<grid_for(n / 4), kThreads, 0, stream()>>>(x, alpha, reinterpret_cast<const float4*>(gamma),
                                                       reinterpret_cast<const float4*>(beta), y, n / 4, cols / 4);
       DYT_CUDA_LAUNCHED();
       return;
     }
   }
-  dyt_forward_any<<<grid_for(n), kThreads>>>(x, alpha, gamma, beta, y, n, cols);
+  dyt_forward_any<<<grid_for(n), kThreads, 0, stream()>>>(x, alpha, gamma, beta, y, n, cols);
   DYT_CUDA_LAUNCHED();
 }
 
@@ -188,11 +188,11 @@ void launch_dyt_backward(const X* x, const P* alpha, const P* gamma, const Y* dy
   dim3 grid(unsigned(blocks), tiles);
   if constexpr (std::is_same_v<P, float>) {
     if (vec4)
-      dyt_backward_vec4<<<grid, threads>>>(x, alpha, gamma, dy, dx, partial_gamma, partial_beta, partial_alpha, rows,
+      dyt_backward_vec4<<<grid, threads, 0, stream()>>>(x, alpha, gamma, dy, dx, partial_gamma, partial_beta, partial_alpha, rows,
                                            cols, rows_per_block);
   }
   if (!vec4)
-    dyt_backward_any<<<grid, threads>>>(x, alpha, gamma, dy, dx, partial_gamma, partial_beta, partial_alpha, rows, cols,
+    dyt_backward_any<<<grid, threads, 0, stream()>>>(x, alpha, gamma, dy, dx, partial_gamma, partial_beta, partial_alpha, rows, cols,
                                         rows_per_block);
   DYT_CUDA_LAUNCHED();
   PartialSums<P> sums{{partial_gamma, partial_beta, partial_alpha}, {dgamma, dbeta, dalpha}, {blocks, blocks, blocks * tiles},
@@ -219,7 +219,7 @@ void add_dyt_forward(const T* x, const T* y, const T* alpha, const T* gamma, con
                      int64_t rows, int64_t cols) {
   int64_t n = rows * cols;
   if (n == 0) return;
-  add_dyt_forward_any<<<grid_for(n), kThreads>>>(x, y, alpha, gamma, beta, sum, out, n, cols);
+  add_dyt_forward_any<<<grid_for(n), kThreads, 0, stream()>>>(x, y, alpha, gamma, beta, sum, out, n, cols);
   DYT_CUDA_LAUNCHED();
 }
 

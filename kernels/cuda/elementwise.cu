@@ -133,13 +133,13 @@ template <class T> __global__ void nonfinite_kernel(const T* x, int64_t n, int* 
 template <class T> void unary(UnaryOp op, const T* x, T* y, int64_t n, double scalar) {
   if constexpr (std::is_same_v<T, float>) {
     if (n % 4 == 0 && aligned16(x) && aligned16(y)) {
-      unary_kernel_vec4<<<grid_for(n / 4), kThreads>>>(op, reinterpret_cast<const float4*>(x), reinterpret_cast<float4*>(y),
+      unary_kernel_vec4<<<grid_for(n / 4), kThreads, 0, stream()>>>(op, reinterpret_cast<const float4*>(x), reinterpret_cast<float4*>(y),
                                                        n / 4, float(scalar));
       DYT_CUDA_LAUNCHED();
       return;
     }
   }
-  unary_kernel<<<grid_for(n), kThreads>>>(op, x, y, n, T(scalar));
+  unary_kernel<<<grid_for(n), kThreads, 0, stream()>>>(op, x, y, n, T(scalar));
   DYT_CUDA_LAUNCHED();
 }
 
@@ -164,14 +164,14 @@ void launch_periodic(BinaryOp op, const ElementwiseLayout& L, T* out, const T* a
   if constexpr (std::is_same_v<T, float>) {
     if (period % 4 == 0 && aligned16(out) && aligned16(full) && aligned16(periodic)) {
       auto launch = periodic_b ? binary_periodic_vec4<true> : binary_periodic_vec4<false>;
-      launch<<<grid_for(L.numel / 4), kThreads>>>(op, reinterpret_cast<float4*>(out), reinterpret_cast<const float4*>(full),
+      launch<<<grid_for(L.numel / 4), kThreads, 0, stream()>>>(op, reinterpret_cast<float4*>(out), reinterpret_cast<const float4*>(full),
                                                   reinterpret_cast<const float4*>(periodic), L.numel / 4, period / 4);
       DYT_CUDA_LAUNCHED();
       return;
     }
   }
   auto launch = periodic_b ? binary_periodic<T, true> : binary_periodic<T, false>;
-  launch<<<grid_for(L.numel), kThreads>>>(op, out, full, periodic, L.numel, period);
+  launch<<<grid_for(L.numel), kThreads, 0, stream()>>>(op, out, full, periodic, L.numel, period);
   DYT_CUDA_LAUNCHED();
 }
 
@@ -188,71 +188,71 @@ template <class T> void binary(BinaryOp op, const ElementwiseLayout& L, T* out, 
   if (L.all_contiguous) {
     if constexpr (std::is_same_v<T, float>) {
       if (L.numel % 4 == 0 && aligned16(out) && aligned16(a) && aligned16(b)) {
-        binary_vec4<<<grid_for(L.numel / 4), kThreads>>>(op, reinterpret_cast<float4*>(out), reinterpret_cast<const float4*>(a),
+        binary_vec4<<<grid_for(L.numel / 4), kThreads, 0, stream()>>>(op, reinterpret_cast<float4*>(out), reinterpret_cast<const float4*>(a),
                                                          reinterpret_cast<const float4*>(b), L.numel / 4);
         DYT_CUDA_LAUNCHED();
         return;
       }
     }
-    binary_contiguous<<<grid_for(L.numel), kThreads>>>(op, out, a, b, L.numel);
+    binary_contiguous<<<grid_for(L.numel), kThreads, 0, stream()>>>(op, out, a, b, L.numel);
   } else {
-    binary_strided<<<grid_for(L.numel), kThreads>>>(op, L, out, a, b);
+    binary_strided<<<grid_for(L.numel), kThreads, 0, stream()>>>(op, L, out, a, b);
   }
   DYT_CUDA_LAUNCHED();
 }
 
 template <class T> void gelu_backward(const T* x, const T* dy, T* dx, int64_t n) {
   if (n == 0) return;
-  gelu_backward_kernel<<<grid_for(n), kThreads>>>(x, dy, dx, n);
+  gelu_backward_kernel<<<grid_for(n), kThreads, 0, stream()>>>(x, dy, dx, n);
   DYT_CUDA_LAUNCHED();
 }
 
 template <> void unary<bfloat16>(UnaryOp op, const bfloat16* x, bfloat16* y, int64_t n, double scalar) {
-  unary_bfloat16<<<grid_for(n), kThreads>>>(op, x, y, n, float(scalar));
+  unary_bfloat16<<<grid_for(n), kThreads, 0, stream()>>>(op, x, y, n, float(scalar));
   DYT_CUDA_LAUNCHED();
 }
 
 template <>
 void binary<bfloat16>(BinaryOp op, const ElementwiseLayout& L, bfloat16* out, const bfloat16* a, const bfloat16* b) {
-  binary_bfloat16<<<grid_for(L.numel), kThreads>>>(op, L, out, a, b);
+  binary_bfloat16<<<grid_for(L.numel), kThreads, 0, stream()>>>(op, L, out, a, b);
   DYT_CUDA_LAUNCHED();
 }
 
 template <class T> void compare(CompareOp op, const ElementwiseLayout& L, bool* out, const T* a, const T* b) {
-  compare_strided<<<grid_for(L.numel), kThreads>>>(op, L, out, a, b);
+  compare_strided<<<grid_for(L.numel), kThreads, 0, stream()>>>(op, L, out, a, b);
   DYT_CUDA_LAUNCHED();
 }
 
 template <class T> void where(const ElementwiseLayout& L, T* out, const bool* cond, const T* a, const T* b) {
-  where_strided<<<grid_for(L.numel), kThreads>>>(L, out, cond, a, b);
+  where_strided<<<grid_for(L.numel), kThreads, 0, stream()>>>(L, out, cond, a, b);
   DYT_CUDA_LAUNCHED();
 }
 
 template <class S, class D> void copy(const ElementwiseLayout& L, D* dst, const S* src) {
   if constexpr (std::is_same_v<S, D>) {
     if (L.all_contiguous) {
-      DYT_CUDA_CHECK(cudaMemcpyAsync(dst, src, size_t(L.numel) * sizeof(S), cudaMemcpyDeviceToDevice));
+      DYT_CUDA_CHECK(cudaMemcpyAsync(dst, src, size_t(L.numel) * sizeof(S), cudaMemcpyDeviceToDevice, stream()));
       return;
     }
   }
-  copy_strided<<<grid_for(L.numel), kThreads>>>(L, dst, src);
+  copy_strided<<<grid_for(L.numel), kThreads, 0, stream()>>>(L, dst, src);
   DYT_CUDA_LAUNCHED();
 }
 
 template <class T> void fill(T* y, int64_t n, T value) {
-  fill_kernel<<<grid_for(n), kThreads>>>(y, n, value);
+  fill_kernel<<<grid_for(n), kThreads, 0, stream()>>>(y, n, value);
   DYT_CUDA_LAUNCHED();
 }
 
 template <class T> void arange(T* y, int64_t n, double start, double step) {
-  arange_kernel<<<grid_for(n), kThreads>>>(y, n, start, step);
+  arange_kernel<<<grid_for(n), kThreads, 0, stream()>>>(y, n, start, step);
   DYT_CUDA_LAUNCHED();
 }
 
 template <class T> bool any_nonfinite(const T* x, int64_t n) {
   int* flag = static_cast<int*>(allocate(sizeof(int)));
-  DYT_CUDA_CHECK(cudaMemsetAsync(flag, 0, sizeof(int)));
-  nonfinite_kernel<<<grid_for(n), kThreads>>>(x, n, flag);
+  DYT_CUDA_CHECK(cudaMemsetAsync(flag, 0, sizeof(int), stream()));
+  nonfinite_kernel<<<grid_for(n), kThreads, 0, stream()>>>(x, n, flag);
   DYT_CUDA_LAUNCHED();
   int found = 0;
   copy_device_to_host(&found, flag, sizeof(int));

@@ -53,30 +53,32 @@ template <class T>
 int64_t embedding_forward(const T* weight, const int64_t* index, T* out, int64_t count, int64_t vocab, int64_t dim) {
   if (count == 0) return -1;
   FirstBadPosition first_bad;
-  embedding_forward_kernel<<<unsigned(count), row_threads(dim)>>>(weight, index, out, vocab, dim, first_bad.device());
+  embedding_forward_kernel<<<unsigned(count), row_threads(dim), 0, stream()>>>(
+      weight, index, out, vocab, dim, first_bad.device());
   DYT_CUDA_LAUNCHED();
   return first_bad.read();
 }
 
 template <class T>
 void embedding_backward(const T* dout, const int64_t* index, T* dweight, int64_t count, int64_t vocab, int64_t dim) {
-  DYT_CUDA_CHECK(cudaMemsetAsync(dweight, 0, size_t(vocab * dim) * sizeof(T)));
+  DYT_CUDA_CHECK(cudaMemsetAsync(dweight, 0, size_t(vocab * dim) * sizeof(T), stream()));
   if (count == 0) return;
   size_t bytes = size_t(count) * sizeof(int64_t);
   auto* positions = static_cast<int64_t*>(allocate(bytes));
   auto* sorted_index = static_cast<int64_t*>(allocate(bytes));
   auto* sorted_position = static_cast<int64_t*>(allocate(bytes));
-  iota_kernel<<<grid_for(count), kThreads>>>(positions, count);
+  iota_kernel<<<grid_for(count), kThreads, 0, stream()>>>(positions, count);
   DYT_CUDA_LAUNCHED();
   int end_bit = 1;
   while (end_bit < 63 && (int64_t(1) << end_bit) < vocab) ++end_bit;
   size_t temp_bytes = 0;
   DYT_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(nullptr, temp_bytes, index, sorted_index, positions, sorted_position,
-                                                 count, 0, end_bit));
+                                                 count, 0, end_bit, stream()));
   void* temp = allocate(temp_bytes);
   DYT_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(temp, temp_bytes, index, sorted_index, positions, sorted_position,
-                                                 count, 0, end_bit));
-  embedding_backward_kernel<<<unsigned(count), row_threads(dim)>>>(dout, sorted_index, sorted_position, dweight, count, dim);
+                                                 count, 0, end_bit, stream()));
+  embedding_backward_kernel<<<unsigned(count), row_threads(dim), 0, stream()>>>(
+      dout, sorted_index, sorted_position, dweight, count, dim);
   DYT_CUDA_LAUNCHED();
   for (void* p : {static_cast<void*>(positions), static_cast<void*>(sorted_index), static_cast<void*>(sorted_position), temp})
     release(p);

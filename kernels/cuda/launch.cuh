@@ -9,6 +9,11 @@ namespace dytgrad::kernels::cuda {
 
 constexpr int kThreads = 256;
 
+// The stream every kernel, asynchronous copy and library call is issued on: the legacy default
+// stream, except while a CUDA graph is captured or replayed (kernels/cuda/graph.cu), when it is the
+// graph's own stream. Created blocking, so work on it and on the legacy stream stays in order.
+cudaStream_t stream();
+
 inline int multiprocessor_count() {
   static int count = [] {
     int device = 0, n = 0;
@@ -90,13 +95,14 @@ template <class T> __device__ inline void online_merge(T& m, T& s, T* scratch) {
 
 // A device-side "first bad position" for kernels that validate indices (embedding, cross-entropy
 // targets): kernels atomicMin the offending position into it (integer min: the result does not
-// depend on the order), and the host reads it back once.
+// depend on the order), and the host reads it back once. While a CUDA graph is captured, read()
+// hands the flag to the graph, which reads it after each replay (kernels/graph.h).
 class FirstBadPosition {
  public:
   FirstBadPosition();
   ~FirstBadPosition();
   unsigned long long* device() const { return flag_; }
-  int64_t read() const;  // -1 if no kernel reported one
+  int64_t read();  // -1 if no kernel reported one
  private:
   unsigned long long* flag_;
 };

@@ -176,13 +176,14 @@ void norm_forward(const T* x, const T* gamma, const T* beta, T* y, T* mean, T* r
         (!Centered || row_vectorizable(cols, beta))) {
       with_chunks(k, [&](auto chunks) {
         norm_forward_rows<Centered, decltype(chunks)::value>
-            <<<unsigned(rows), threads>>>(x, gamma, beta, y, mean, rstd, cols, float(eps));
+            <<<unsigned(rows), threads, 0, stream()>>>(x, gamma, beta, y, mean, rstd, cols, float(eps));
       });
       DYT_CUDA_LAUNCHED();
       return;
     }
   }
-  norm_forward_any<Centered><<<unsigned(rows), row_threads(cols)>>>(x, gamma, beta, y, mean, rstd, cols, eps);
+  norm_forward_any<Centered><<<unsigned(rows), row_threads(cols), 0, stream()>>>(
+      x, gamma, beta, y, mean, rstd, cols, eps);
   DYT_CUDA_LAUNCHED();
 }
 
@@ -208,13 +209,13 @@ void norm_backward(const T* x, const T* gamma, const T* mean, const T* rstd, con
   if constexpr (std::is_same_v<T, float>) {
     if (vec) {
       with_chunks(k, [&](auto chunks) {
-        norm_backward_rows<Centered, decltype(chunks)::value><<<unsigned(blocks), threads>>>(
+        norm_backward_rows<Centered, decltype(chunks)::value><<<unsigned(blocks), threads, 0, stream()>>>(
             x, gamma, mean, rstd, dy, dx, partial_gamma, partial_beta, rows, cols, rows_per_block);
       });
     }
   }
   if (!vec)
-    norm_backward_any<Centered><<<unsigned(blocks), threads>>>(x, gamma, mean, rstd, dy, dx, partial_gamma, partial_beta,
+    norm_backward_any<Centered><<<unsigned(blocks), threads, 0, stream()>>>(x, gamma, mean, rstd, dy, dx, partial_gamma, partial_beta,
                                                                rows, cols, rows_per_block);
   DYT_CUDA_LAUNCHED();
   PartialSums<T> sums{{partial_gamma, partial_beta, nullptr}, {dgamma, dbeta, nullptr}, {blocks, blocks, 0}, {cols, cols, 0}};

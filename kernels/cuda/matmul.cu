@@ -29,6 +29,8 @@ void* workspace() {
   return w;
 }
 
+// The handle issues on stream(). cublasSetStream hands cuBLAS its own workspace back, so the shared
+// one is set again whenever the stream changes (a CUDA graph's capture, then back).
 cublasHandle_t handle() {
   static cublasHandle_t h = [] {
     cublasHandle_t created;
@@ -36,6 +38,12 @@ cublasHandle_t handle() {
     DYT_CUBLAS_CHECK(cublasSetWorkspace(created, workspace(), kWorkspaceBytes));
     return created;
   }();
+  static cudaStream_t issuing_on = nullptr;  // a new handle's stream: the legacy default stream
+  if (stream() != issuing_on) {
+    DYT_CUBLAS_CHECK(cublasSetStream(h, stream()));
+    DYT_CUBLAS_CHECK(cublasSetWorkspace(h, workspace(), kWorkspaceBytes));
+    issuing_on = stream();
+  }
   return h;
 }
 
@@ -162,7 +170,7 @@ bool lt_linear(const float* x, const float* weight, const float* bias, float* y,
   if (count == 0) return false;
   const float one = 1.f, zero = 0.f;
   DYT_CUBLAS_CHECK(cublasLtMatmul(lt_handle(), raw_desc, &one, weight, a.get(), x, b.get(), &zero, y, d.get(), y,
-                                  d.get(), &found.algo, workspace(), kWorkspaceBytes, 0));
+                                  d.get(), &found.algo, workspace(), kWorkspaceBytes, stream()));
   return true;
 }
 
@@ -193,7 +201,7 @@ template <> void linear_gelu_forward<float>(const float* x, const float* weight,
 // a GEMM with beta = 1 adds x W^T, as on the CPU. Traffic: write y, then the GEMM reads and writes it.
 template <> void linear_forward<double>(const double* x, const double* weight, const double* bias, double* y,
                                         int64_t rows, int64_t in, int64_t out) {
-  fill_rows_kernel<<<grid_for(rows * out), kThreads>>>(y, bias, rows * out, out);
+  fill_rows_kernel<<<grid_for(rows * out), kThreads, 0, stream()>>>(y, bias, rows * out, out);
   DYT_CUDA_LAUNCHED();
   const double one = 1.0;
   DYT_CUBLAS_CHECK(cublasDgemm(handle(), CUBLAS_OP_T, CUBLAS_OP_N, int(out), int(rows), int(in), &one, weight,

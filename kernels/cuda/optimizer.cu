@@ -2,7 +2,8 @@
 // the kernel's parameters; the work is cut into chunks and block b finds its tensor from the chunk
 // offsets.
 // AdamW: chunks of 4096 elements; traffic per element: read p, g, m, v; write p, m, v (7 passes),
-// one launch per 48 tensors. The clipping step also reads the squared norm (8 bytes) in every block.
+// one launch per 48 tensors. The clipping step also reads the squared norm (8 bytes) in every block,
+// and, for a captured step, the hyperparameters (48 bytes).
 // Sum of squares: chunks of kSquaresChunk elements, one block each, summing in double (each thread
 // its strided elements, then the block's fixed tree) into partials[chunk]; then one block sums the
 // partials (each thread a fixed stride of them, then the tree) into *total. No atomics: the same bits
@@ -25,7 +26,10 @@ struct AdamWBatch {
 };
 
 // kClipped: each thread reads the squared norm once (one 8-byte broadcast per block) and scales g.
-template <class T, bool kClipped> __global__ void adamw_kernel(AdamWBatch batch, AdamWHyper h, GradClip clip) {
+// hyper_on_device: the hyperparameters read from device memory (a captured step's) instead of h.
+template <class T, bool kClipped>
+__global__ void adamw_kernel(AdamWBatch batch, AdamWHyper host_hyper, const AdamWHyper* hyper_on_device, GradClip clip) {
+  const AdamWHyper h = hyper_on_device ? *hyper_on_device : host_hyper;
   T scale = T(1);
   if constexpr (kClipped) scale = T(clip_factor(*clip.sq_norm, clip.max_norm));
   int64_t chunk = blockIdx.x;
@@ -82,18 +86,19 @@ template <class T> void sum_of_squares(const SquaresTensor* tensors, int count, 
     }
     int64_t chunks = batch.first_chunk[batch.count];
     if (chunks == 0) continue;
-    squares_kernel<T><<<unsigned(chunks), kThreads>>>(batch, partials + done);
+    squares_kernel<T><<<unsigned(chunks), kThreads, 0, stream()>>>(batch, partials + done);
     DYT_CUDA_LAUNCHED();
     done += chunks;
   }
-  sum_partials_kernel<<<1, 1024>>>(partials, done, total);
+  sum_partials_kernel<<<1, 1024, 0, stream()>>>(partials, done, total);
   DYT_CUDA_LAUNCHED();
 }
 
 namespace {
 
 template <class T, bool kClipped>
-void adamw_launches(const AdamWTensor* tensors, int count, const AdamWHyper& h, const GradClip& clip) {
+void adamw_launches(const AdamWTensor* tensors, int count, const AdamWHyper& h, const AdamWHyper* hyper_on_device,
+                    const GradClip& clip) {
   for (int start = 0; start < count; start += kTensorsPerLaunch) {
     AdamWBatch batch{};
     batch.count = std::min(kTensorsPerLaunch, count - start);
@@ -103,7 +108,7 @@ void adamw_launches(const AdamWTensor* tensors, int count, const AdamWHyper& h, 
     }
     int64_t chunks = batch.first_chunk[batch.count];
     if (chunks == 0) continue;
-    adamw_kernel<T, kClipped><<<unsigned(chunks), kThreads>>>(batch, h, clip);
+    adamw_kernel<T, kClipped><<<unsigned(chunks), kThreads, 0, stream()>>>(batch, h, hyper_on_device, clip);
     DYT_CUDA_LAUNCHED();
   }
 }
@@ -111,18 +116,25 @@ void adamw_launches(const AdamWTensor* tensors, int count, const AdamWHyper& h, 
 }  // namespace
 
 template <class T> void adamw_step(const AdamWTensor* tensors, int count, const AdamWHyper& h) {
-  adamw_launches<T, false>(tensors, count, h, GradClip{nullptr, 0});
+  adamw_launches<T, false>(tensors, count, h, nullptr, GradClip{nullptr, 0});
 }
 
 template <class T>
 void adamw_step_clipped(const AdamWTensor* tensors, int count, const AdamWHyper& h, const GradClip& clip) {
-  adamw_launches<T, true>(tensors, count, h, clip);
+  adamw_launches<T, true>(tensors, count, h, nullptr, clip);
+}
+
+template <class T>
+void adamw_step_clipped(const AdamWTensor* tensors, int count, const AdamWHyper* h, const GradClip& clip) {
+  adamw_launches<T, true>(tensors, count, AdamWHyper{}, h, clip);
 }
 
 template void adamw_step<float>(const AdamWTensor*, int, const AdamWHyper&);
 template void adamw_step<double>(const AdamWTensor*, int, const AdamWHyper&);
 template void adamw_step_clipped<float>(const AdamWTensor*, int, const AdamWHyper&, const GradClip&);
 template void adamw_step_clipped<double>(const AdamWTensor*, int, const AdamWHyper&, const GradClip&);
+template void adamw_step_clipped<float>(const AdamWTensor*, int, const AdamWHyper*, const GradClip&);
+template void adamw_step_clipped<double>(const AdamWTensor*, int, const AdamWHyper*, const GradClip&);
 template void sum_of_squares<float>(const SquaresTensor*, int, double*, double*);
 template void sum_of_squares<double>(const SquaresTensor*, int, double*, double*);
 

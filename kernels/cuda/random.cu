@@ -32,22 +32,22 @@ template <class T> __global__ void dropout_kernel(T* y, int64_t n, uint64_t seed
 }  // namespace
 
 template <class T> void uniform(T* y, int64_t n, uint64_t seed, uint64_t offset, double low, double high) {
-  uniform_kernel<<<grid_for(n), kThreads>>>(y, n, seed, offset, low, high);
+  uniform_kernel<<<grid_for(n), kThreads, 0, stream()>>>(y, n, seed, offset, low, high);
   DYT_CUDA_LAUNCHED();
 }
 
 template <class T> void normal(T* y, int64_t n, uint64_t seed, uint64_t offset, double mean, double std) {
-  normal_kernel<<<grid_for(n), kThreads>>>(y, n, seed, offset, mean, std);
+  normal_kernel<<<grid_for(n), kThreads, 0, stream()>>>(y, n, seed, offset, mean, std);
   DYT_CUDA_LAUNCHED();
 }
 
 void randint(int64_t* y, int64_t n, uint64_t seed, uint64_t offset, int64_t low, int64_t high) {
-  randint_kernel<<<grid_for(n), kThreads>>>(y, n, seed, offset, low, uint64_t(high - low));
+  randint_kernel<<<grid_for(n), kThreads, 0, stream()>>>(y, n, seed, offset, low, uint64_t(high - low));
   DYT_CUDA_LAUNCHED();
 }
 
 template <class T> void dropout_mask(T* y, int64_t n, uint64_t seed, uint64_t offset, double p) {
-  dropout_kernel<<<grid_for(n), kThreads>>>(y, n, seed, offset, p);
+  dropout_kernel<<<grid_for(n), kThreads, 0, stream()>>>(y, n, seed, offset, p);
   DYT_CUDA_LAUNCHED();
 }
 

@@ -91,11 +91,12 @@ template <class T> __global__ void max_kernel(const T* x, T* y, int64_t* index, 
 
 template <class T> void sum_dim(const T* x, T* y, int64_t outer, int64_t reduce, int64_t inner, double scale) {
   if (inner == 1 && reduce >= 256 && outer < (int64_t(1) << 31)) {
-    sum_rows_kernel<<<unsigned(outer), kThreads>>>(x, y, reduce, scale);
+    sum_rows_kernel<<<unsigned(outer), kThreads, 0, stream()>>>(x, y, reduce, scale);
   } else if (inner > 1 && reduce >= 64 && outer < 65536) {
-    sum_columns_tiled<<<dim3(unsigned((inner + 31) / 32), unsigned(outer)), dim3(32, 32)>>>(x, y, reduce, inner, scale);
+    sum_columns_tiled<<<dim3(unsigned((inner + 31) / 32), unsigned(outer)), dim3(32, 32), 0, stream()>>>(
+        x, y, reduce, inner, scale);
   } else {
-    sum_columns_kernel<<<grid_for(outer * inner), kThreads>>>(x, y, outer, reduce, inner, scale);
+    sum_columns_kernel<<<grid_for(outer * inner), kThreads, 0, stream()>>>(x, y, outer, reduce, inner, scale);
   }
   DYT_CUDA_LAUNCHED();
 }
@@ -103,14 +104,14 @@ template <class T> void sum_dim(const T* x, T* y, int64_t outer, int64_t reduce,
 template <class T> void sum_long_rows(const T* x, T* y, int64_t outer, int64_t reduce, double scale, double* partials) {
   if (outer == 0) return;
   int64_t chunks = long_row_chunks(reduce);
-  sum_chunks_kernel<<<dim3(unsigned(chunks), unsigned(outer)), kThreads>>>(x, partials, reduce);
+  sum_chunks_kernel<<<dim3(unsigned(chunks), unsigned(outer)), kThreads, 0, stream()>>>(x, partials, reduce);
   DYT_CUDA_LAUNCHED();
-  sum_row_partials_kernel<<<unsigned(outer), 1024>>>(partials, chunks, y, scale);
+  sum_row_partials_kernel<<<unsigned(outer), 1024, 0, stream()>>>(partials, chunks, y, scale);
   DYT_CUDA_LAUNCHED();
 }
 
 template <class T> void max_dim(const T* x, T* y, int64_t* index, int64_t outer, int64_t reduce, int64_t inner) {
-  max_kernel<<<grid_for(outer * inner), kThreads>>>(x, y, index, outer, reduce, inner);
+  max_kernel<<<grid_for(outer * inner), kThreads, 0, stream()>>>(x, y, index, outer, reduce, inner);
   DYT_CUDA_LAUNCHED();
 }
 

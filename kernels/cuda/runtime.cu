@@ -1,6 +1,7 @@
 // Device discovery, host <-> device copies, and the switch for kernels not yet run on a GPU.
 #include "kernels/cuda/check.cuh"
 #include "kernels/cuda/launch.cuh"
+#include "kernels/graph.h"
 #include "kernels/memory.h"
 
 namespace dytgrad::kernels::cuda {
@@ -37,12 +38,17 @@ void allow_unverified_kernels(bool on) { g_unverified = on; }
 bool unverified_kernels_allowed() { return g_unverified; }
 
 FirstBadPosition::FirstBadPosition() : flag_(static_cast<unsigned long long*>(allocate(sizeof(unsigned long long)))) {
-  DYT_CUDA_CHECK(cudaMemsetAsync(flag_, 0xff, sizeof(unsigned long long)));
+  DYT_CUDA_CHECK(cudaMemsetAsync(flag_, 0xff, sizeof(unsigned long long), stream()));
 }
 
 FirstBadPosition::~FirstBadPosition() { release(flag_); }
 
-int64_t FirstBadPosition::read() const {
+int64_t FirstBadPosition::read() {
+  if (capturing()) {  // nothing has run yet: the graph keeps the flag and reads it after each replay
+    defer_index_check(flag_);
+    flag_ = nullptr;
+    return -1;
+  }
   unsigned long long first = 0;
   copy_device_to_host(&first, flag_, sizeof(first));
   return first == ~0ull ? -1 : int64_t(first);

@@ -103,13 +103,13 @@ template <class T> void softmax_forward(const T* x, T* y, int64_t rows, int64_t 
     int threads = row_threads(cols / 4), k = chunks_per_thread(cols, threads);
     if (k > 0 && row_vectorizable(cols, x) && row_vectorizable(cols, y)) {
       with_chunks(k, [&](auto chunks) {
-        softmax_forward_rows<decltype(chunks)::value><<<unsigned(rows), threads>>>(x, y, cols, log);
+        softmax_forward_rows<decltype(chunks)::value><<<unsigned(rows), threads, 0, stream()>>>(x, y, cols, log);
       });
       DYT_CUDA_LAUNCHED();
       return;
     }
   }
-  softmax_forward_any<<<unsigned(rows), row_threads(cols)>>>(x, y, cols, log);
+  softmax_forward_any<<<unsigned(rows), row_threads(cols), 0, stream()>>>(x, y, cols, log);
   DYT_CUDA_LAUNCHED();
 }
 
@@ -118,13 +118,13 @@ template <class T> void softmax_backward(const T* y, const T* dy, T* dx, int64_t
     int threads = row_threads(cols / 4), k = chunks_per_thread(cols, threads);
     if (k > 0 && row_vectorizable(cols, y) && row_vectorizable(cols, dy) && row_vectorizable(cols, dx)) {
       with_chunks(k, [&](auto chunks) {
-        softmax_backward_rows<decltype(chunks)::value><<<unsigned(rows), threads>>>(y, dy, dx, cols, log);
+        softmax_backward_rows<decltype(chunks)::value><<<unsigned(rows), threads, 0, stream()>>>(y, dy, dx, cols, log);
       });
       DYT_CUDA_LAUNCHED();
       return;
     }
   }
-  softmax_backward_any<<<unsigned(rows), row_threads(cols)>>>(y, dy, dx, cols, log);
+  softmax_backward_any<<<unsigned(rows), row_threads(cols), 0, stream()>>>(y, dy, dx, cols, log);
   DYT_CUDA_LAUNCHED();
 }
 
