@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/random.h"
 #include "core/tensor.h"
+#include "core/capture.h"
 #include "core/profiler.h"
 
 #include "core/ops/ops.h"
@@ -31,6 +32,7 @@
 #include "nn/norms.h"
 #include "nn/transformer.h"
 #include "nn/optim.h"
+#include "nn/captured_step.h"
 #include "nn/safetensors.h"
 #include "nn/checkpoint.h"
 #include "nn/data_parallel.h"

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "core/autograd/grad_mode.h"
+#include "core/capture.h"
 #include "core/autograd/node.h"
 #include "core/error.h"
 #include "core/ops/dispatch.h"
@@ -80,6 +81,7 @@ template std::vector<bfloat16> Tensor::to_vector<bfloat16>() const;
 
 double Tensor::item() const {
   DYT_CHECK(numel() == 1, "item: expected a tensor with one element, got shape {}", shape_str(shape()));
+  check_not_capturing("item()", "a value read on the host waits for the step, which has not run");
   return to_vector<double>()[0];
 }
 
@@ -169,6 +171,8 @@ Tensor Tensor::to(DType target) const {
 
 Tensor Tensor::to(Device target) const {
   if (target == device()) return *this;
+  check_not_capturing(fmt::format("copying a tensor from {} to {} (to(), to_vector())", device().str(), target.str()),
+                      "the values are not there until the step runs");
   Tensor src = contiguous();
   Tensor out = make_tensor(shape(), dtype(), target);
   size_t bytes = size_t(numel() * element_size(dtype()));
@@ -180,6 +184,13 @@ Tensor Tensor::to(Device target) const {
   return record_op("to_device", {*this}, out, {}, [source](const Tensor& g, const std::vector<Tensor>&) {
     return std::vector<Tensor>{g.to(source)};
   });
+}
+
+void Tensor::copy_from(const Tensor& src) const {
+  DYT_CHECK(src.shape() == shape() && src.dtype() == dtype(), "copy_from: source {} {} but destination {} {}",
+            dtype_name(src.dtype()), shape_str(src.shape()), dtype_name(dtype()), shape_str(shape()));
+  NoGradGuard no_grad;
+  copy_into(*this, src.to(device()));
 }
 
 // ---- creation ----

@@ -102,6 +102,10 @@ class Tensor {
   Tensor to(DType dtype) const;
   Tensor contiguous() const;
   Tensor clone() const;
+  // Overwrites this tensor's elements with src's (same shape and dtype, any device), in place and
+  // not recorded by autograd: how a new batch goes into the tensors a captured step reads
+  // (nn/captured_step.h).
+  void copy_from(const Tensor& src) const;
 
   // ---- views (no copy) ----
   Tensor reshape(const Shape& shape) const;  // copies only if the layout does not allow a view

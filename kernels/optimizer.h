@@ -49,6 +49,8 @@ inline int64_t squares_chunks(const SquaresTensor* tensors, int count) {
 // adamw_step_clipped: the same with every g replaced by g * clip_factor(*sq_norm, max_norm)
 //                               (adamw_math.h; rounded to T, as clip_grad_norm's scaling would)
 //                               and g itself left as it is. Same traffic, plus 8 bytes per block.
+//                               With h a pointer, the hyperparameters are read from the tensors'
+//                               memory when the update runs (48 more bytes per block).
 // sum_of_squares: *total = sum over every element x of every tensor of x^2, accumulated in double
 // (the squared global gradient norm). partials[c] is chunk c's sum, then *total sums the partials
 // in their order: the same bits for any thread count or launch shape on a backend. Traffic: reads
@@ -57,6 +59,8 @@ inline int64_t squares_chunks(const SquaresTensor* tensors, int count) {
   template <class T> void adamw_step(const AdamWTensor* tensors, int count, const AdamWHyper& h); \
   template <class T>                                                                               \
   void adamw_step_clipped(const AdamWTensor* tensors, int count, const AdamWHyper& h, const GradClip& clip); \
+  template <class T>                                                                               \
+  void adamw_step_clipped(const AdamWTensor* tensors, int count, const AdamWHyper* h, const GradClip& clip); \
   template <class T> void sum_of_squares(const SquaresTensor* tensors, int count, double* partials, double* total);
 
 namespace cpu { DYT_DECLARE_OPTIMIZER_KERNELS }

@@ -59,6 +59,31 @@ Tensor AdamW::step_clipped(double lr, double max_grad_norm) {
   return sqrt(sq_norm);
 }
 
+void AdamW::load_hyperparameters(double lr) {
+  DYT_CHECK(!params_.empty(), "AdamW::load_hyperparameters: the optimiser has no parameters");
+  AdamWOptions o = options_;
+  o.lr = lr;
+  Tensor hyper = adamw_hyper(o, step_ + 1);
+  if (!hyper_.defined()) hyper_ = Tensor::empty(hyper.shape(), hyper.dtype(), params_[0].tensor->device());
+  hyper_.copy_from(hyper);
+  ++step_;
+}
+
+Tensor AdamW::step_clipped_loaded(double max_grad_norm) {
+  NoGradGuard no_grad;
+  profiler::PhaseScope phase(profiler::Phase::Optimizer);
+  DYT_CHECK(hyper_.defined(), "AdamW::step_clipped_loaded: call load_hyperparameters(lr) first");
+  std::vector<AdamWParam> batch = with_gradients();
+  std::vector<Tensor> grads;
+  for (const AdamWParam& p : batch) grads.push_back(p.grad);
+  DYT_CHECK(norm_in_one_pass(grads), "AdamW::step_clipped_loaded: the gradients' norm cannot be taken in one pass "
+            "(float32 or float64 gradients of one dtype; on CUDA with unverified kernels allowed): {}",
+            grads.empty() ? "no parameter has a gradient" : "use step_clipped");
+  Tensor sq_norm = sum_of_squares(grads);
+  adamw_step(batch, hyper_, sq_norm, max_grad_norm);
+  return sqrt(sq_norm);
+}
+
 SGD::SGD(std::vector<NamedParameter> params, double momentum) : params_(std::move(params)), momentum_(momentum) {
   for (const NamedParameter& p : params_) velocity_.push_back(Tensor::zeros(p.tensor->shape(), p.tensor->dtype(), p.tensor->device()));
 }

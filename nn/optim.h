@@ -23,6 +23,14 @@ class AdamW {
   Tensor step_clipped(double lr, double max_grad_norm);
   int64_t steps_taken() const { return step_; }
 
+  // step_clipped in two halves, for a captured step (nn/captured_step.h), whose update is replayed
+  // without its arguments: load_hyperparameters counts the step and writes its learning rate and
+  // bias corrections into a tensor on the parameters' device (outside the capture);
+  // step_clipped_loaded is the update reading them there when it runs. Together the same bits as
+  // step_clipped(lr, max_grad_norm). Needs the one-pass norm (norm_in_one_pass), and raises if not.
+  void load_hyperparameters(double lr);
+  Tensor step_clipped_loaded(double max_grad_norm);
+
   // State, for checkpoints: m and v per parameter, in the order of the parameters.
   std::vector<Tensor>& exp_avg() { return m_; }
   std::vector<Tensor>& exp_avg_sq() { return v_; }
@@ -35,6 +43,7 @@ class AdamW {
   AdamWOptions options_;
   double weight_decay_;
   int64_t step_ = 0;
+  Tensor hyper_;  // load_hyperparameters' tensor, on the parameters' device
 };
 
 class SGD {

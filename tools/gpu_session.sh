@@ -8,7 +8,9 @@
 #   5. mixed precision: train-gpt --dtype bf16 against float32 (losses, tokens/s at --gpu-config,
 #      and a profile of 3 of its steps: kernel time against the step's wall clock, the casts; both
 #      again with the kernels not yet run on a GPU switched on),
-#      and PyTorch's step of the same model (tools/bench_torch_step.py);
+#      and PyTorch's step of the same model (tools/bench_torch_step.py); the step captured as a CUDA
+#      graph (--cuda-graph, float32 and bf16) against the same runs without it (the same losses, bit
+#      for bit, and tokens/s);
 #   6. bench-kernels (kernels, and the GPT-2-size step in float32 and bf16, also with the unverified
 #      kernels on), the Triton DyT anchor and PyTorch on the same shapes, side by side (last).
 # Binaries come prebuilt in $BIN (default .gpu/, built with tools/build_for_gpu.sh). Logs and JSON
@@ -78,6 +80,13 @@ for run in float32 bf16 float32-unverified bf16-unverified; do
     --sample-chars 0 --checkpoint-every 0 --overwrite --data "$BIN/fortunes" --dtype "${run%%-*}" --profile 3 \
     --out "$OUT/gpu-config-$run" > "$OUT/gpu-config-$run.log" 2>&1 || status=1
 done
+# The step as a CUDA graph (nn::CapturedStep), replayed from step 2 on: no --profile (the profiler's
+# events cannot be captured).
+for run in float32 bf16; do
+  DYTGRAD_CUDA_UNVERIFIED=1 timeout 120 "$BIN/train-gpt" --gpu-config --device cuda --steps 30 --eval-every 30 \
+    --sample-chars 0 --checkpoint-every 0 --overwrite --data "$BIN/fortunes" --dtype "$run" --cuda-graph \
+    --out "$OUT/gpu-config-$run-graph" > "$OUT/gpu-config-$run-graph.log" 2>&1 || status=1
+done
 # PyTorch's step of the same model and shape (tools/torch_gpt.py), float32 and bf16 autocast, eager
 # and torch.compile (the vocabulary: the 114 symbols of the fortunes).
 PYTHONUNBUFFERED=1 timeout 300 python3 tools/bench_torch_step.py --vocab 114 --compile --json "$OUT/torch-step.json" \
@@ -99,6 +108,15 @@ for run in ("float32", "bf16", "float32-unverified", "bf16-unverified"):
     summary = open(f"{out}/gpu-config-{run}/profile.txt").read().splitlines()
     print(f"  --profile 3: {next(l for l in summary if 'in all' in l).strip()}; "
           f"{next((l.strip() for l in summary if 'strided_copy' in l), 'no copies')} (the busiest copy row)")
+for run in ("float32", "bf16"):
+    eager, graph = log(f"gpu-config-{run}-unverified"), log(f"gpu-config-{run}-graph")
+    tps = statistics.median(r["tokens_per_s"] for r in graph[5:])
+    same = sum(x["loss"] == y["loss"] for x, y in zip(eager, graph))
+    nodes = next((l.strip() for l in open(f"{out}/gpu-config-{run}-graph.log") if l.startswith("CUDA graph")), "no graph")
+    print(f"--gpu-config {run} --cuda-graph: {tps:,.0f} tokens/s = {64 * 256 / tps * 1e3:.2f} ms a step (median of "
+          f"steps 6-30, wall clock); losses equal to the eager run's (unverified kernels on) at {same} of "
+          f"{len(graph)} steps; {nodes}")
+    assert len(graph) == 30 and same == 30
 if os.path.exists(f"{out}/torch-step.json"):
     for r in json.load(open(f"{out}/torch-step.json"))["steps"]:
         print(f"PyTorch {r['name']}: {r['tokens_per_s']:,.0f} tokens/s = {r['ms']:.2f} ms a step (median, CUDA events)")

@@ -18,6 +18,7 @@
 #include "nn/checkpoint.h"
 #include "nn/norms.h"
 #include "nn/optim.h"
+#include "tools/common/captured_training.h"
 #include "tools/common/cli_checks.h"
 #include "tools/common/gpt_checkpoint.h"
 #include "tools/common/interrupt.h"
@@ -151,6 +152,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(int64_t(0), tools::kMaxCount));
   bool zero = false;
   app.add_flag("--zero", zero, tools::kZeroHelp);
+  bool cuda_graph = false;
+  app.add_flag("--cuda-graph", cuda_graph, tools::kCudaGraphHelp);
   bool keep_checkpoints = false;
   app.add_flag("--keep-checkpoints", keep_checkpoints,
                "also keep every checkpoint as <out>/checkpoint-<step>.safetensors (for norm-curves over training)");
@@ -211,6 +214,7 @@ int main(int argc, char** argv) {
     }
     if (t.schedule_steps == 0) t.schedule_steps = t.steps;  // a fresh run
     run->check_batch(t.batch);
+    if (cuda_graph) tools::check_captured_training(*run, zero, t.model.block.dropout);
     data::TextDataset data(t.data);
     t.model.vocab = data.vocab_size();
     manual_seed(t.seed);
@@ -230,6 +234,9 @@ int main(int argc, char** argv) {
       fmt::print("resuming from '{}' at step {}\n", resume, state.step);
     }
     optimizer.start();  // every rank from rank 0's weights
+    std::optional<tools::CapturedTraining<models::GPT>> captured;
+    if (cuda_graph)
+      captured.emplace(model, optimizer.adamw(), t.clip, t.autocast(), Shape{t.batch, t.model.block_size}, device);
     state.metadata = tools::gpt_metadata(t.model, data.vocabulary());
     t.warmup = tools::fit_warmup(t.warmup, t.schedule_steps);
     state.metadata[kTraining] = nlohmann::json(t).dump();
@@ -257,7 +264,9 @@ int main(int argc, char** argv) {
       auto t0 = std::chrono::steady_clock::now();
       auto [x, y] = data.batch(false, t.batch, t.model.block_size, batches, device);
       double lr = nn::cosine_lr(step, t.schedule_steps, t.warmup, t.lr, t.min_lr);
-      auto [loss_value, grad_norm, stop] = tools::train_step(model, x, y, *run, optimizer, lr, t.clip, step, t.steps, t.autocast());
+      auto [loss_value, grad_norm, stop] =
+          captured ? captured->step(x, y, lr, step, t.steps)
+                   : tools::train_step(model, x, y, *run, optimizer, lr, t.clip, step, t.steps, t.autocast());
       double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       double tokens_per_s = double(t.batch * t.model.block_size) / seconds;
       profile_window.after_step(step);
@@ -276,6 +285,9 @@ int main(int argc, char** argv) {
       if (stop) return 130;
     }
     if (!lead) return 0;
+    if (captured && captured->graph_nodes() > 0)
+      fmt::print("CUDA graph: each step replayed {} kernels, copies and memsets with one launch\n",
+                 captured->graph_nodes());
     if (std::isnan(val)) val = evaluate(model, data, t, device);
     if (sampling.tokens > 0) {
       Generator sample_gen(sample_seed);

@@ -59,7 +59,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore
                    lse.data<T>(), rows, classes, ignore_index);
   });
   if (bad >= 0) {
-    int64_t value = t.narrow(0, bad, 1).item();
+    int64_t value = t.narrow(0, bad, 1).to_vector<int64_t>()[0];
     throw Error(fmt::format("cross_entropy: target {} at position {} is out of range for {} classes "
                             "(expected 0..{} or ignore_index {})",
                             value, bad, classes, classes - 1, ignore_index));

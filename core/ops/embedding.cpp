@@ -31,7 +31,7 @@ Tensor embedding(const Tensor& weight, const Tensor& indices) {
     });
   }
   if (bad >= 0) {
-    int64_t value = idx.reshape({-1}).narrow(0, bad, 1).item();
+    int64_t value = idx.reshape({-1}).narrow(0, bad, 1).to_vector<int64_t>()[0];
     throw Error(fmt::format("embedding: index {} at position {} is out of range for a table of {} rows", value,
                             bad, vocab));
   }

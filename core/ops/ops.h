@@ -122,7 +122,9 @@ Tensor rms_norm(const Tensor& x, const Tensor& gamma, double eps = 1e-6);
 // - linear_forward and linear_gelu_forward, the bias and the gelu in cuBLASLt's GEMM epilogue (a
 //   matmul, an add and a gelu);
 // - attention as batched GEMMs on tensor cores (float32: the SIMT flash kernels; bfloat16: float32
-//   attention between casts).
+//   attention between casts);
+// - a training step captured as a CUDA graph (nn::CapturedStep; none: it raises, train-gpt's
+//   --cuda-graph with it).
 void allow_unverified_cuda_kernels(bool on);
 bool unverified_kernels_run_on(Device device);  // on the CPU: always; on CUDA: when allowed
 

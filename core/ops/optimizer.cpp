@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "core/ops/dispatch.h"
 #include "kernels/adamw_math.h"
@@ -12,11 +13,7 @@ namespace dytgrad {
 namespace {
 
 // The checks every AdamW step makes, and its tensors as the kernels take them.
-std::vector<kernels::AdamWTensor> adamw_tensors(const std::vector<AdamWParam>& params, const AdamWOptions& o,
-                                                int64_t step) {
-  DYT_CHECK(step >= 1, "adamw_step: step counts from 1, got {}", step);
-  DYT_CHECK(o.lr >= 0 && o.eps > 0 && o.beta1 >= 0 && o.beta1 < 1 && o.beta2 >= 0 && o.beta2 < 1,
-            "adamw_step: invalid options lr={} beta1={} beta2={} eps={}", o.lr, o.beta1, o.beta2, o.eps);
+std::vector<kernels::AdamWTensor> adamw_tensors(const std::vector<AdamWParam>& params) {
   std::vector<kernels::AdamWTensor> tensors;
   for (size_t i = 0; i < params.size(); ++i) {
     const AdamWParam& a = params[i];
@@ -34,7 +31,10 @@ std::vector<kernels::AdamWTensor> adamw_tensors(const std::vector<AdamWParam>& p
   return tensors;
 }
 
-kernels::AdamWHyper adamw_hyper(const AdamWOptions& o, int64_t step) {
+kernels::AdamWHyper hyper_of(const AdamWOptions& o, int64_t step) {
+  DYT_CHECK(step >= 1, "adamw_step: step counts from 1, got {}", step);
+  DYT_CHECK(o.lr >= 0 && o.eps > 0 && o.beta1 >= 0 && o.beta1 < 1 && o.beta2 >= 0 && o.beta2 < 1,
+            "adamw_step: invalid options lr={} beta1={} beta2={} eps={}", o.lr, o.beta1, o.beta2, o.eps);
   return {o.lr, o.beta1, o.beta2, o.eps, 1 - std::pow(o.beta1, double(step)), 1 - std::pow(o.beta2, double(step))};
 }
 
@@ -46,12 +46,33 @@ template <class T> void note_adamw_work(const std::vector<kernels::AdamWTensor>&
   profiler::note_work(7.0 * double(elements * int64_t(sizeof(T))), 0, Shape{elements});
 }
 
+// The checks of the clipping step's norm, and the clip the kernels take.
+kernels::GradClip grad_clip(const Tensor& first, const Tensor& grad_sq_norm, double max_grad_norm) {
+  DYT_CHECK(grad_sq_norm.defined() && grad_sq_norm.dtype() == DType::Float64 && grad_sq_norm.numel() == 1,
+            "adamw_step: the squared gradient norm must be one float64 value (sum_of_squares' result), got {}",
+            grad_sq_norm.defined() ? fmt::format("{} of shape {}", dtype_name(grad_sq_norm.dtype()),
+                                                 shape_str(grad_sq_norm.shape()))
+                                   : std::string("none"));
+  DYT_CHECK(max_grad_norm > 0, "adamw_step: max_grad_norm must be positive, got {}", max_grad_norm);
+  check_same_device("adamw_step", {first, grad_sq_norm});
+  require_verified_cuda("adamw_step with clipping", first.device());
+  return {grad_sq_norm.data<double>(), max_grad_norm};
+}
+
 }  // namespace
 
+Tensor adamw_hyper(const AdamWOptions& o, int64_t step) {
+  static_assert(sizeof(kernels::AdamWHyper) == 6 * sizeof(double), "AdamWHyper is six doubles");
+  kernels::AdamWHyper h = hyper_of(o, step);
+  Tensor t = Tensor::empty({6}, DType::Float64, Device::cpu());
+  std::memcpy(t.raw_data(), &h, sizeof(h));
+  return t;
+}
+
 void adamw_step(const std::vector<AdamWParam>& params, const AdamWOptions& o, int64_t step) {
-  std::vector<kernels::AdamWTensor> tensors = adamw_tensors(params, o, step);
+  kernels::AdamWHyper h = hyper_of(o, step);
+  std::vector<kernels::AdamWTensor> tensors = adamw_tensors(params);
   if (tensors.empty()) return;
-  kernels::AdamWHyper h = adamw_hyper(o, step);
   const Tensor& first = params[0].param;
   dispatch_floating(first.dtype(), "adamw_step", [&](auto tag) {
     using T = typename decltype(tag)::type;
@@ -62,19 +83,30 @@ void adamw_step(const std::vector<AdamWParam>& params, const AdamWOptions& o, in
 
 void adamw_step(const std::vector<AdamWParam>& params, const AdamWOptions& o, int64_t step, const Tensor& grad_sq_norm,
                 double max_grad_norm) {
-  std::vector<kernels::AdamWTensor> tensors = adamw_tensors(params, o, step);
+  kernels::AdamWHyper h = hyper_of(o, step);
+  std::vector<kernels::AdamWTensor> tensors = adamw_tensors(params);
   if (tensors.empty()) return;
   const Tensor& first = params[0].param;
-  DYT_CHECK(grad_sq_norm.defined() && grad_sq_norm.dtype() == DType::Float64 && grad_sq_norm.numel() == 1,
-            "adamw_step: the squared gradient norm must be one float64 value (sum_of_squares' result), got {}",
-            grad_sq_norm.defined() ? fmt::format("{} of shape {}", dtype_name(grad_sq_norm.dtype()),
-                                                 shape_str(grad_sq_norm.shape()))
-                                   : std::string("none"));
-  DYT_CHECK(max_grad_norm > 0, "adamw_step: max_grad_norm must be positive, got {}", max_grad_norm);
-  check_same_device("adamw_step", {first, grad_sq_norm});
-  require_verified_cuda("adamw_step with clipping", first.device());
-  kernels::AdamWHyper h = adamw_hyper(o, step);
-  kernels::GradClip clip{grad_sq_norm.data<double>(), max_grad_norm};
+  kernels::GradClip clip = grad_clip(first, grad_sq_norm, max_grad_norm);
+  dispatch_floating(first.dtype(), "adamw_step", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    note_adamw_work<T>(tensors);
+    DYT_CALL(first.device(), adamw_step_clipped<T>, tensors.data(), int(tensors.size()), h, clip);
+  });
+}
+
+void adamw_step(const std::vector<AdamWParam>& params, const Tensor& hyper, const Tensor& grad_sq_norm,
+                double max_grad_norm) {
+  std::vector<kernels::AdamWTensor> tensors = adamw_tensors(params);
+  if (tensors.empty()) return;
+  const Tensor& first = params[0].param;
+  DYT_CHECK(hyper.defined() && hyper.dtype() == DType::Float64 && hyper.shape() == Shape{6} && hyper.is_contiguous(),
+            "adamw_step: the hyperparameters must be adamw_hyper's six float64 values, got {}",
+            hyper.defined() ? fmt::format("{} of shape {}", dtype_name(hyper.dtype()), shape_str(hyper.shape()))
+                            : std::string("none"));
+  check_same_device("adamw_step", {first, hyper});
+  kernels::GradClip clip = grad_clip(first, grad_sq_norm, max_grad_norm);
+  const auto* h = static_cast<const kernels::AdamWHyper*>(hyper.raw_data());
   dispatch_floating(first.dtype(), "adamw_step", [&](auto tag) {
     using T = typename decltype(tag)::type;
     note_adamw_work<T>(tensors);

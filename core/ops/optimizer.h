@@ -27,6 +27,16 @@ void adamw_step(const std::vector<AdamWParam>& params, const AdamWOptions& optio
 void adamw_step(const std::vector<AdamWParam>& params, const AdamWOptions& options, int64_t step,
                 const Tensor& grad_sq_norm, double max_grad_norm);
 
+// The clipped step with its hyperparameters in a tensor on the parameters' device instead of in
+// arguments: `hyper` holds adamw_hyper's six float64 values, read when the update runs, so that a
+// captured step (nn/captured_step.h) replays with the learning rate and step written there since.
+// The same bits as the overload above with those options and step.
+void adamw_step(const std::vector<AdamWParam>& params, const Tensor& hyper, const Tensor& grad_sq_norm,
+                double max_grad_norm);
+// A step's hyperparameters as that overload reads them: lr, beta1, beta2, eps and the bias
+// corrections 1 - beta1^step, 1 - beta2^step, a float64 [6] tensor on the CPU.
+Tensor adamw_hyper(const AdamWOptions& options, int64_t step);
+
 // The factor gradient clipping scales by: max_norm / (norm + 1e-6) when the global norm
 // sqrt(sq_norm) is over max_norm, else 1 (the clipping adamw_step computes it so on the device).
 double clip_factor(double sq_norm, double max_norm);

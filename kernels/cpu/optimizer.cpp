@@ -33,6 +33,11 @@ void adamw_step_clipped(const AdamWTensor* tensors, int count, const AdamWHyper&
   adamw_with_scaled_grads(tensors, count, h, T(clip_factor(*clip.sq_norm, clip.max_norm)));
 }
 
+template <class T>
+void adamw_step_clipped(const AdamWTensor* tensors, int count, const AdamWHyper* h, const GradClip& clip) {
+  adamw_step_clipped<T>(tensors, count, *h, clip);
+}
+
 namespace {
 
 // x[0..n)'s sum of squares in double, in 8 running sums (element i goes to sum i % 8) added at the
@@ -72,6 +77,8 @@ template void adamw_step<float>(const AdamWTensor*, int, const AdamWHyper&);
 template void adamw_step<double>(const AdamWTensor*, int, const AdamWHyper&);
 template void adamw_step_clipped<float>(const AdamWTensor*, int, const AdamWHyper&, const GradClip&);
 template void adamw_step_clipped<double>(const AdamWTensor*, int, const AdamWHyper&, const GradClip&);
+template void adamw_step_clipped<float>(const AdamWTensor*, int, const AdamWHyper*, const GradClip&);
+template void adamw_step_clipped<double>(const AdamWTensor*, int, const AdamWHyper*, const GradClip&);
 template void sum_of_squares<float>(const SquaresTensor*, int, double*, double*);
 template void sum_of_squares<double>(const SquaresTensor*, int, double*, double*);
 

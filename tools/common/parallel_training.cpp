@@ -43,6 +43,11 @@ nn::AdamW& ParallelOptimizer::state_to_load() {
   return *adamw_;
 }
 
+nn::AdamW& ParallelOptimizer::adamw() {
+  DYT_CHECK(adamw_ != nullptr && !zero_, "ParallelOptimizer: adamw() with ZeRO-1 (the state is sharded)");
+  return *adamw_;
+}
+
 void ParallelOptimizer::start() {
   parallel_.broadcast_parameters();
   if (!zero_) return;

@@ -66,6 +66,8 @@ class ParallelOptimizer {
   void start();
   // After the backward: returns the global gradient norm before clipping.
   double step(double lr, double max_grad_norm);
+  // Without zero: the AdamW step() runs after averaging the gradients (for --cuda-graph, on one process).
+  nn::AdamW& adamw();
   // Calls use(state) with the whole AdamW state (with zero: gathered from every rank for the call).
   void with_whole_state(const std::function<void(nn::AdamW&)>& use);
   std::string description() const;  // "AdamW" or "AdamW, ZeRO-1 (state sharded over 2 processes)"
