@@ -22,6 +22,26 @@ TEST_CASE("gradients accumulate over uses and over backward calls", "[autograd]"
   REQUIRE(!x.grad().defined());
 }
 
+TEST_CASE("a leaf's gradient never shares memory with another tensor, and is taken without a copy when it could",
+          "[autograd]") {
+  Tensor a = leaf({2, 3}), b = leaf({2, 3});
+  Tensor g = Tensor::randn({2, 3}, DType::Float64);
+  add(a, b).backward(g);  // add's backward hands g itself to both leaves
+  REQUIRE(a.grad().raw_data() != b.grad().raw_data());
+  REQUIRE(a.grad().raw_data() != g.raw_data());
+  g.copy_from(Tensor::zeros({2, 3}, DType::Float64));  // the caller's tensor changes; the gradients do not
+  REQUIRE(sum(mul(a.grad(), a.grad())).item() > 0);
+  REQUIRE_CLOSE(a.grad(), b.grad(), 0);
+
+  Tensor x = leaf({2, 3});
+  a.backward(g);  // a leaf's own backward: the caller's g is copied
+  REQUIRE(a.grad().raw_data() != g.raw_data());
+  Tensor counted = Tensor::randn({2, 3}, DType::Float64);
+  sum(mul(x, counted)).backward();  // mul's backward makes a new tensor no one else holds
+  REQUIRE_CLOSE(x.grad(), counted, 0);
+  REQUIRE(x.grad().raw_data() != counted.raw_data());
+}
+
 TEST_CASE("backward with an explicit gradient on a non-scalar", "[autograd]") {
   Tensor x = leaf({2, 2});
   Tensor g = Tensor::randn({2, 2}, DType::Float64);

@@ -139,6 +139,17 @@ struct Sink {
   std::vector<Tensor> captured;
 };
 
+// Whether g is the only handle on its memory and covers all of it: then it can become a leaf's
+// .grad as it is (PyTorch takes such gradients too); any other is copied, so that a .grad never
+// shares memory with a tensor in use elsewhere. Most gradients qualify (a matmul's, a sum's, a
+// kernel's result), which saves a pass over every parameter's gradient a step.
+bool held_only_here(const Tensor& g) {
+  const TensorImpl& impl = g.impl();
+  return g.impl_ptr().use_count() == 1 && impl.storage.use_count() == 1 && impl.offset == 0 && g.is_contiguous() &&
+         size_t(g.numel() * element_size(g.dtype())) == impl.storage->bytes();
+}
+
+// g: moved in by the caller, so that held_only_here can see whether anything else holds it.
 void deliver_to_leaf(const std::shared_ptr<TensorImpl>& leaf, Tensor g, Sink& sink, bool create_graph) {
   if (!sink.into_leaf_grads) {
     auto it = sink.leaf_index.find(leaf.get());
@@ -146,7 +157,7 @@ void deliver_to_leaf(const std::shared_ptr<TensorImpl>& leaf, Tensor g, Sink& si
     return;
   }
   g = run_hooks(leaf, g);
-  if (!create_graph) g = g.detach().clone();
+  if (!create_graph) g = held_only_here(g) ? g.detach() : g.detach().clone();
   leaf->grad = accumulate(leaf->grad ? Tensor(leaf->grad) : Tensor(), g).impl_ptr();
 }
 
@@ -198,7 +209,7 @@ void run(Seeds seeds, Sink& sink, bool retain_graph, bool create_graph) {
                 node->name(), i, shape_str(gi.shape()), shape_str(expected));
       if (AnomalyMode::is_enabled()) check_nonfinite(*node, i, gi);
       if (e.node) grads[e.node.get()] = accumulate(grads[e.node.get()], gi);
-      else deliver_to_leaf(e.leaf, gi, sink, create_graph);
+      else deliver_to_leaf(e.leaf, std::move(input_grads[i]), sink, create_graph);
     }
     if (!retain_graph) node->release();
   }

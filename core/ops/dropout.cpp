@@ -11,10 +11,10 @@
 namespace dytgrad {
 
 Tensor dropout(const Tensor& x, double p, bool training, Generator* gen) {
+  DYT_CHECK(p >= 0 && p <= 1, "dropout: probability must be in [0, 1], got {}", p);
+  if (!training || p == 0) return x;  // before the bfloat16 rule, whose casts would be all it did
   auto redo = [&](const Tensors& in) { return dropout(in[0], p, training, gen); };
   if (auto y = in_precision(Precision::AsGiven, {x}, redo)) return *y;
-  DYT_CHECK(p >= 0 && p <= 1, "dropout: probability must be in [0, 1], got {}", p);
-  if (!training || p == 0) return x;
   if (p == 1) return mul(x, 0.0);
   check_not_capturing("dropout", "its generator's state lives on the host, so every replay would draw this mask "
                       "again; train with dropout 0 or without capturing");
