@@ -1,5 +1,6 @@
 // sum, mean and max over dims (keepdim or not): forward, long rows (to one value), gradients and
 // second derivatives, CUDA parity.
+#include "core/profiler.h"
 #include "kernels/cpu/threads.h"
 #include "op_tests.h"
 
@@ -58,6 +59,42 @@ TEST_CASE("sums of long rows give the same bits with 1 and 2 threads", "[reducti
   REQUIRE(one == two);
 }
 
+namespace {
+// The shapes each bfloat16 sum kernel path takes: contiguous rows (inner 1), one slab summed over its
+// rows (a bias gradient), slabs with short columns, a few long rows in chunks; keepdim both ways.
+struct BFloat16Sum {
+  Shape shape;
+  std::vector<int64_t> dims;
+};
+const std::vector<BFloat16Sum> kBFloat16Sums = {{{37, 300}, {1}},        {{2048, 97}, {0}},   {{3, 700, 97}, {0, 1}},
+                                                {{5, 9, 31}, {1}},       {{2, 200001}, {1}},  {{64, 33, 7}, {}},
+                                                {{16, 64, 1536}, {0, 1}}};
+}  // namespace
+
+TEST_CASE("bfloat16 sum and mean: the bits of the float32 sum of the widened tensor, rounded once", "[reduction][bfloat16]") {
+  for (const BFloat16Sum& c : kBFloat16Sums)
+    for (bool average : {false, true}) {
+      INFO((average ? "mean of " : "sum of ") << shape_str(c.shape) << " over dims " << shape_str(c.dims));
+      Tensor x = add(Tensor::randn(c.shape), 0.5).to(DType::BFloat16);
+      Tensor got;
+      {
+        profiler::Session session;  // one kernel call, on the bfloat16 elements: no casts around it
+        got = average ? mean(x, c.dims, true) : sum(x, c.dims, true);
+      }
+      REQUIRE(profiler::records().size() == 1);
+      REQUIRE(profiler::records()[0].kernel != "strided_copy");
+      Tensor wide = x.to(DType::Float32);
+      Tensor expected = (average ? mean(wide, c.dims, true) : sum(wide, c.dims, true)).to(DType::BFloat16);
+      REQUIRE(got.dtype() == DType::BFloat16);
+      REQUIRE(got.to(DType::Float32).to_vector<float>() == expected.to(DType::Float32).to_vector<float>());
+    }
+  // the gradient flows back in bfloat16: every element's, scaled by the mean's 1 / count
+  Tensor x = Tensor::randn({6, 40}).to(DType::BFloat16).requires_grad_();
+  mean(x, {0}).backward(Tensor::ones({40}, DType::BFloat16));
+  REQUIRE(x.grad().dtype() == DType::BFloat16);
+  REQUIRE(x.grad().to(DType::Float32).to_vector<float>() == std::vector<float>(240, bfloat16::from_float(1.0f / 6).to_float()));
+}
+
 TEST_CASE("max returns values and first indices", "[reduction]") {
   Tensor x = Tensor::from_vector<double>({1, 5, 5, 2, 0, -1}, {2, 3});
   auto r = max(x, 1);
@@ -103,6 +140,22 @@ TEST_CASE("cuda: reductions forward and backward, float32 and float64", "[cuda][
   check_parity("sum over leading dims", bias_sum, {cpu_input({3, 700, 97})}, 1e-5, 1e-5);
   Tensor x = Tensor::randn({33, 1024});
   REQUIRE(max(x.to(Device::cuda()), 1).indices.to_vector<int64_t>() == max(x, 1).indices.to_vector<int64_t>());
+}
+
+TEST_CASE("cuda: bfloat16 sum and mean against the CPU's, within a bfloat16 step", "[cuda][parity][bfloat16]") {
+  if (!test::gpu_visible()) return;
+  allow_unverified_cuda_kernels(true);  // the bfloat16 reductions have not run on a GPU yet
+  for (const BFloat16Sum& c : kBFloat16Sums)
+    for (bool average : {false, true}) {
+      INFO((average ? "mean of " : "sum of ") << shape_str(c.shape) << " over dims " << shape_str(c.dims));
+      Tensor x = add(Tensor::randn(c.shape), 0.5).to(DType::BFloat16), on_gpu = x.to(Device::cuda());
+      Tensor expected = average ? mean(x, c.dims) : sum(x, c.dims);
+      Tensor got = average ? mean(on_gpu, c.dims) : sum(on_gpu, c.dims);
+      REQUIRE(got.dtype() == DType::BFloat16);
+      // double sums in another order; each rounded once through float32, so at most a bfloat16 step apart
+      CHECK_CLOSE(got.to(Device::cpu()).to(DType::Float64), expected.to(DType::Float64), 8e-3);
+    }
+  allow_unverified_cuda_kernels(false);
 }
 
 TEST_CASE("cuda: sums of a few long rows against the CPU's, the same bits every run", "[cuda][parity]") {

@@ -123,6 +123,7 @@ Tensor rms_norm(const Tensor& x, const Tensor& gamma, double eps = 1e-6);
 //   matmul, an add and a gelu);
 // - attention as batched GEMMs on tensor cores (float32: the SIMT flash kernels; bfloat16: float32
 //   attention between casts);
+// - sum and mean of bfloat16 outside autocast (float32 sums between casts);
 // - a training step captured as a CUDA graph (nn::CapturedStep; none: it raises, train-gpt's
 //   --cuda-graph with it).
 void allow_unverified_cuda_kernels(bool on);

@@ -63,7 +63,7 @@ Tensor sum_kernel(const Tensor& x, const std::vector<int64_t>& dims, double scal
     Tensor partials = long_rows ? make_tensor({outer * kernels::long_row_chunks(reduce)}, DType::Float64, x.device())
                                 : Tensor();
     if (next.numel() > 0) {
-      dispatch_floating(x.dtype(), "sum", [&](auto tag) {
+      dispatch_floating_or_bfloat16(x.dtype(), "sum", [&](auto tag) {
         using T = typename decltype(tag)::type;
         // read cur, write next
         profiler::note_work(double((cur.numel() + next.numel()) * sizeof(T)), 0, cur.shape());
@@ -96,15 +96,27 @@ Tensor reduce_with_scale(const char* name, const Tensor& x, const std::vector<in
   });
 }
 
+// bfloat16 outside autocast (the backward's sums: a bias gradient): the bfloat16 kernels, one pass
+// reading 2 bytes an element, where the bfloat16 rule would cast to float32, sum and round (the
+// same bits). For dims next to each other (one pass; more would round in between), and on CUDA once
+// those kernels have run on a GPU.
+bool sums_bfloat16_directly(const Tensor& x, const std::vector<int64_t>& dims_in, const char* op) {
+  if (x.dtype() != DType::BFloat16 || Autocast::is_enabled() || !unverified_kernels_run_on(x.device())) return false;
+  std::vector<int64_t> dims = normalize_dims(dims_in, x.dim(), op);
+  return std::adjacent_find(dims.begin(), dims.end(), [](int64_t a, int64_t b) { return b != a + 1; }) == dims.end();
+}
+
 }  // namespace
 
 Tensor sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
+  if (sums_bfloat16_directly(x, dims, "sum")) return reduce_with_scale("sum", x, dims, keepdim, false);
   auto redo = [&](const Tensors& in) { return sum(in[0], dims, keepdim); };
   if (auto y = in_precision(Precision::Float32, {x}, redo)) return *y;
   return reduce_with_scale("sum", x, dims, keepdim, false);
 }
 
 Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
+  if (sums_bfloat16_directly(x, dims, "mean")) return reduce_with_scale("mean", x, dims, keepdim, true);
   auto redo = [&](const Tensors& in) { return mean(in[0], dims, keepdim); };
   if (auto y = in_precision(Precision::Float32, {x}, redo)) return *y;
   return reduce_with_scale("mean", x, dims, keepdim, true);

@@ -10,7 +10,11 @@
 //    partials in order. Reads each element once, plus 8 bytes a chunk written and read back; two
 //    launches, where one block per row would keep one SM busy for the whole row.
 // Sums accumulate in double (as the CPU does), in a fixed order: deterministic, and as accurate as
-// the CPU reference on long, badly conditioned sums.
+// the CPU reference on long, badly conditioned sums. bfloat16 elements are widened as read and the
+// result rounded once through float32, as on the CPU (2 bytes an element read).
+#include <type_traits>
+
+#include "kernels/bfloat16.h"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/reduction.h"
 
@@ -18,13 +22,19 @@ namespace dytgrad::kernels::cuda {
 
 namespace {
 
+// A sum's result stored in T: through float32 for bfloat16 (as a float32 sum rounded).
+template <class T> __device__ T stored(double sum) {
+  if constexpr (std::is_same_v<T, bfloat16>) return bfloat16::from_float(float(sum));
+  else return T(sum);
+}
+
 template <class T> __global__ void sum_rows_kernel(const T* x, T* y, int64_t reduce, double scale) {
   __shared__ double scratch[32];
   const T* row = x + blockIdx.x * reduce;
   double acc = 0;
-  for (int64_t r = threadIdx.x; r < reduce; r += blockDim.x) acc += double(row[r]);
+  for (int64_t r = threadIdx.x; r < reduce; r += blockDim.x) acc += element_cast<double>(row[r]);
   acc = block_sum(acc, scratch);
-  if (threadIdx.x == 0) y[blockIdx.x] = T(acc * scale);
+  if (threadIdx.x == 0) y[blockIdx.x] = stored<T>(acc * scale);
 }
 
 // sum_long_rows, first pass: block (c, o) sums chunk c of row o in double.
@@ -33,7 +43,7 @@ template <class T> __global__ void sum_chunks_kernel(const T* x, double* partial
   int64_t o = blockIdx.y, c = blockIdx.x, begin = c * kLongRowChunk, end = min(reduce, begin + kLongRowChunk);
   const T* row = x + o * reduce;
   double acc = 0;
-  for (int64_t r = begin + threadIdx.x; r < end; r += blockDim.x) acc += double(row[r]);
+  for (int64_t r = begin + threadIdx.x; r < end; r += blockDim.x) acc += element_cast<double>(row[r]);
   acc = block_sum(acc, scratch);
   if (threadIdx.x == 0) partials[o * gridDim.x + c] = acc;
 }
@@ -42,7 +52,7 @@ template <class T> __global__ void sum_chunks_kernel(const T* x, double* partial
 template <class T> __global__ void sum_row_partials_kernel(const double* partials, int64_t chunks, T* y, double scale) {
   __shared__ double scratch[32];
   double total = block_sum_of(partials + blockIdx.x * chunks, chunks, scratch);
-  if (threadIdx.x == 0) y[blockIdx.x] = T(total * scale);
+  if (threadIdx.x == 0) y[blockIdx.x] = stored<T>(total * scale);
 }
 
 template <class T> __global__ void sum_columns_kernel(const T* x, T* y, int64_t outer, int64_t reduce, int64_t inner, double scale) {
@@ -50,8 +60,8 @@ template <class T> __global__ void sum_columns_kernel(const T* x, T* y, int64_t 
     int64_t o = k / inner, i = k % inner;
     const T* p = x + o * reduce * inner + i;
     double acc = 0;
-    for (int64_t r = 0; r < reduce; ++r) acc += double(p[r * inner]);
-    y[k] = T(acc * scale);
+    for (int64_t r = 0; r < reduce; ++r) acc += element_cast<double>(p[r * inner]);
+    y[k] = stored<T>(acc * scale);
   }
 }
 
@@ -61,14 +71,14 @@ template <class T> __global__ void sum_columns_tiled(const T* x, T* y, int64_t r
   double acc = 0;
   if (c < inner) {
     const T* p = x + o * reduce * inner + c;
-    for (int64_t r = threadIdx.y; r < reduce; r += 32) acc += double(p[r * inner]);
+    for (int64_t r = threadIdx.y; r < reduce; r += 32) acc += element_cast<double>(p[r * inner]);
   }
   sums[threadIdx.y][threadIdx.x] = acc;
   __syncthreads();
   if (threadIdx.y == 0 && c < inner) {
     double total = 0;
     for (int k = 0; k < 32; ++k) total += sums[k][threadIdx.x];
-    y[o * inner + c] = T(total * scale);
+    y[o * inner + c] = stored<T>(total * scale);
   }
 }
 
@@ -119,6 +129,8 @@ template void sum_dim<float>(const float*, float*, int64_t, int64_t, int64_t, do
 template void sum_dim<double>(const double*, double*, int64_t, int64_t, int64_t, double);
 template void sum_long_rows<float>(const float*, float*, int64_t, int64_t, double, double*);
 template void sum_long_rows<double>(const double*, double*, int64_t, int64_t, double, double*);
+template void sum_dim<bfloat16>(const bfloat16*, bfloat16*, int64_t, int64_t, int64_t, double);
+template void sum_long_rows<bfloat16>(const bfloat16*, bfloat16*, int64_t, int64_t, double, double*);
 template void max_dim<float>(const float*, float*, int64_t*, int64_t, int64_t, int64_t);
 template void max_dim<double>(const double*, double*, int64_t*, int64_t, int64_t, int64_t);
 
