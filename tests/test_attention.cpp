@@ -195,5 +195,9 @@ TEST_CASE("cuda: bfloat16 attention as GEMMs on tensor cores against the CPU's",
   Fn cross = [](auto& in) { return scaled_dot_product_attention(in[0], in[1], in[2], false); };
   check_parity("attention, bfloat16, more keys than queries", cross, {bf16({3, 70, 64}), bf16({3, 150, 64}), bf16({3, 150, 64})},
                1e-2, 1e-2);
+  // self_attention on a packed bfloat16 qkv: bfloat16 copies and kernels on the GPU, float32 math on the CPU
+  Fn packed = [](auto& in) { return self_attention(in[0], 4, true); };
+  check_parity("self_attention, packed bfloat16 qkv", packed, {bf16({2, 100, 3 * 256})}, 1e-2, 1e-2);
+  REQUIRE(self_attention(bf16({2, 9, 3 * 256}).to(Device::cuda()), 4, true).dtype() == DType::BFloat16);
   allow_unverified_cuda_kernels(false);
 }

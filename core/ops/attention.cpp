@@ -103,7 +103,11 @@ Tensor self_attention_composite(const Tensor& qkv, int64_t heads, bool causal) {
 
 Tensor self_attention(const Tensor& qkv, int64_t heads, bool causal) {
   auto redo = [heads, causal](const Tensors& in) { return self_attention(in[0], heads, causal); };
-  if (auto y = in_precision(Precision::BFloat16, {qkv}, redo)) return *y;
+  // bfloat16: on CUDA, where scaled_dot_product_attention's bfloat16 kernels run, the composite in
+  // bfloat16 (its split and merge copies at 2 bytes an element, no float32 round trip); on the CPU,
+  // whose strided kernel reads float32, float32 math between casts.
+  bool bfloat16_kernels = qkv.device().is_cuda() && unverified_kernels_run_on(qkv.device());
+  if (auto y = in_precision(bfloat16_kernels ? Precision::BFloat16Kernel : Precision::BFloat16, {qkv}, redo)) return *y;
   const char* op = "self_attention";
   DYT_CHECK(qkv.dim() == 3, "{}: expected qkv [batch, time, 3 width], got shape {}", op, shape_str(qkv.shape()));
   DYT_CHECK(heads > 0 && qkv.size(2) % (3 * heads) == 0,

@@ -121,8 +121,8 @@ Tensor rms_norm(const Tensor& x, const Tensor& gamma, double eps = 1e-6);
 // - gelu's one-pass backward (a gelu_grad and a mul); silu (none: it raises);
 // - linear_forward and linear_gelu_forward, the bias and the gelu in cuBLASLt's GEMM epilogue (a
 //   matmul, an add and a gelu);
-// - attention as batched GEMMs on tensor cores (float32: the SIMT flash kernels; bfloat16: float32
-//   attention between casts);
+// - attention as batched GEMMs on tensor cores (float32: the SIMT flash kernels; bfloat16, and
+//   self_attention on a bfloat16 qkv: float32 attention between casts);
 // - sum and mean of bfloat16 outside autocast (float32 sums between casts);
 // - a training step captured as a CUDA graph (nn::CapturedStep; none: it raises, train-gpt's
 //   --cuda-graph with it).
