@@ -16,6 +16,7 @@
 #include "kernels/memory.h"
 #include "kernels/norms.h"
 #include "models/gpt.h"
+#include "nn/captured_step.h"
 #include "nn/optim.h"
 
 #ifdef DYTGRAD_CUDA
@@ -241,42 +242,50 @@ int main(int argc, char** argv) {
               [&] { fwd_bwd([&] { return dyt(hg, alpha, gamma, beta); }, {hg, alpha, gamma, beta}, dh); });
   }
 
-  {
-    // The GPT-2-size training step as train-gpt takes one (vocabulary 50304, context 1024, width 768,
-    // 12 layers and heads, batch 8, DyT with its recipe): forward, backward, AdamW clipping at 1
-    // (step_clipped), in float32 (TF32 matmuls) and in bf16 autocast. Floor: the matmuls' FLOPs (6
-    // a weight a token, and the causal attention's 6 T C a layer a token) over cuBLAS's TF32 or
-    // bfloat16 rate. With DYTGRAD_CUDA_UNVERIFIED=1 the kernels not yet run on a GPU take part.
+  // The GPT-2-size training step as train-gpt takes one (vocabulary 50304, context 1024, width 768,
+  // 12 layers and heads, batch 8, DyT with its recipe): forward, backward, AdamW clipping at 1
+  // (step_clipped), in float32 (TF32 matmuls) or in bf16 autocast, run as it is or captured as a CUDA
+  // graph and replayed (nn::CapturedStep). Floor: the matmuls' FLOPs (6 a weight a token, and the
+  // causal attention's 6 T C a layer a token) over cuBLAS's TF32 or bfloat16 rate. With
+  // DYTGRAD_CUDA_UNVERIFIED=1 the kernels not yet run on a GPU take part.
+  auto gpt2_step_row = [&](bool bf16, bool captured) {
+    std::string name = fmt::format("GPT-2-size step {}{}", bf16 ? "bf16" : "float32", captured ? ", CUDA graph" : "");
+    if (!want(name)) return;
     const int64_t batch = 8;
     models::GPTConfig config;
     config.vocab = 50304, config.block_size = 1024;
     config.block.width = 768, config.block.layers = 12, config.block.heads = 12, config.block.norm = "dyt";
     models::use_dyt_recipe(config);
-    double flops = models::training_step_flops(config, batch);
-    std::string shape = "V50304 T1024 C768 L12 H12 B8";
-    for (bool bf16 : {false, true}) {
-      std::string name = bf16 ? "GPT-2-size step bf16" : "GPT-2-size step float32";
-      if (!want(name)) continue;
-      models::GPT model(config, 1);
-      model.to(Device::cuda());
-      auto params = model.named_parameters();
-      nn::AdamW optimizer(params, {1e-3, 0.9, 0.95, 1e-8}, 0.1);
-      int64_t t = config.block_size;
-      Tensor tokens = Tensor::randint(0, config.vocab, {batch, t + 1}, Device::cuda());
-      Tensor x = tokens.narrow(1, 0, t).contiguous(), y = tokens.narrow(1, 1, t).contiguous();
-      flops_row(name, shape, "forward, backward, AdamW", flops, bf16 ? bf16_tflops : tf32_tflops, [&] {
-        GradModeGuard on(true);
-        model.zero_grad();
-        Tensor loss;
-        {
-          AutocastGuard mixed_precision(bf16);
-          loss = model.loss(x, y);
-        }
-        loss.backward();
-        optimizer.step_clipped(1e-3, 1.0);
-      });
-    }
-  }
+    models::GPT model(config, 1);
+    model.to(Device::cuda());
+    auto params = model.named_parameters();
+    nn::AdamW optimizer(params, {1e-3, 0.9, 0.95, 1e-8}, 0.1);
+    int64_t t = config.block_size;
+    Tensor tokens = Tensor::randint(0, config.vocab, {batch, t + 1}, Device::cuda());
+    Tensor x = tokens.narrow(1, 0, t).contiguous(), y = tokens.narrow(1, 1, t).contiguous();
+    auto loss_and_backward = [&] {
+      GradModeGuard on(true);
+      Tensor loss;
+      {
+        AutocastGuard mixed_precision(bf16);
+        loss = model.loss(x, y);
+      }
+      model.zero_grad();
+      loss.backward();
+      return loss;
+    };
+    nn::CapturedStep step(loss_and_backward, optimizer, 1.0, Device::cuda());
+    flops_row(name, "V50304 T1024 C768 L12 H12 B8", "forward, backward, AdamW", models::training_step_flops(config, batch),
+              bf16 ? bf16_tflops : tf32_tflops, [&] {
+                if (captured) {
+                  step.run(1e-3);
+                } else {
+                  loss_and_backward();
+                  optimizer.step_clipped(1e-3, 1.0);
+                }
+              });
+  };
+  for (bool bf16 : {false, true}) gpt2_step_row(bf16, false);
 
   {
     // Kernels that have not run on a GPU yet, switched on for these rows only (last, so that an
@@ -309,6 +318,9 @@ int main(int argc, char** argv) {
                 [&] { scaled_dot_product_attention(q16, k16, v16, true); });
       flops_row("attention forward+backward bf16, GEMMs", "B8 H12 T1024 D64", "3.5x fwd flops", 3.5 * flops, bf16_tflops,
                 [&] { fwd_bwd([&] { return scaled_dot_product_attention(q16g, k16g, v16g, true); }, {q16g, k16g, v16g}, dout16); });
+    });
+    unverified("the GPT-2-size step as a CUDA graph", [&] {
+      for (bool bf16 : {false, true}) gpt2_step_row(bf16, true);
     });
     unverified("linear with the bias in the epilogue", [&] {
       Tensor x = randn_gpu({8192, 768}), w = randn_gpu({3072, 768}), bias = randn_gpu({3072});

@@ -12,7 +12,7 @@
 #      graph (--cuda-graph, float32 and bf16) against the same runs without it (the same losses, bit
 #      for bit, and tokens/s);
 #   6. bench-kernels (kernels, and the GPT-2-size step in float32 and bf16, also with the unverified
-#      kernels on), the Triton DyT anchor and PyTorch on the same shapes, side by side (last).
+#      kernels on and as a CUDA graph), the Triton DyT anchor and PyTorch on the same shapes, side by side (last).
 # Binaries come prebuilt in $BIN (default .gpu/, built with tools/build_for_gpu.sh). Logs and JSON
 # go to $OUT (default /tmp/dytgrad-gpu).
 set -uo pipefail
@@ -125,10 +125,11 @@ PY
 
 step "benchmarks"
 "$BIN/bench-kernels" --json "$OUT/bench.json" 2>&1 | tee "$OUT/bench.log" || status=1
-# The GPT-2-size step again with the kernels not yet run on a GPU switched on.
+# The GPT-2-size step again with the kernels not yet run on a GPU switched on (and its rows as a
+# CUDA graph, which bench-kernels always runs with them on).
 DYTGRAD_CUDA_UNVERIFIED=1 "$BIN/bench-kernels" --only "GPT-2" --json "$OUT/bench-step-unverified.json" \
   > "$OUT/bench-step-unverified.log" 2>&1 || status=1
-echo "with DYTGRAD_CUDA_UNVERIFIED=1:"; grep "GPT-2" "$OUT/bench-step-unverified.log" | tail -n 2
+echo "with DYTGRAD_CUDA_UNVERIFIED=1:"; grep "GPT-2" "$OUT/bench-step-unverified.log" | tail -n 4
 triton_json=()
 if [ -f "$BIN/triton_dyt.py" ]; then
   OUT="$OUT" timeout 300 python3 "$BIN/triton_dyt.py" >"$OUT/triton.log" 2>&1 && triton_json=(--triton "$OUT/triton_dyt.json")
