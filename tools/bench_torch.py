@@ -147,6 +147,13 @@ for (name, shape), ms in rows.items():
         print(f"| {name} | {shape} | {o['ms']:.4f} | {100 * o['floor_ms'] / o['ms']:.0f}% | {ms:.4f} | {ms / o['ms']:.2f}x |")
     else:
         print(f"| {name} | {shape} | - | - | {ms:.4f} | - |")
+# dytgrad's rows PyTorch has no twin of; a CUDA graph's step set against PyTorch's eager step
+for (name, shape), o in ours.items():
+    if (name, shape) in rows:
+        continue
+    twin = rows.get((name.replace(", CUDA graph", ""), shape))
+    versus = f"{twin:.4f} (eager) | {twin / o['ms']:.2f}x" if twin and "CUDA graph" in name else "- | -"
+    print(f"| {name} | {shape} | {o['ms']:.4f} | {100 * o['floor_ms'] / o['ms']:.0f}% | {versus} |")
 for key, r in triton.items():
     if key.startswith("triton_dyt_fp32"):
         print(f"| Triton DyT (anchor) fwd / fwd+bwd | {key.split('_')[-1]} | | | {r['fwd_ms']} / {r['fwdbwd_ms']} | |")
