@@ -5,8 +5,8 @@
 #include <cstring>
 
 #include "core/autograd/grad_mode.h"
-#include "core/capture.h"
 #include "core/autograd/node.h"
+#include "core/capture.h"
 #include "core/error.h"
 #include "core/ops/dispatch.h"
 #include "core/ops/elementwise_layout.h"

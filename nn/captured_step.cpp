@@ -13,6 +13,7 @@ CapturedStep::CapturedStep(std::function<Tensor()> loss_and_backward, AdamW& opt
     : loss_and_backward_(std::move(loss_and_backward)), optimizer_(optimizer), max_grad_norm_(max_grad_norm),
       device_(device) {
   DYT_CHECK(max_grad_norm > 0, "CapturedStep: max_grad_norm must be positive, got {}", max_grad_norm);
+  if (device.is_cuda()) require_verified_cuda("CapturedStep (a CUDA graph of the step)", device);
 }
 
 CapturedStep::~CapturedStep() {
@@ -46,7 +47,6 @@ CapturedStep::Result CapturedStep::run(double lr) {
 void CapturedStep::capture() {
   DYT_CHECK(!profiler::enabled(), "CapturedStep: the profiler times kernel calls with events on the host's "
             "stream, which a capture cannot record; profile the step without capturing it");
-  require_verified_cuda("CapturedStep (a CUDA graph of the step)", device_);
   int graph = kernels::cuda::begin_capture();
   try {
     CaptureScope scope;

@@ -214,7 +214,7 @@ int main(int argc, char** argv) {
     }
     if (t.schedule_steps == 0) t.schedule_steps = t.steps;  // a fresh run
     run->check_batch(t.batch);
-    if (cuda_graph) tools::check_captured_training(*run, zero, t.model.block.dropout);
+    if (cuda_graph) tools::check_captured_training(*run, zero, t.model.block.dropout, profile.steps > 0);
     data::TextDataset data(t.data);
     t.model.vocab = data.vocab_size();
     manual_seed(t.seed);

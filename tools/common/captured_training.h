@@ -20,12 +20,14 @@ constexpr const char* kCudaGraphHelp =
     "--dropout 0; the same weights to the bit). On CUDA not yet run on a GPU: set DYTGRAD_CUDA_UNVERIFIED=1. On "
     "the CPU: the same step under the capture's checks";
 
-inline void check_captured_training(const ParallelRun& run, bool zero, double dropout) {
+inline void check_captured_training(const ParallelRun& run, bool zero, double dropout, bool profiling) {
   DYT_CHECK(run.world_size() == 1, "--cuda-graph: one process only (the data-parallel collectives are not captured); "
             "this run has {}", run.world_size());
   DYT_CHECK(!zero, "--cuda-graph: not with --zero (the sharded optimiser's collectives are not captured)");
   DYT_CHECK(dropout == 0, "--cuda-graph: needs --dropout 0 (a replay would draw the captured step's dropout "
             "masks again), got {}", dropout);
+  DYT_CHECK(!profiling, "--cuda-graph: not with --profile (the profiler's events cannot be captured); profile the "
+            "step without --cuda-graph");
 }
 
 template <class Model>
