@@ -59,6 +59,18 @@ kernels::GradClip grad_clip(const Tensor& first, const Tensor& grad_sq_norm, dou
   return {grad_sq_norm.data<double>(), max_grad_norm};
 }
 
+// The clipped step's kernel call; `hyper` is an AdamWHyper value or a pointer to one in the
+// parameters' memory (adamw_hyper's tensor).
+template <class Hyper>
+void clipped_step(const std::vector<kernels::AdamWTensor>& tensors, const Tensor& first, const Hyper& hyper,
+                  kernels::GradClip clip) {
+  dispatch_floating(first.dtype(), "adamw_step", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    note_adamw_work<T>(tensors);
+    DYT_CALL(first.device(), adamw_step_clipped<T>, tensors.data(), int(tensors.size()), hyper, clip);
+  });
+}
+
 }  // namespace
 
 Tensor adamw_hyper(const AdamWOptions& o, int64_t step) {
@@ -87,12 +99,7 @@ void adamw_step(const std::vector<AdamWParam>& params, const AdamWOptions& o, in
   std::vector<kernels::AdamWTensor> tensors = adamw_tensors(params);
   if (tensors.empty()) return;
   const Tensor& first = params[0].param;
-  kernels::GradClip clip = grad_clip(first, grad_sq_norm, max_grad_norm);
-  dispatch_floating(first.dtype(), "adamw_step", [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    note_adamw_work<T>(tensors);
-    DYT_CALL(first.device(), adamw_step_clipped<T>, tensors.data(), int(tensors.size()), h, clip);
-  });
+  clipped_step(tensors, first, h, grad_clip(first, grad_sq_norm, max_grad_norm));
 }
 
 void adamw_step(const std::vector<AdamWParam>& params, const Tensor& hyper, const Tensor& grad_sq_norm,
@@ -106,12 +113,7 @@ void adamw_step(const std::vector<AdamWParam>& params, const Tensor& hyper, cons
                             : std::string("none"));
   check_same_device("adamw_step", {first, hyper});
   kernels::GradClip clip = grad_clip(first, grad_sq_norm, max_grad_norm);
-  const auto* h = static_cast<const kernels::AdamWHyper*>(hyper.raw_data());
-  dispatch_floating(first.dtype(), "adamw_step", [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    note_adamw_work<T>(tensors);
-    DYT_CALL(first.device(), adamw_step_clipped<T>, tensors.data(), int(tensors.size()), h, clip);
-  });
+  clipped_step(tensors, first, static_cast<const kernels::AdamWHyper*>(hyper.raw_data()), clip);
 }
 
 double clip_factor(double sq_norm, double max_norm) { return kernels::clip_factor(sq_norm, max_norm); }
