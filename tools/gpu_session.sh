@@ -34,7 +34,9 @@ ldd "$BIN/dytgrad_tests" | grep -q "not found" && export LD_LIBRARY_PATH=$LD_LIB
 if ldd "$BIN/dytgrad_tests" | grep -q "not found"; then ldd "$BIN/dytgrad_tests" | grep "not found"; exit 1; fi
 
 step "test suite (CPU and GPU)"
-"$BIN/dytgrad_tests" 2>&1 | tee "$OUT/tests.log" | tail -n 4 || status=1
+# A bounded time, so that a test that hangs (a kernel never run on a GPU before) leaves the rest
+# of the session its time.
+timeout 240 "$BIN/dytgrad_tests" 2>&1 | tee "$OUT/tests.log" | tail -n 4 || status=1
 
 step "compute-sanitizer memcheck over the GPU tests"
 if command -v compute-sanitizer >/dev/null; then
