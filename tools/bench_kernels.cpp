@@ -241,6 +241,19 @@ int main(int argc, char** argv) {
     bytes_row("dyt forward+backward bf16", shape, "fwd 2, bwd 3 passes (2 bytes each)", 5 * pass,
               [&] { fwd_bwd([&] { return dyt(hg, alpha, gamma, beta); }, {hg, alpha, gamma, beta}, dh); });
   }
+  {
+    // softmax of bfloat16 scores under autocast: computed in float32 (a cast, the float32 kernel),
+    // a float32 result, as PyTorch's autocast runs it. Floor: read x (2 bytes), write y (4 bytes);
+    // backward read y and dy (4 each), write dx (2).
+    int64_t n = 8 * 12 * 1024, c = 1024;
+    double elements = double(n) * c;
+    Tensor x = randn_gpu({n, c}).to(DType::BFloat16), dy = randn_gpu({n, c});
+    Tensor xg = x.detach().requires_grad_();
+    AutocastGuard autocast;
+    bytes_row("softmax forward bf16", "98304x1024", "read x (2 bytes), write y (4)", 6 * elements, [&] { softmax(x, -1); });
+    bytes_row("softmax forward+backward bf16", "98304x1024", "16 bytes an element", 16 * elements,
+              [&] { fwd_bwd([&] { return softmax(xg, -1); }, {xg}, dy); });
+  }
 
   // The GPT-2-size training step as train-gpt takes one (vocabulary 50304, context 1024, width 768,
   // 12 layers and heads, batch 8, DyT with its recipe): forward, backward, AdamW clipping at 1
@@ -318,6 +331,19 @@ int main(int argc, char** argv) {
                 [&] { scaled_dot_product_attention(q16, k16, v16, true); });
       flops_row("attention forward+backward bf16, GEMMs", "B8 H12 T1024 D64", "3.5x fwd flops", 3.5 * flops, bf16_tflops,
                 [&] { fwd_bwd([&] { return scaled_dot_product_attention(q16g, k16g, v16g, true); }, {q16g, k16g, v16g}, dout16); });
+    });
+    unverified("cross_entropy on bfloat16 logits", [&] {
+      // the logits read as they are (2 bytes), float32 inside; backward: read them again, write
+      // their bfloat16 gradient
+      int64_t n = 16384, c = 50304;
+      Tensor logits = randn_gpu({n, c}).to(DType::BFloat16), targets = Tensor::randint(0, c, {n}, Device::cuda());
+      Tensor lg = logits.detach().requires_grad_();
+      double pass = double(n) * c * 2;
+      AutocastGuard autocast;
+      bytes_row("cross_entropy forward bf16", "16384x50304", "read logits (2 bytes)", pass, [&] { cross_entropy(logits, targets); });
+      bytes_row("cross_entropy forward+backward bf16", "16384x50304", "3 passes (2 bytes)", 3 * pass, [&] {
+        fwd_bwd([&] { return cross_entropy(lg, targets); }, {lg}, Tensor::ones({}, DType::Float32, Device::cuda()));
+      });
     });
     unverified("the GPT-2-size step as a CUDA graph", [&] {
       for (bool bf16 : {false, true}) gpt2_step_row(bf16, true);

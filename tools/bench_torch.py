@@ -117,6 +117,22 @@ for n, c in ((8192, 4096), (16384, 768)):
     rows[("dyt forward+backward bf16", f"{n}x{c}")] = median_ms(lambda: dyt_eager(hg, a16g, g16g, b16g).backward(dh))
     del h, hg, dh
 
+# softmax and cross_entropy of bfloat16 inputs under autocast (both computed in float32 there)
+x16 = torch.randn(98304, 1024, device=dev).bfloat16(); dy = torch.randn(98304, 1024, device=dev)
+x16g = x16.clone().requires_grad_()
+with torch.autocast("cuda", torch.bfloat16):
+    with torch.no_grad():
+        rows[("softmax forward bf16", "98304x1024")] = median_ms(lambda: torch.softmax(x16, -1))
+    rows[("softmax forward+backward bf16", "98304x1024")] = median_ms(lambda: torch.softmax(x16g, -1).backward(dy))
+del x16, x16g, dy
+l16 = torch.randn(16384, 50304, device=dev).bfloat16(); t = torch.randint(0, 50304, (16384,), device=dev)
+l16g = l16.clone().requires_grad_()
+with torch.autocast("cuda", torch.bfloat16):
+    with torch.no_grad():
+        rows[("cross_entropy forward bf16", "16384x50304")] = median_ms(lambda: F.cross_entropy(l16, t))
+    rows[("cross_entropy forward+backward bf16", "16384x50304")] = median_ms(lambda: F.cross_entropy(l16g, t).backward())
+del l16, l16g
+
 if args.json:
     json.dump({"torch": torch.__version__, "gpu": torch.cuda.get_device_name(0),
                "rows": [{"name": n, "shape": s, "ms": ms} for (n, s), ms in rows.items()]}, open(args.json, "w"), indent=1)
