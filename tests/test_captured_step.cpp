@@ -1,5 +1,6 @@
 // nn::CapturedStep: a training step replayed from a CUDA graph equals the same steps run one by one,
 // bit for bit; code that a capture cannot record fails with a message naming it, on every backend.
+#include "core/autograd/grad_mode.h"
 #include "core/capture.h"
 #include "cuda_parity.h"
 #include "helpers.h"
@@ -104,6 +105,12 @@ TEST_CASE("CapturedStep: host reads and dropout inside the step fail with a mess
                         }()),
                         Catch::Contains("copying a tensor from cpu to cuda:0") &&
                             Catch::Contains("inside a captured step"));
+  }
+  SECTION("anomaly detection, which reads every gradient's check on the host") {
+    DetectAnomalyGuard anomaly;
+    CaptureScope scope;
+    REQUIRE_THROWS_WITH(t.loss_and_backward(), Catch::Contains("has_nonfinite (anomaly detection") &&
+                                                   Catch::Contains("inside a captured step"));
   }
   SECTION("dropout") {
     CaptureScope scope;

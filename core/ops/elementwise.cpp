@@ -3,6 +3,7 @@
 #include "core/autograd/composite.h"
 #include "core/autograd/grad_mode.h"
 #include "core/autograd/node.h"
+#include "core/capture.h"
 #include "core/ops/dispatch.h"
 #include "core/ops/elementwise_layout.h"
 #include "core/ops/ops.h"
@@ -302,6 +303,8 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
 
 bool has_nonfinite(const Tensor& x) {
   if (!is_floating(x.dtype()) || x.numel() == 0) return false;
+  check_not_capturing("has_nonfinite (anomaly detection checks every gradient with it)",
+                      "its answer is read on the host, and the step has not run");
   if (x.dtype() == DType::BFloat16) {
     NoGradGuard no_grad;
     return has_nonfinite(x.to(DType::Float32));  // exact: the cast keeps NaN and Inf
