@@ -7,7 +7,7 @@
 //
 // The captured step must be the same every time: the same shapes, its batch read from the same
 // tensors (copy each new batch into them with Tensor::copy_from before run()), no host reads inside
-// it and no dropout: core/capture.h makes those fail with a message that names them. What the step
+// it (item(), anomaly detection) and no dropout: core/capture.h makes those fail with a message that names them. What the step
 // computes is rewritten in place by each replay: the loss and norm run() returns, the gradients.
 // Embedding and cross-entropy index checks are read after each replay (kernels/graph.h).
 //
