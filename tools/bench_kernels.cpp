@@ -304,8 +304,9 @@ int main(int argc, char** argv) {
     // Kernels that have not run on a GPU yet, switched on for these rows only (last, so that an
     // error in one costs no other row; it is reported and the row left out):
     // attention as batched GEMMs on tensor cores (TF32; its FLOPs count the causal mask's zeros,
-    // which the GEMMs multiply, against cuBLAS's TF32 rate), and linear and linear_gelu with the bias
-    // (and the gelu) in cuBLASLt's epilogue (the GPT-2-size MLP's first GEMM, against the TF32 rate).
+    // which the GEMMs multiply, against cuBLAS's TF32 rate), cross_entropy on bfloat16 logits, the
+    // GPT-2-size step as a CUDA graph, and linear and linear_gelu with the bias (and the gelu) in
+    // cuBLASLt's epilogue (the GPT-2-size MLP's first GEMM, against the TF32 rate).
     allow_unverified_cuda_kernels(true);
     auto unverified = [&](const char* what, const std::function<void()>& rows_of) {
       try {
