@@ -12,7 +12,8 @@
 #      graph (--cuda-graph, float32 and bf16) against the same runs without it (the same losses, bit
 #      for bit, and tokens/s);
 #   6. bench-kernels (kernels, and the GPT-2-size step in float32 and bf16, also with the unverified
-#      kernels on and as a CUDA graph), the Triton DyT anchor and PyTorch on the same shapes, side by side (last).
+#      kernels on and as a CUDA graph), the Triton DyT anchor and PyTorch on the same shapes, side by side;
+#   7. the targets of the GPU work, each met or missed by how much (tools/gpu_targets.py; last).
 # Binaries come prebuilt in $BIN (default .gpu/, built with tools/build_for_gpu.sh). Logs and JSON
 # go to $OUT (default /tmp/dytgrad-gpu).
 set -uo pipefail
@@ -139,4 +140,6 @@ fi
 step "dytgrad against PyTorch, same GPU, same run"
 PYTHONUNBUFFERED=1 timeout 300 python3 tools/bench_torch.py --dytgrad "$OUT/bench.json" "${triton_json[@]}" \
   --json "$OUT/torch.json" 2>&1 | tee "$OUT/compare.log" || status=1
+step "targets, met or missed (tools/gpu_targets.py)"
+python3 tools/gpu_targets.py "$OUT" 2>&1 | tee "$OUT/targets.md" || status=1
 exit $status
