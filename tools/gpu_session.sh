@@ -98,10 +98,24 @@ python3 - "$OUT" <<'PY' || status=1
 import json, os, statistics, sys
 out = sys.argv[1]
 log = lambda name: [json.loads(l) for l in open(f"{out}/{name}/log.jsonl") if '"loss"' in l]
-a, b = log("gpt-plain"), log("gpt-bf16")
-worst = max(abs(x["loss"] - y["loss"]) / x["loss"] for x, y in zip(a, b))
-print(f"train-gpt --dtype bf16 against float32, 30 steps: largest relative loss difference {worst:.2e} (bound 5e-2)")
-for run in ("float32", "bf16", "float32-unverified", "bf16-unverified"):
+failed = []
+def check(what, run_name, body):
+    """Runs one comparison; a failure prints the end of that run's log and leaves the others."""
+    try:
+        body()
+    except Exception as e:
+        failed.append(what)
+        print(f"FAILED {what}: {type(e).__name__} {e}")
+        path = f"{out}/{run_name}.log"
+        if os.path.exists(path):
+            print("".join(open(path).readlines()[-5:]), end="")
+def bf16_against_float32():
+    a, b = log("gpt-plain"), log("gpt-bf16")
+    worst = max(abs(x["loss"] - y["loss"]) / x["loss"] for x, y in zip(a, b))
+    print(f"train-gpt --dtype bf16 against float32, 30 steps: largest relative loss difference {worst:.2e} (bound 5e-2)")
+    assert len(a) == len(b) == 30 and worst < 5e-2
+check("--dtype bf16 against float32", "gpt-bf16", bf16_against_float32)
+def gpu_config(run):
     rows = log(f"gpu-config-{run}")
     tps = statistics.median(r["tokens_per_s"] for r in rows[5:])
     print(f"--gpu-config {run}: {tps:,.0f} tokens/s = {64 * 256 / tps * 1e3:.2f} ms a step (median of steps 6-30, "
@@ -111,7 +125,9 @@ for run in ("float32", "bf16", "float32-unverified", "bf16-unverified"):
     summary = open(f"{out}/gpu-config-{run}/profile.txt").read().splitlines()
     print(f"  --profile 3: {next(l for l in summary if 'in all' in l).strip()}; "
           f"{next((l.strip() for l in summary if 'strided_copy' in l), 'no copies')} (the busiest copy row)")
-for run in ("float32", "bf16"):
+for run in ("float32", "bf16", "float32-unverified", "bf16-unverified"):
+    check(f"--gpu-config {run}", f"gpu-config-{run}", lambda: gpu_config(run))
+def cuda_graph(run):
     eager, graph = log(f"gpu-config-{run}-unverified"), log(f"gpu-config-{run}-graph")
     tps = statistics.median(r["tokens_per_s"] for r in graph[5:])
     same = sum(x["loss"] == y["loss"] for x, y in zip(eager, graph))
@@ -120,10 +136,13 @@ for run in ("float32", "bf16"):
           f"steps 6-30, wall clock); losses equal to the eager run's (unverified kernels on) at {same} of "
           f"{len(graph)} steps; {nodes}")
     assert len(graph) == 30 and same == 30
-if os.path.exists(f"{out}/torch-step.json"):
+for run in ("float32", "bf16"):
+    check(f"--gpu-config {run} --cuda-graph", f"gpu-config-{run}-graph", lambda: cuda_graph(run))
+def torch_step():
     for r in json.load(open(f"{out}/torch-step.json"))["steps"]:
         print(f"PyTorch {r['name']}: {r['tokens_per_s']:,.0f} tokens/s = {r['ms']:.2f} ms a step (median, CUDA events)")
-assert len(a) == len(b) == 30 and worst < 5e-2
+check("PyTorch's step", "torch-step", torch_step)
+sys.exit(1 if failed else 0)
 PY
 
 step "benchmarks"
