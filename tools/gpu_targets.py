@@ -45,7 +45,7 @@ def step_ms(run):
     return TOKENS_PER_STEP / statistics.median(s["tokens_per_s"] for s in steps[5:]) * 1e3 if steps else None
 
 
-def verdict(ours, theirs, what="time"):
+def verdict(ours, theirs):
     """Ours against a bound (lower is better): met, or missed by how much."""
     if ours is None or theirs is None:
         return "not measured"
