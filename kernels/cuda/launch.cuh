@@ -10,8 +10,9 @@ namespace dytgrad::kernels::cuda {
 constexpr int kThreads = 256;
 
 // The stream every kernel, asynchronous copy and library call is issued on: the legacy default
-// stream, except while a CUDA graph is captured or replayed (kernels/cuda/graph.cu), when it is the
-// graph's own stream. Created blocking, so work on it and on the legacy stream stays in order.
+// stream, except while a CUDA graph is captured (kernels/cuda/graph.cu), when it is the capture
+// stream, which replays also use. That stream is created blocking, so work on it and on the legacy
+// stream stays in order.
 cudaStream_t stream();
 
 inline int multiprocessor_count() {
